@@ -1,0 +1,146 @@
+/* hadron core: errors, logging, memory, tensors, RNG streams, threads, progress.
+ *
+ * Conventions: every function that can fail returns int (0 = HD_OK, negative
+ * HD_E* code) and leaves a message for hd_last_error().  Nothing here exits or
+ * prints to stdout.  x_new / x_free pairs own memory; free(NULL) is a no-op. */
+#ifndef HADRON_CORE_H
+#define HADRON_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HD_VERSION_MAJOR 0
+#define HD_VERSION_MINOR 1
+#define HD_VERSION_PATCH 0
+#define HD_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum {
+    HD_OK = 0,
+    HD_EINVAL = -1,  /* bad argument */
+    HD_ENOMEM = -2,  /* allocation failed */
+    HD_EIO = -3,     /* open/read/write/rename failed */
+    HD_EFORMAT = -4, /* a file's content is malformed */
+    HD_ESHAPE = -5,  /* incompatible tensor shapes */
+    HD_ESTATE = -6   /* call out of order (e.g. forward before compile) */
+};
+
+const char *hd_last_error(void);              /* message of the last failure in this thread */
+int hd_error(int code, const char *fmt, ...)  /* set message, return code */
+    __attribute__((format(printf, 2, 3)));
+void hd_clear_error(void);
+const char *hd_strerror(int code); /* short name of a code: "invalid argument", ... */
+
+/* ---- logging (stderr) -------------------------------------------------- */
+
+typedef enum { HD_LOG_DEBUG, HD_LOG_INFO, HD_LOG_WARN, HD_LOG_ERROR, HD_LOG_SILENT } hd_log_level;
+
+void hd_log_set_level(hd_log_level level); /* default HD_LOG_INFO; HADRON_LOG=debug|info|warn|error|silent */
+hd_log_level hd_log_get_level(void);
+void hd_message(hd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- memory ------------------------------------------------------------ */
+
+void *hd_malloc(size_t bytes);           /* 64-byte aligned; NULL + error on failure */
+void *hd_calloc(size_t n, size_t size);  /* zeroed, 64-byte aligned */
+void hd_free(void *p);
+uint64_t hd_alloc_count(void);           /* allocations made by hadron so far (tests: none in a step) */
+
+/* Bump allocator: one block, 64-byte aligned slices, freed all at once. */
+typedef struct hd_arena hd_arena;
+hd_arena *hd_arena_new(size_t capacity);
+void *hd_arena_alloc(hd_arena *a, size_t bytes); /* NULL + error when full */
+size_t hd_arena_used(const hd_arena *a);
+size_t hd_arena_capacity(const hd_arena *a);
+void hd_arena_reset(hd_arena *a);
+void hd_arena_free(hd_arena *a);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+#define HD_MAX_DIM 4
+#define HD_BATCH (-1) /* a symbolic batch dimension in a graph shape */
+
+/* float32, C order (PyTorch dimension order), 0..4 dimensions (0 = scalar).
+ * An owning tensor frees data in hd_tensor_free; a view never does. */
+typedef struct hd_tensor {
+    float *data;
+    int ndim;
+    int64_t shape[HD_MAX_DIM];
+    int owner;
+} hd_tensor;
+
+hd_tensor *hd_tensor_new(int ndim, const int64_t *shape);              /* owning, zeroed */
+hd_tensor *hd_tensor_wrap(float *data, int ndim, const int64_t *shape); /* view of caller's data */
+void hd_tensor_free(hd_tensor *t);
+hd_tensor hd_tensor_view(float *data, int ndim, const int64_t *shape);  /* by value, not owning */
+int64_t hd_tensor_numel(const hd_tensor *t);
+int64_t hd_shape_numel(int ndim, const int64_t *shape);
+int hd_shape_valid(int ndim, const int64_t *shape); /* 1 if 0<=ndim<=4 and every dim >= 1 */
+/* "[3, 4]" into buf (always terminated); HD_BATCH dims print as "B". Returns buf. */
+char *hd_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
+
+/* ---- random streams ---------------------------------------------------- */
+
+/* Philox4x32-10 counter-based streams.  A stream is (seed, stream id); the
+ * counter addresses 128-bit blocks, so the fill functions give the same
+ * numbers whatever the thread count.  Use one stream per purpose. */
+enum { HD_STREAM_INIT = 1, HD_STREAM_SHUFFLE = 2, HD_STREAM_DROPOUT = 3,
+       HD_STREAM_NOISE = 4, HD_STREAM_SIM = 5, HD_STREAM_USER = 16 };
+
+typedef struct hd_rng {
+    uint64_t seed, stream, counter; /* next unused block */
+    uint32_t buf[4];
+    int nbuf;                       /* words left in buf */
+} hd_rng;
+
+void hd_rng_init(hd_rng *r, uint64_t seed, uint64_t stream);
+uint32_t hd_rng_u32(hd_rng *r);
+uint32_t hd_rng_below(hd_rng *r, uint32_t n);    /* uniform integer in [0, n), unbiased; n >= 1 */
+float hd_rng_uniform(hd_rng *r);                 /* [0, 1) with 24 random bits */
+float hd_rng_normal(hd_rng *r);                  /* N(0, 1), Box-Muller */
+int hd_rng_bernoulli(hd_rng *r, float p);        /* 1 with probability p */
+void hd_rng_permutation(hd_rng *r, int64_t n, int64_t *out); /* random order of 0..n-1 */
+/* Fills: x[i] depends only on (seed, stream, counter at call, i). */
+void hd_rng_fill_uniform(hd_rng *r, float *x, int64_t n, float lo, float hi);
+void hd_rng_fill_normal(hd_rng *r, float *x, int64_t n, float mean, float std);
+void hd_rng_fill_bernoulli(hd_rng *r, float *x, int64_t n, float p); /* 0.0f or 1.0f */
+
+/* ---- threads ----------------------------------------------------------- */
+
+void hd_set_threads(int n); /* OpenMP and OpenBLAS threads; n <= 0 means all cores */
+int hd_get_threads(void);
+
+/* ---- progress ---------------------------------------------------------- */
+
+/* A one-line bar on stderr, redrawn at most every 100 ms, only when stderr is
+ * a terminal and the log level is INFO or lower; silent otherwise. */
+typedef struct hd_progress {
+    char label[32];
+    int64_t total;
+    double start, last_draw;
+    int active;
+} hd_progress;
+
+void hd_progress_begin(hd_progress *p, const char *label, int64_t total);
+void hd_progress_update(hd_progress *p, int64_t done, const char *status); /* status may be NULL */
+void hd_progress_end(hd_progress *p);
+double hd_now(void); /* monotonic seconds */
+
+/* ---- atomic output ------------------------------------------------------------ */
+
+/* Atomic file output shared by every writer (core/atomic.c): write to "<path>.tmp.<pid>", fsync, rename. */
+typedef struct { FILE *f; char *path, *tmp; } hd_atomic_file;
+int hd_atomic_open(hd_atomic_file *af, const char *path);
+int hd_atomic_commit(hd_atomic_file *af); /* closes, renames; on failure removes the temp */
+void hd_atomic_abort(hd_atomic_file *af); /* closes and removes the temp */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

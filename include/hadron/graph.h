@@ -1,0 +1,132 @@
+/* hadron static computation graph.
+ *
+ * Build once, run many times:
+ *
+ *   hd_graph *g = hd_graph_new(seed);
+ *   hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 3});
+ *   hd_node *y = hd_input(g, "y", 2, (int64_t[]){HD_BATCH, 1});
+ *   hd_node *h = ... op constructors ...;
+ *   hd_node *loss = hd_mse_loss(g, h, y);
+ *   if (!loss) fail(hd_last_error());        // NULL propagates: check once
+ *   hd_graph_compile(g);                     // params allocated + initialised
+ *   hd_graph_set_batch(g, 64);               // activations allocated
+ *   ... fill hd_node_value(x)->data ...
+ *   hd_graph_zero_grad(g, HD_ALL); hd_graph_forward(g, loss); hd_graph_backward(g, loss, HD_ALL);
+ *
+ * Shapes are in PyTorch order.  A dimension HD_BATCH stands for the batch
+ * size, fixed later by hd_graph_set_batch and changeable between runs.
+ * Shape rules run when a node is built; an error names the op and both shapes.
+ * Op constructors return NULL on error and when any input is NULL.
+ * Forward, backward and optimiser steps allocate nothing. */
+#ifndef HADRON_GRAPH_H
+#define HADRON_GRAPH_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HD_ALL (-1)        /* all parameter groups */
+#define HD_AXIS_ALL (-100) /* reduce over every axis */
+#define HD_MAX_GROUPS 8
+#define HD_MAX_INPUTS 8
+
+typedef struct hd_graph hd_graph;
+typedef struct hd_node hd_node;
+
+/* Parameter initialisation, applied by hd_graph_compile from the INIT stream. */
+typedef enum {
+    HD_INIT_ZEROS,
+    HD_INIT_CONST,   /* every value = a */
+    HD_INIT_UNIFORM, /* U(-a, a) */
+    HD_INIT_NORMAL,  /* N(0, a^2) */
+    HD_INIT_FAN_IN   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch Linear's default; fan_in = a */
+} hd_init_kind;
+
+typedef struct { hd_init_kind kind; float a; } hd_init;
+
+/* ---- graph lifetime ------------------------------------------------------ */
+
+hd_graph *hd_graph_new(uint64_t seed); /* seed drives init and dropout streams */
+void hd_graph_free(hd_graph *g);
+int hd_graph_compile(hd_graph *g);     /* freeze structure, allocate and initialise params */
+int hd_graph_set_batch(hd_graph *g, int64_t batch); /* (re)plan activation buffers */
+int64_t hd_graph_batch(const hd_graph *g);
+void hd_graph_set_training(hd_graph *g, int training); /* default 1; 0 = evaluation (no dropout) */
+int hd_graph_training(const hd_graph *g);
+void hd_graph_set_step(hd_graph *g, uint64_t step); /* counter of random ops; forward in training mode advances it */
+uint64_t hd_graph_step(const hd_graph *g);
+
+/* ---- leaves ---------------------------------------------------------------- */
+
+hd_node *hd_input(hd_graph *g, const char *name, int ndim, const int64_t *shape);
+/* Parameters join the current group (hd_graph_set_group, default 0).  Names
+ * are unique and become checkpoint keys, e.g. "dense0.weight". */
+hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init);
+int hd_graph_set_group(hd_graph *g, int group); /* 0..HD_MAX_GROUPS-1 */
+
+/* ---- running ------------------------------------------------------------- */
+
+int hd_graph_forward(hd_graph *g, hd_node *out);   /* computes out and what it needs */
+/* Accumulates d(sum of out)/d(param) into the grads of the params in group
+ * (HD_ALL: every group).  Zero them first with hd_graph_zero_grad. */
+int hd_graph_backward(hd_graph *g, hd_node *out, int group);
+void hd_graph_zero_grad(hd_graph *g, int group);
+
+/* ---- inspection ------------------------------------------------------------- */
+
+hd_tensor *hd_node_value(hd_node *n);      /* valid after set_batch (params: after compile) */
+hd_tensor *hd_node_grad(hd_node *n);       /* params: after compile; others: after backward */
+float hd_node_scalar(const hd_node *n);    /* first element of the value */
+const char *hd_node_name(const hd_node *n);
+const char *hd_node_op_name(const hd_node *n);
+int hd_node_is_param(const hd_node *n);
+int hd_graph_n_params(const hd_graph *g);
+hd_node *hd_graph_param(const hd_graph *g, int i); /* in layout order: grouped, then creation */
+hd_node *hd_graph_find(const hd_graph *g, const char *name);
+/* All values (and grads) of a group lie contiguously: flat loops for optimisers. */
+int hd_graph_param_range(hd_graph *g, int group, float **values, float **grads, int64_t *n);
+int hd_graph_print(const hd_graph *g, FILE *f); /* one line per node: id, op, shape, inputs */
+
+/* ---- ops (graph/ops/) -------------------------------------------------------
+ * Binary elementwise ops broadcast NumPy-style (right-aligned, size-1 dims
+ * stretch), so a bias [n] adds to a batch [B, n]. */
+
+hd_node *hd_matmul(hd_graph *g, hd_node *a, hd_node *b, int trans_b); /* [m,k]x[k,n] (or b [n,k] if trans_b) */
+hd_node *hd_add(hd_graph *g, hd_node *a, hd_node *b);
+hd_node *hd_sub(hd_graph *g, hd_node *a, hd_node *b);
+hd_node *hd_mul(hd_graph *g, hd_node *a, hd_node *b);
+hd_node *hd_div(hd_graph *g, hd_node *a, hd_node *b);
+hd_node *hd_scale(hd_graph *g, hd_node *a, float c);        /* c * a */
+hd_node *hd_exp(hd_graph *g, hd_node *a);
+hd_node *hd_log(hd_graph *g, hd_node *a);
+hd_node *hd_square(hd_graph *g, hd_node *a);
+hd_node *hd_sqrt(hd_graph *g, hd_node *a);
+hd_node *hd_relu(hd_graph *g, hd_node *a);
+hd_node *hd_leaky_relu(hd_graph *g, hd_node *a, float slope); /* x > 0 ? x : slope * x */
+hd_node *hd_sigmoid(hd_graph *g, hd_node *a);               /* 1 / (1 + exp(-x)) */
+hd_node *hd_tanh(hd_graph *g, hd_node *a);
+hd_node *hd_softplus(hd_graph *g, hd_node *a);              /* log(1 + exp(x)), stable */
+hd_node *hd_log_sigmoid(hd_graph *g, hd_node *a);           /* -softplus(-x), stable */
+hd_node *hd_sum(hd_graph *g, hd_node *a, int axis);         /* axis removed; HD_AXIS_ALL -> scalar */
+hd_node *hd_mean(hd_graph *g, hd_node *a, int axis);
+hd_node *hd_concat(hd_graph *g, int n, hd_node *const *xs, int axis);
+hd_node *hd_slice(hd_graph *g, hd_node *a, int axis, int64_t start, int64_t len);
+hd_node *hd_reshape(hd_graph *g, hd_node *a, int ndim, const int64_t *shape); /* keeps HD_BATCH at dim 0 */
+hd_node *hd_stop_grad(hd_graph *g, hd_node *a);             /* identity, no gradient flows back */
+hd_node *hd_dropout(hd_graph *g, hd_node *a, float p);      /* training: zero with prob p, scale 1/(1-p) */
+
+/* Losses: scalar mean over all elements. */
+hd_node *hd_mse_loss(hd_graph *g, hd_node *pred, hd_node *target);          /* (p - t)^2 */
+hd_node *hd_bce_logits_loss(hd_graph *g, hd_node *logits, hd_node *target); /* softplus(z) - t z */
+/* Binomial NLL of k successes in n trials with p = sigmoid(z), constant dropped:
+ * -(k log_sigmoid(z) + (n - k) log_sigmoid(-z)). */
+hd_node *hd_binomial_nll_loss(hd_graph *g, hd_node *logits, hd_node *k, hd_node *n);
+/* Gaussian NLL, constant dropped: 0.5 (logvar + (t - mean)^2 exp(-logvar)). */
+hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_node *target);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,10 @@
+/* hadron: deep learning for the physical sciences, in C11.  Umbrella header. */
+#ifndef HADRON_H
+#define HADRON_H
+
+#include "core.h"
+#include "data.h"
+#include "graph.h"
+#include "nn.h"
+
+#endif

@@ -1,0 +1,108 @@
+/* hadron nn: layers (graph builders), optimisers, schedules, checkpoints. */
+#ifndef HADRON_NN_H
+#define HADRON_NN_H
+
+#include "data.h"
+#include "graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- layers (nn/layers.c) ------------------------------------------------ */
+
+typedef enum { HD_ACT_NONE, HD_ACT_RELU, HD_ACT_LEAKY_RELU, HD_ACT_SIGMOID, HD_ACT_TANH,
+               HD_ACT_SOFTPLUS } hd_activation;
+
+const char *hd_activation_name(hd_activation a);
+int hd_activation_parse(const char *s, hd_activation *out); /* "relu", "tanh", ... */
+hd_node *hd_activate(hd_graph *g, hd_node *x, hd_activation a); /* leaky slope 0.2 */
+
+/* Dense layer y = x W^T + b, W [out, in] and b [out] as in PyTorch's Linear,
+ * named "<name>.weight" and "<name>.bias", PyTorch's default initialisation.
+ * Apply it to several inputs to share its parameters. */
+typedef struct { hd_node *weight, *bias; int64_t in, out; } hd_dense_layer;
+
+int hd_dense_init(hd_graph *g, hd_dense_layer *layer, const char *name, int64_t in, int64_t out,
+                  int with_bias);
+hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x); /* x [B, in] -> [B, out] */
+
+/* Multi-layer perceptron: n_hidden dense+activation layers, then a dense
+ * output layer with out_act.  Layers are named "<prefix>.dense<i>". */
+#define HD_MLP_MAX_LAYERS 16
+typedef struct {
+    int64_t n_in, n_out;
+    int n_hidden;
+    int64_t hidden[HD_MLP_MAX_LAYERS];
+    hd_activation act, out_act;
+} hd_mlp_spec;
+
+hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x);
+int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv); /* "128,128,128" */
+/* JSON text for checkpoint metadata; the caller frees with free(). */
+char *hd_mlp_spec_to_json(const hd_mlp_spec *spec);
+int hd_mlp_spec_from_json(const char *json, hd_mlp_spec *spec);
+
+/* ---- optimisers (nn/optim.c) ------------------------------------------------
+ * An optimiser owns its moments for n parameters and updates flat arrays, so
+ * it serves any contiguous parameter range (hd_graph_param_range). */
+
+typedef enum { HD_SGD, HD_ADAM, HD_ADAMW, HD_NADAM, HD_NADAMW } hd_optim_kind;
+
+typedef struct {
+    float lr;           /* learning rate */
+    float momentum;     /* SGD: heavy-ball momentum as torch.optim.SGD (0 = plain) */
+    float beta1, beta2; /* Adam family */
+    float eps;          /* added to sqrt(v_hat) */
+    float weight_decay; /* AdamW/NAdamW: decoupled, p -= lr * wd * p */
+    float clip_norm;    /* > 0: scale gradients so their global L2 norm <= clip_norm */
+} hd_optim_opts;
+
+hd_optim_opts hd_optim_opts_default(hd_optim_kind kind); /* lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 1e-4 for *W */
+typedef struct hd_optim hd_optim;
+hd_optim *hd_optim_new(hd_optim_kind kind, const hd_optim_opts *opts, int64_t n);
+void hd_optim_free(hd_optim *o);
+/* One update of params[0..n) from grads (clipped in place when clip_norm > 0). */
+int hd_optim_step(hd_optim *o, float *params, float *grads);
+void hd_optim_set_lr(hd_optim *o, float lr);
+float hd_optim_lr(const hd_optim *o);
+int64_t hd_optim_steps(const hd_optim *o);
+const char *hd_optim_name(hd_optim_kind kind);
+int hd_optim_parse(const char *s, hd_optim_kind *out);
+/* Global L2 norm of g; if above max_norm, scale g by max_norm / (norm + 1e-6)
+ * as torch.nn.utils.clip_grad_norm_.  Returns the norm before clipping. */
+double hd_clip_grad_norm(float *g, int64_t n, double max_norm);
+
+/* ---- schedules (nn/sched.c) --------------------------------------------------- */
+
+float hd_lr_exponential(float lr0, float decay, int epoch); /* lr0 * decay^epoch */
+
+/* Reduce-on-plateau: every `window` epochs compare the best loss of the last
+ * window with the best of the window before; if it did not improve, multiply
+ * the rate by `factor`.  Training should stop once the rate is below `min_lr`. */
+typedef struct {
+    int window;     /* K, default 10 */
+    float factor;   /* default 0.5 */
+    float min_lr;   /* default 1e-10 */
+    int epoch;      /* epochs seen */
+    double best_prev, best_cur; /* best of the previous and current window */
+} hd_plateau;
+
+hd_plateau hd_plateau_default(void);
+/* Feed one epoch's loss; updates *lr; returns 1 when training should stop. */
+int hd_plateau_update(hd_plateau *p, double loss, float *lr);
+
+/* ---- checkpoints (nn/checkpoint.c) --------------------------------------------
+ * safetensors files (data.h), written atomically, model description in the
+ * metadata so a model can be rebuilt from the file alone. */
+
+/* Saves the params of group (HD_ALL: every one) under their names. */
+int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta);
+/* Loads every param of group from path.  The whole file is checked (names,
+ * dtypes, shapes, byte ranges) before any param changes: on error nothing is. */
+int hd_checkpoint_load(hd_graph *g, const char *path, int group);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

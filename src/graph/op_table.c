@@ -1,0 +1,28 @@
+/* The op table: one entry per op, defined in graph/ops/<family>.c. */
+#include "graph_internal.h"
+
+extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_add, hd_op_sub, hd_op_mul,
+    hd_op_div, hd_op_scale, hd_op_exp, hd_op_log, hd_op_square, hd_op_sqrt, hd_op_relu,
+    hd_op_leaky_relu, hd_op_sigmoid, hd_op_tanh, hd_op_softplus, hd_op_log_sigmoid, hd_op_sum,
+    hd_op_mean, hd_op_concat, hd_op_slice, hd_op_reshape, hd_op_stop_grad, hd_op_dropout,
+    hd_op_mse, hd_op_bce_logits, hd_op_binomial_nll, hd_op_gaussian_nll;
+
+const hd_op *const hd_ops[HD_OP_COUNT] = {
+    [HD_OP_INPUT] = &hd_op_input,           [HD_OP_PARAM] = &hd_op_param,
+    [HD_OP_MATMUL] = &hd_op_matmul,         [HD_OP_ADD] = &hd_op_add,
+    [HD_OP_SUB] = &hd_op_sub,               [HD_OP_MUL] = &hd_op_mul,
+    [HD_OP_DIV] = &hd_op_div,               [HD_OP_SCALE] = &hd_op_scale,
+    [HD_OP_EXP] = &hd_op_exp,               [HD_OP_LOG] = &hd_op_log,
+    [HD_OP_SQUARE] = &hd_op_square,         [HD_OP_SQRT] = &hd_op_sqrt,
+    [HD_OP_RELU] = &hd_op_relu,             [HD_OP_LEAKY_RELU] = &hd_op_leaky_relu,
+    [HD_OP_SIGMOID] = &hd_op_sigmoid,       [HD_OP_TANH] = &hd_op_tanh,
+    [HD_OP_SOFTPLUS] = &hd_op_softplus,     [HD_OP_LOG_SIGMOID] = &hd_op_log_sigmoid,
+    [HD_OP_SUM] = &hd_op_sum,               [HD_OP_MEAN] = &hd_op_mean,
+    [HD_OP_CONCAT] = &hd_op_concat,         [HD_OP_SLICE] = &hd_op_slice,
+    [HD_OP_RESHAPE] = &hd_op_reshape,       [HD_OP_STOP_GRAD] = &hd_op_stop_grad,
+    [HD_OP_DROPOUT] = &hd_op_dropout,       [HD_OP_MSE] = &hd_op_mse,
+    [HD_OP_BCE_LOGITS] = &hd_op_bce_logits, [HD_OP_BINOMIAL_NLL] = &hd_op_binomial_nll,
+    [HD_OP_GAUSSIAN_NLL] = &hd_op_gaussian_nll,
+};
+
+_Static_assert(sizeof hd_ops / sizeof hd_ops[0] == HD_OP_COUNT, "one table entry per op");

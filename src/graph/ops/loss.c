@@ -1,0 +1,122 @@
+/* Losses: scalar means over all elements, accumulated in double.  Each loss
+ * is one per-element function giving the value and its partial derivatives
+ * with respect to every input. */
+#include "ops_common.h"
+
+#include <math.h>
+
+typedef double (*loss_elem)(const float *v, float *d); /* v: input values, d: partials */
+
+static double softplus_d(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static double mse_elem(const float *v, float *d)
+{
+    double r = (double)v[0] - v[1];
+    d[0] = (float)(2 * r);
+    d[1] = (float)(-2 * r);
+    return r * r;
+}
+
+static double bce_elem(const float *v, float *d) /* v: logit z, target t */
+{
+    double z = v[0], t = v[1];
+    d[0] = (float)(sigmoid_d(z) - t);
+    d[1] = (float)(-z);
+    return softplus_d(z) - t * z;
+}
+
+static double binomial_elem(const float *v, float *d) /* v: logit z, k, n */
+{
+    double z = v[0], k = v[1], n = v[2];
+    d[0] = (float)(n * sigmoid_d(z) - k);
+    d[1] = (float)(-z);
+    d[2] = (float)softplus_d(z);
+    return k * softplus_d(-z) + (n - k) * softplus_d(z);
+}
+
+static double gaussian_elem(const float *v, float *d) /* v: mean, logvar, target */
+{
+    double r = (double)v[2] - v[0], w = exp(-(double)v[1]);
+    d[0] = (float)(-r * w);
+    d[1] = (float)(0.5 * (1 - r * r * w));
+    d[2] = (float)(r * w);
+    return 0.5 * ((double)v[1] + r * r * w);
+}
+
+static loss_elem elem_of(int op)
+{
+    switch (op) {
+    case HD_OP_MSE: return mse_elem;
+    case HD_OP_BCE_LOGITS: return bce_elem;
+    case HD_OP_BINOMIAL_NLL: return binomial_elem;
+    default: return gaussian_elem;
+    }
+}
+
+static int shape_loss(hd_node *n)
+{
+    for (int j = 1; j < n->n_in; j++)
+        if (!same_shape(n->in[0], n->in[j]))
+            return hd_shape_error2(n, n->in[0], n->in[j], "must be equal");
+    n->ndim = 0;
+    return HD_OK;
+}
+
+static void loss_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    loss_elem f = elem_of(n->op);
+    int64_t len = numel_of(n->in[0]);
+    double total = 0;
+    float v[3], d[3];
+    for (int64_t i = 0; i < len; i++) {
+        for (int j = 0; j < n->n_in; j++) v[j] = n->in[j]->val.data[i];
+        total += f(v, d);
+    }
+    n->val.data[0] = (float)(total / (double)len);
+}
+
+static void loss_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    loss_elem f = elem_of(n->op);
+    int64_t len = numel_of(n->in[0]);
+    float scale = n->grad.data[0] / (float)len;
+    float v[3], d[3];
+    for (int64_t i = 0; i < len; i++) {
+        for (int j = 0; j < n->n_in; j++) v[j] = n->in[j]->val.data[i];
+        f(v, d);
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j]->needs_grad) n->in[j]->grad.data[i] += scale * d[j];
+    }
+}
+
+const hd_op hd_op_mse = {"mse_loss", shape_loss, loss_fwd, loss_bwd, NULL};
+const hd_op hd_op_bce_logits = {"bce_logits_loss", shape_loss, loss_fwd, loss_bwd, NULL};
+const hd_op hd_op_binomial_nll = {"binomial_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL};
+const hd_op hd_op_gaussian_nll = {"gaussian_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL};
+
+hd_node *hd_mse_loss(hd_graph *g, hd_node *pred, hd_node *target)
+{
+    hd_node *in[2] = {pred, target};
+    return hd_node_add(g, HD_OP_MSE, 2, in, NULL);
+}
+
+hd_node *hd_bce_logits_loss(hd_graph *g, hd_node *logits, hd_node *target)
+{
+    hd_node *in[2] = {logits, target};
+    return hd_node_add(g, HD_OP_BCE_LOGITS, 2, in, NULL);
+}
+
+hd_node *hd_binomial_nll_loss(hd_graph *g, hd_node *logits, hd_node *k, hd_node *n)
+{
+    hd_node *in[3] = {logits, k, n};
+    return hd_node_add(g, HD_OP_BINOMIAL_NLL, 3, in, NULL);
+}
+
+hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_node *target)
+{
+    hd_node *in[3] = {mean, logvar, target};
+    return hd_node_add(g, HD_OP_GAUSSIAN_NLL, 3, in, NULL);
+}

@@ -1,0 +1,91 @@
+/* Sum and mean, over one axis (removed) or over everything (-> scalar).
+ * Accumulation is in double, never split across threads. */
+#include "ops_common.h"
+
+static int norm_axis(const hd_node *n, int *axis)
+{
+    const hd_node *a = n->in[0];
+    int ax = (int)n->ip[0];
+    if (ax == HD_AXIS_ALL) {
+        *axis = HD_AXIS_ALL;
+        return HD_OK;
+    }
+    if (ax < 0) ax += a->ndim;
+    if (ax < 0 || ax >= a->ndim) return hd_shape_error1(n, a, "has no such axis");
+    *axis = ax;
+    return HD_OK;
+}
+
+static int shape_reduce(hd_node *n)
+{
+    int ax = 0;
+    int rc = norm_axis(n, &ax);
+    if (rc != HD_OK) return rc;
+    n->ip[0] = ax;
+    if (ax == HD_AXIS_ALL) {
+        n->ndim = 0;
+        return HD_OK;
+    }
+    const hd_node *a = n->in[0];
+    n->ndim = 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (i != ax) n->shape[n->ndim++] = a->shape[i];
+    return HD_OK;
+}
+
+typedef struct { int64_t outer, k, inner; } split3;
+
+static split3 split(const hd_node *n)
+{
+    const hd_tensor *x = &n->in[0]->val;
+    int ax = (int)n->ip[0];
+    if (ax == HD_AXIS_ALL) return (split3){1, hd_tensor_numel(x), 1};
+    return (split3){dims_prod(x, 0, ax), x->shape[ax], dims_prod(x, ax + 1, x->ndim)};
+}
+
+/* A double accumulator per inner position. */
+static int64_t reduce_aux(const hd_node *n) { return 2 * split(n).inner; }
+
+static void reduce_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    split3 s = split(n);
+    const float *x = n->in[0]->val.data;
+    double *acc = (double *)n->aux;
+    double scale = n->op == HD_OP_MEAN ? 1.0 / (double)s.k : 1.0;
+    for (int64_t o = 0; o < s.outer; o++) {
+        for (int64_t i = 0; i < s.inner; i++) acc[i] = 0;
+        for (int64_t k = 0; k < s.k; k++) {
+            const float *row = x + (o * s.k + k) * s.inner;
+            for (int64_t i = 0; i < s.inner; i++) acc[i] += row[i];
+        }
+        for (int64_t i = 0; i < s.inner; i++) n->val.data[o * s.inner + i] = (float)(acc[i] * scale);
+    }
+}
+
+static void reduce_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    if (!n->in[0]->needs_grad) return;
+    split3 s = split(n);
+    float *dx = n->in[0]->grad.data;
+    float scale = n->op == HD_OP_MEAN ? 1.0f / (float)s.k : 1.0f;
+    for (int64_t o = 0; o < s.outer; o++)
+        for (int64_t k = 0; k < s.k; k++) {
+            float *row = dx + (o * s.k + k) * s.inner;
+            const float *dy = n->grad.data + o * s.inner;
+            for (int64_t i = 0; i < s.inner; i++) row[i] += dy[i] * scale;
+        }
+}
+
+const hd_op hd_op_sum = {"sum", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux};
+const hd_op hd_op_mean = {"mean", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux};
+
+static hd_node *reduce(hd_graph *g, int op, hd_node *a, int axis)
+{
+    hd_op_args args = {.i = {axis}};
+    return hd_node_add(g, op, 1, &a, &args);
+}
+
+hd_node *hd_sum(hd_graph *g, hd_node *a, int axis) { return reduce(g, HD_OP_SUM, a, axis); }
+hd_node *hd_mean(hd_graph *g, hd_node *a, int axis) { return reduce(g, HD_OP_MEAN, a, axis); }
