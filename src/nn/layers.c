@@ -1,0 +1,167 @@
+/* Layer builders: activations, dense layers, multi-layer perceptrons. */
+#include "hadron/nn.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *act_names[] = {"none", "relu", "leaky_relu", "sigmoid", "tanh", "softplus"};
+#define N_ACTS (int)(sizeof act_names / sizeof act_names[0])
+
+const char *hd_activation_name(hd_activation a)
+{
+    return (int)a >= 0 && (int)a < N_ACTS ? act_names[a] : "unknown";
+}
+
+int hd_activation_parse(const char *s, hd_activation *out)
+{
+    for (int i = 0; i < N_ACTS; i++)
+        if (strcmp(s, act_names[i]) == 0) {
+            *out = (hd_activation)i;
+            return HD_OK;
+        }
+    return hd_error(HD_EINVAL, "unknown activation '%s' (none, relu, leaky_relu, sigmoid, tanh, softplus)", s);
+}
+
+hd_node *hd_activate(hd_graph *g, hd_node *x, hd_activation a)
+{
+    switch (a) {
+    case HD_ACT_NONE: return x;
+    case HD_ACT_RELU: return hd_relu(g, x);
+    case HD_ACT_LEAKY_RELU: return hd_leaky_relu(g, x, 0.2f);
+    case HD_ACT_SIGMOID: return hd_sigmoid(g, x);
+    case HD_ACT_TANH: return hd_tanh(g, x);
+    case HD_ACT_SOFTPLUS: return hd_softplus(g, x);
+    }
+    hd_error(HD_EINVAL, "unknown activation %d", (int)a);
+    return NULL;
+}
+
+int hd_dense_init(hd_graph *g, hd_dense_layer *layer, const char *name, int64_t in, int64_t out,
+                  int with_bias)
+{
+    char key[256];
+    hd_init fan_in = {HD_INIT_FAN_IN, (float)in};
+    memset(layer, 0, sizeof *layer);
+    layer->in = in;
+    layer->out = out;
+    snprintf(key, sizeof key, "%s.weight", name);
+    layer->weight = hd_param(g, key, 2, (int64_t[]){out, in}, fan_in);
+    if (!layer->weight) return HD_EINVAL;
+    if (!with_bias) return HD_OK;
+    snprintf(key, sizeof key, "%s.bias", name);
+    layer->bias = hd_param(g, key, 1, (int64_t[]){out}, fan_in);
+    return layer->bias ? HD_OK : HD_EINVAL;
+}
+
+hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x)
+{
+    hd_node *y = hd_matmul(g, x, layer->weight, 1);
+    return layer->bias ? hd_add(g, y, layer->bias) : y;
+}
+
+hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x)
+{
+    if (spec->n_hidden < 0 || spec->n_hidden > HD_MLP_MAX_LAYERS) {
+        hd_error(HD_EINVAL, "mlp: %d hidden layers, at most %d", spec->n_hidden, HD_MLP_MAX_LAYERS);
+        return NULL;
+    }
+    int64_t in = spec->n_in;
+    for (int i = 0; i <= spec->n_hidden && x; i++) {
+        int last = i == spec->n_hidden;
+        int64_t out = last ? spec->n_out : spec->hidden[i];
+        char name[128];
+        hd_dense_layer layer;
+        snprintf(name, sizeof name, "%s.dense%d", prefix, i);
+        if (hd_dense_init(g, &layer, name, in, out, 1) != HD_OK) return NULL;
+        x = hd_activate(g, hd_dense_apply(g, &layer, x), last ? spec->out_act : spec->act);
+        in = out;
+    }
+    return x;
+}
+
+int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv)
+{
+    int n = 0;
+    const char *p = csv;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 1 || v > (1 << 24) || (*end && *end != ','))
+            return hd_error(HD_EINVAL, "layers '%s': expected positive integers separated by commas", csv);
+        if (n == HD_MLP_MAX_LAYERS)
+            return hd_error(HD_EINVAL, "layers '%s': at most %d hidden layers", csv, HD_MLP_MAX_LAYERS);
+        spec->hidden[n++] = v;
+        p = *end ? end + 1 : end;
+    }
+    spec->n_hidden = n;
+    return HD_OK;
+}
+
+char *hd_mlp_spec_to_json(const hd_mlp_spec *spec)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *h = cJSON_AddArrayToObject(o, "hidden");
+    cJSON_AddNumberToObject(o, "n_in", (double)spec->n_in);
+    cJSON_AddNumberToObject(o, "n_out", (double)spec->n_out);
+    for (int i = 0; i < spec->n_hidden; i++) cJSON_AddItemToArray(h, cJSON_CreateNumber((double)spec->hidden[i]));
+    cJSON_AddStringToObject(o, "activation", hd_activation_name(spec->act));
+    cJSON_AddStringToObject(o, "output_activation", hd_activation_name(spec->out_act));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) hd_error(HD_ENOMEM, "out of memory writing the model description");
+    return s;
+}
+
+static int json_count(const cJSON *o, const char *key, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (1 << 24) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return hd_error(HD_EFORMAT, "model description: '%s' must be a positive integer", key);
+    *out = (int64_t)v->valuedouble;
+    return HD_OK;
+}
+
+static int json_act(const cJSON *o, const char *key, hd_activation *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v)) return hd_error(HD_EFORMAT, "model description: '%s' must be a string", key);
+    return hd_activation_parse(v->valuestring, out);
+}
+
+static int spec_from_object(const cJSON *o, hd_mlp_spec *spec)
+{
+    int rc;
+    if ((rc = json_count(o, "n_in", &spec->n_in)) || (rc = json_count(o, "n_out", &spec->n_out)) ||
+        (rc = json_act(o, "activation", &spec->act)) || (rc = json_act(o, "output_activation", &spec->out_act)))
+        return rc;
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hidden");
+    if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) > HD_MLP_MAX_LAYERS)
+        return hd_error(HD_EFORMAT, "model description: 'hidden' must be an array of at most %d sizes",
+                        HD_MLP_MAX_LAYERS);
+    spec->n_hidden = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, h)
+    {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (1 << 24))
+            return hd_error(HD_EFORMAT, "model description: hidden size %d is not a positive integer",
+                            spec->n_hidden);
+        spec->hidden[spec->n_hidden++] = (int64_t)v->valuedouble;
+    }
+    return HD_OK;
+}
+
+int hd_mlp_spec_from_json(const char *json, hd_mlp_spec *spec)
+{
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return hd_error(HD_EFORMAT, "model description is not a JSON object");
+    }
+    memset(spec, 0, sizeof *spec);
+    int rc = spec_from_object(o, spec);
+    cJSON_Delete(o);
+    return rc;
+}
