@@ -1,0 +1,104 @@
+/* Checkpoints: the params of a graph as a safetensors file keyed by param
+ * name.  Loading checks every param against the file before it changes any,
+ * so a bad file leaves the model as it was. */
+#include "graph/graph_internal.h"
+#include "hadron/nn.h"
+
+#include <string.h>
+
+/* Metadata keys hadron sets itself; a caller's values for them are replaced
+ * (a caller may pass back the metadata of a file it read). */
+static const char *const reserved_keys[] = {"format", "hadron_version"};
+#define N_RESERVED ((int)(sizeof reserved_keys / sizeof reserved_keys[0]))
+
+static int in_group(const hd_node *p, int group) { return group == HD_ALL || p->group == group; }
+
+static int check_graph(const hd_graph *g, const char *path, int group, const char *what)
+{
+    if (!g || !path) return hd_error(HD_EINVAL, "checkpoint %s: NULL graph or path", what);
+    if (group != HD_ALL && (group < 0 || group >= HD_MAX_GROUPS))
+        return hd_error(HD_EINVAL, "checkpoint %s %s: group %d outside 0..%d", what, path, group,
+                        HD_MAX_GROUPS - 1);
+    if (!g->compiled) return hd_error(HD_ESTATE, "checkpoint %s %s: compile the graph first", what, path);
+    return HD_OK;
+}
+
+static int is_reserved(const char *key)
+{
+    for (int i = 0; i < N_RESERVED; i++)
+        if (key && strcmp(key, reserved_keys[i]) == 0) return 1;
+    return 0;
+}
+
+/* The caller's metadata without reserved keys, then hadron's; returns the count. */
+static int merge_meta(int n_meta, const hd_meta *meta, hd_meta *out)
+{
+    int m = 0;
+    for (int i = 0; i < n_meta; i++)
+        if (!is_reserved(meta[i].key)) out[m++] = meta[i];
+    out[m++] = (hd_meta){"format", "hadron"};
+    out[m++] = (hd_meta){"hadron_version", HD_VERSION};
+    return m;
+}
+
+int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta)
+{
+    int rc = check_graph(g, path, group, "save");
+    if (rc != HD_OK) return rc;
+    if (n_meta < 0 || (n_meta > 0 && !meta))
+        return hd_error(HD_EINVAL, "checkpoint save %s: bad metadata list", path);
+    const char **names = hd_calloc((size_t)g->n_params + 1, sizeof *names);
+    const hd_tensor **tensors = hd_calloc((size_t)g->n_params + 1, sizeof *tensors);
+    hd_meta *all = hd_calloc((size_t)n_meta + N_RESERVED, sizeof *all);
+    if (!names || !tensors || !all) {
+        rc = HD_ENOMEM;
+    } else {
+        int n = 0;
+        for (int i = 0; i < g->n_params; i++) {
+            hd_node *p = g->params[i];
+            if (!in_group(p, group)) continue;
+            names[n] = hd_node_name(p);
+            tensors[n++] = hd_node_value(p);
+        }
+        rc = hd_safetensors_write(path, n, names, tensors, merge_meta(n_meta, meta, all), all);
+    }
+    hd_free(names);
+    hd_free(tensors);
+    hd_free(all);
+    return rc;
+}
+
+static int check_param(const char *path, const hd_safetensors *st, const hd_node *p)
+{
+    const hd_tensor *t = hd_safetensors_get(st, p->name);
+    if (!t) return hd_error(HD_EFORMAT, "%s: missing tensor '%s' (param of group %d)", path, p->name, p->group);
+    int same = t->ndim == p->val.ndim;
+    for (int d = 0; d < t->ndim && same; d++) same = t->shape[d] == p->val.shape[d];
+    if (!same) {
+        char sf[96], sp[96];
+        return hd_error(HD_ESHAPE, "%s: tensor '%s' has shape %s but the param has shape %s", path, p->name,
+                        hd_shape_str(t->ndim, t->shape, sf, sizeof sf),
+                        hd_shape_str(p->val.ndim, p->val.shape, sp, sizeof sp));
+    }
+    return HD_OK;
+}
+
+int hd_checkpoint_load(hd_graph *g, const char *path, int group)
+{
+    int rc = check_graph(g, path, group, "load");
+    if (rc != HD_OK) return rc;
+    hd_safetensors *st;
+    rc = hd_safetensors_read(path, &st);
+    if (rc != HD_OK) return rc;
+    /* Tensors of other groups may share the file: only this group's are read. */
+    for (int i = 0; i < g->n_params && rc == HD_OK; i++)
+        if (in_group(g->params[i], group)) rc = check_param(path, st, g->params[i]);
+    for (int i = 0; i < g->n_params && rc == HD_OK; i++) {
+        hd_node *p = g->params[i];
+        if (!in_group(p, group)) continue;
+        const hd_tensor *t = hd_safetensors_get(st, p->name);
+        memcpy(p->val.data, t->data, (size_t)hd_tensor_numel(t) * sizeof(float));
+    }
+    hd_safetensors_free(st);
+    return rc;
+}
