@@ -31,6 +31,29 @@ const char *hd_safetensors_meta_key(const hd_safetensors *st, int i);
 int hd_safetensors_write(const char *path, int n, const char *const *names,
                          const hd_tensor *const *tensors, int n_meta, const hd_meta *meta);
 
+/* ---- shuffling batch loader (data/loader.c) ------------------------------------
+ * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a
+ * new random order each epoch from the SHUFFLE stream: reproducible per seed. */
+
+#define HD_LOADER_MAX_ARRAYS 8
+typedef struct {
+    int n_arrays;
+    const float *arrays[HD_LOADER_MAX_ARRAYS];
+    int64_t row_len[HD_LOADER_MAX_ARRAYS]; /* floats per row of each array */
+    int64_t n_rows, batch, pos;
+    int64_t *order;
+    hd_rng rng;
+} hd_loader;
+
+int hd_loader_init(hd_loader *l, int n_arrays, const float *const *arrays, const int64_t *row_len,
+                   int64_t n_rows, int64_t batch, uint64_t seed);
+void hd_loader_shuffle(hd_loader *l); /* start an epoch in a fresh random order */
+int64_t hd_loader_next_size(const hd_loader *l); /* rows the next hd_loader_next gives */
+/* Copies the next rows (at most batch) into dst[0..n_arrays); returns how
+ * many, 0 at the end of the epoch. */
+int64_t hd_loader_next(hd_loader *l, float *const *dst);
+void hd_loader_free(hd_loader *l);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,8 @@
 #include "core.h"
 #include "data.h"
 #include "graph.h"
+#include "metrics.h"
 #include "nn.h"
+#include "workflows.h"
 
 #endif

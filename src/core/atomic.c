@@ -29,6 +29,8 @@ int hd_atomic_open(hd_atomic_file *af, const char *path)
     af->f = fopen(af->tmp, "wb");
     if (!af->f) {
         int err = errno;
+        free(af->tmp); /* never created: nothing of that name is ours to remove */
+        af->tmp = NULL;
         hd_atomic_abort(af);
         return hd_error(HD_EIO, "cannot write %s: %s", path, strerror(err));
     }
@@ -37,9 +39,16 @@ int hd_atomic_open(hd_atomic_file *af, const char *path)
 
 int hd_atomic_commit(hd_atomic_file *af)
 {
-    int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
-    int err = errno;
-    bad |= fclose(af->f) != 0;
+    int err = EIO; /* a write error flagged earlier leaves no errno worth reporting */
+    int bad = ferror(af->f) != 0;
+    if (!bad && (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)) {
+        bad = 1;
+        err = errno;
+    }
+    if (fclose(af->f) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
     af->f = NULL;
     if (!bad && rename(af->tmp, af->path) != 0) {
         bad = 1;

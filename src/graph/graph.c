@@ -24,7 +24,7 @@ void hd_graph_free(hd_graph *g)
     free(g->params);
     hd_free(g->param_val);
     hd_free(g->param_grad);
-    hd_free(g->act);
+    hd_arena_free(g->act);
     hd_free(g);
 }
 

@@ -45,8 +45,7 @@ struct hd_graph {
     int n_params;
     float *param_val, *param_grad;
     int64_t group_off[HD_MAX_GROUPS + 1]; /* group g occupies [group_off[g], group_off[g+1]) */
-    float *act;                           /* activations, grads, aux of non-param nodes */
-    int64_t act_cap;
+    hd_arena *act; /* activations, grads and aux of non-param nodes, planned per batch size */
     int unnamed; /* counter for default names */
 };
 
@@ -74,6 +73,5 @@ int hd_input_requires_grad(hd_node *x);
 /* "op: shapes [a] and [b] ..." helpers for shape rules. */
 int hd_shape_error2(const hd_node *n, const hd_node *a, const hd_node *b, const char *why);
 int hd_shape_error1(const hd_node *n, const hd_node *a, const char *why);
-int64_t hd_node_numel(const hd_node *n); /* concrete, at the current batch */
 
 #endif

@@ -7,12 +7,7 @@
 
 #define PAD 16 /* floats: every buffer starts 64-byte aligned */
 
-static int64_t padded(int64_t n) { return (n + PAD - 1) / PAD * PAD; }
-
-int64_t hd_node_numel(const hd_node *n)
-{
-    return n->val.data ? hd_tensor_numel(&n->val) : 0;
-}
+static size_t padded(size_t n) { return (n + PAD - 1) / PAD * PAD; }
 
 static void init_param(hd_graph *g, hd_node *p)
 {
@@ -84,34 +79,29 @@ static void concrete_shape(const hd_node *n, int64_t batch, int64_t *shape)
     for (int i = 0; i < n->ndim; i++) shape[i] = n->shape[i] == HD_BATCH ? batch : n->shape[i];
 }
 
-/* Floats of activation memory node n needs; concrete shapes already set. */
-static int64_t node_floats(const hd_node *n)
+/* Bytes of activation memory node n needs; concrete shapes already set. */
+static size_t node_bytes(const hd_node *n)
 {
-    int64_t total = padded(hd_tensor_numel(&n->val)) * (n->grad_capable ? 2 : 1);
+    size_t numel = (size_t)hd_tensor_numel(&n->val);
+    size_t total = padded(numel) * (n->grad_capable ? 2 : 1);
     if (hd_ops[n->op]->aux_floats) total += padded(hd_ops[n->op]->aux_floats(n));
-    return total;
+    return total * sizeof(float);
 }
 
-/* Points val, grad and aux of every non-param node into g->act. */
+/* Points val, grad and aux of every non-param node into the arena. */
 static void assign_buffers(hd_graph *g)
 {
-    float *p = g->act;
+    hd_arena_reset(g->act);
     for (int i = 0; i < g->n_nodes; i++) {
         hd_node *n = g->nodes[i];
         if (n->is_param) continue;
-        int64_t numel = hd_tensor_numel(&n->val);
-        n->val.data = p;
-        p += padded(numel);
-        n->grad = hd_tensor_view(NULL, n->val.ndim, n->val.shape);
-        if (n->grad_capable) {
-            n->grad.data = p;
-            p += padded(numel);
-        }
+        size_t bytes = (size_t)hd_tensor_numel(&n->val) * sizeof(float);
+        n->val.data = hd_arena_alloc(g->act, bytes);
+        n->grad = hd_tensor_view(n->grad_capable ? hd_arena_alloc(g->act, bytes) : NULL, n->val.ndim,
+                                 n->val.shape);
         n->aux = NULL;
-        if (hd_ops[n->op]->aux_floats) {
-            n->aux = p;
-            p += padded(hd_ops[n->op]->aux_floats(n));
-        }
+        if (hd_ops[n->op]->aux_floats)
+            n->aux = hd_arena_alloc(g->act, (size_t)hd_ops[n->op]->aux_floats(n) * sizeof(float));
     }
 }
 
@@ -119,24 +109,23 @@ int hd_graph_set_batch(hd_graph *g, int64_t batch)
 {
     if (!g->compiled) return hd_error(HD_ESTATE, "set_batch: compile the graph first");
     if (batch < 1) return hd_error(HD_EINVAL, "set_batch: batch size %lld must be >= 1", (long long)batch);
-    int64_t need = 0;
+    size_t need = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         hd_node *n = g->nodes[i];
         if (n->is_param) continue;
         int64_t shape[HD_MAX_DIM];
         concrete_shape(n, batch, shape);
         n->val = hd_tensor_view(NULL, n->ndim, shape);
-        need += node_floats(n);
+        need += node_bytes(n);
     }
-    if (need > g->act_cap) {
-        float *act = hd_calloc((size_t)need, sizeof(float));
+    if (!g->act || need > hd_arena_capacity(g->act)) {
+        hd_arena *act = hd_arena_new(need ? need : 64);
         if (!act) {
-            g->batch = 0; /* shapes above no longer match the old buffers */
+            g->batch = 0; /* the shapes above no longer match the old buffers */
             return HD_ENOMEM;
         }
-        hd_free(g->act);
+        hd_arena_free(g->act);
         g->act = act;
-        g->act_cap = need;
     }
     assign_buffers(g);
     g->batch = batch;

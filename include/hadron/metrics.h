@@ -1,0 +1,37 @@
+/* hadron metrics: quality measures and plots of results. */
+#ifndef HADRON_METRICS_H
+#define HADRON_METRICS_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- plots (metrics/plot.c) -------------------------------------------------
+ * A plot is a data file plus a gnuplot script beside it, rendered to PNG by
+ * gnuplot when it is installed (Debian's gnuplot-nox), so a user can restyle
+ * the script for a paper and run `gnuplot NAME.gp` again in that directory. */
+
+#define HD_PLOT_MAX_SERIES 8
+
+typedef struct {
+    const char *csv;   /* data file, comma separated, one header line; path relative to stem's directory */
+    const char *title, *xlabel, *ylabel;
+    int x_col;         /* 1-based column of x */
+    int n_series;
+    int y_cols[HD_PLOT_MAX_SERIES];          /* 1-based columns of y */
+    const char *y_titles[HD_PLOT_MAX_SERIES];
+    int log_x, log_y;
+} hd_line_plot;
+
+/* Writes <stem>.gp and, if gnuplot runs, <stem>.png.  *rendered (may be
+ * NULL) says whether the PNG was made; a missing gnuplot is not an error. */
+int hd_plot_lines(const char *stem, const hd_line_plot *p, int *rendered);
+/* Runs gnuplot on a script; HD_OK and *rendered = 0 when gnuplot is absent. */
+int hd_plot_render(const char *script, int *rendered);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
