@@ -1,0 +1,41 @@
+/* hadron info: what a checkpoint holds. */
+#include "cli.h"
+#include "hadron/hadron.h"
+
+#include <stdio.h>
+
+static int run(int argc, char **argv)
+{
+    const char *path = NULL;
+    cli_flag flags[] = {{"model", FLAG_STRING, &path, "checkpoint (.safetensors) to describe"}};
+    int rc = cli_parse(&cmd_info, argc, argv, flags, 1);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!path) {
+        fprintf(stderr, "hadron info: --model FILE is required\n");
+        return 2;
+    }
+    hd_safetensors *st;
+    if (hd_safetensors_read(path, &st) != HD_OK) {
+        fprintf(stderr, "hadron info: %s\n", hd_last_error());
+        return 1;
+    }
+    printf("%s\n", path);
+    for (int i = 0; i < hd_safetensors_meta_count(st); i++) {
+        const char *k = hd_safetensors_meta_key(st, i);
+        printf("  meta  %-16s %s\n", k, hd_safetensors_meta(st, k));
+    }
+    int64_t total = 0;
+    for (int i = 0; i < hd_safetensors_count(st); i++) {
+        const char *name = hd_safetensors_name(st, i);
+        const hd_tensor *t = hd_safetensors_get(st, name);
+        char s[96];
+        printf("  %-28s F32 %s\n", name, hd_shape_str(t->ndim, t->shape, s, sizeof s));
+        total += hd_tensor_numel(t);
+    }
+    printf("  %d tensors, %lld parameters\n", hd_safetensors_count(st), (long long)total);
+    hd_safetensors_free(st);
+    return 0;
+}
+
+const cli_command cmd_info = {"info", "describe a checkpoint: tensors, shapes, metadata", "info --model FILE",
+                              run};

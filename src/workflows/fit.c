@@ -1,0 +1,159 @@
+/* The fit workflow: an MLP learns a known 2-D function.  It exercises the
+ * whole engine (graph, batch changes, loader, optimiser, checkpoint) and is
+ * the first demo. */
+#include "hadron/metrics.h"
+#include "hadron/workflows.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+static const double PI = 3.14159265358979323846;
+
+double hd_fit_target(double x0, double x1) { return sin(PI * x0) * cos(PI * x1 / 2); }
+
+hd_fit_opts hd_fit_opts_default(void)
+{
+    hd_fit_opts o = {.seed = 1, .epochs = 150, .n_train = 1024, .n_test = 256, .batch = 32, .lr = 3e-3f};
+    o.model = (hd_mlp_spec){.n_in = 2, .n_out = 1, .n_hidden = 2, .hidden = {32, 32}, .act = HD_ACT_TANH};
+    return o;
+}
+
+typedef struct {
+    hd_graph *g;
+    hd_node *x, *t, *loss;
+    float *xs, *ts; /* train rows then test rows */
+    hd_optim *opt;
+    hd_loader loader;
+} fit_state;
+
+static void make_data(const hd_fit_opts *o, fit_state *s)
+{
+    hd_rng r;
+    hd_rng_init(&r, o->seed, HD_STREAM_SIM);
+    int64_t n = o->n_train + o->n_test;
+    hd_rng_fill_uniform(&r, s->xs, 2 * n, -1.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) s->ts[i] = (float)hd_fit_target(s->xs[2 * i], s->xs[2 * i + 1]);
+}
+
+static int build(const hd_fit_opts *o, fit_state *s)
+{
+    s->g = hd_graph_new(o->seed);
+    if (!s->g) return HD_ENOMEM;
+    s->x = hd_input(s->g, "x", 2, (int64_t[]){HD_BATCH, 2});
+    s->t = hd_input(s->g, "t", 2, (int64_t[]){HD_BATCH, 1});
+    s->loss = hd_mse_loss(s->g, hd_mlp(s->g, &o->model, "mlp", s->x), s->t);
+    if (!s->loss) return HD_EINVAL;
+    int rc = hd_graph_compile(s->g);
+    if (rc != HD_OK) return rc;
+    float *p;
+    int64_t n;
+    hd_graph_param_range(s->g, HD_ALL, &p, NULL, &n);
+    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
+    oo.lr = o->lr;
+    s->opt = hd_optim_new(HD_ADAM, &oo, n);
+    if (!s->opt) return HD_ENOMEM;
+    s->xs = hd_malloc((size_t)(o->n_train + o->n_test) * 2 * sizeof(float));
+    s->ts = hd_malloc((size_t)(o->n_train + o->n_test) * sizeof(float));
+    if (!s->xs || !s->ts) return HD_ENOMEM;
+    make_data(o, s);
+    return hd_loader_init(&s->loader, 2, (const float *[]){s->xs, s->ts}, (int64_t[]){2, 1}, o->n_train,
+                          o->batch, o->seed);
+}
+
+static int train_epoch(const hd_fit_opts *o, fit_state *s, double *mse)
+{
+    float *p, *gr;
+    int64_t n, rows, seen = 0;
+    double sum = 0;
+    int rc = HD_OK;
+    hd_graph_param_range(s->g, HD_ALL, &p, &gr, &n);
+    hd_graph_set_training(s->g, 1);
+    hd_loader_shuffle(&s->loader);
+    while (rc == HD_OK && (rows = hd_loader_next_size(&s->loader)) > 0) {
+        if (rows != hd_graph_batch(s->g) && (rc = hd_graph_set_batch(s->g, rows))) break;
+        hd_loader_next(&s->loader, (float *[]){hd_node_value(s->x)->data, hd_node_value(s->t)->data});
+        hd_graph_zero_grad(s->g, HD_ALL);
+        if ((rc = hd_graph_forward(s->g, s->loss)) || (rc = hd_graph_backward(s->g, s->loss, HD_ALL)) ||
+            (rc = hd_optim_step(s->opt, p, gr)))
+            break;
+        sum += hd_node_scalar(s->loss) * (double)rows;
+        seen += rows;
+    }
+    *mse = seen ? sum / (double)seen : 0;
+    (void)o;
+    return rc;
+}
+
+/* MSE on the test points, in evaluation mode and one batch. */
+static int evaluate(const hd_fit_opts *o, fit_state *s, double *mse)
+{
+    int rc = hd_graph_set_batch(s->g, o->n_test);
+    if (rc != HD_OK) return rc;
+    hd_graph_set_training(s->g, 0);
+    memcpy(hd_node_value(s->x)->data, s->xs + 2 * o->n_train, (size_t)o->n_test * 2 * sizeof(float));
+    memcpy(hd_node_value(s->t)->data, s->ts + o->n_train, (size_t)o->n_test * sizeof(float));
+    rc = hd_graph_forward(s->g, s->loss);
+    *mse = hd_node_scalar(s->loss);
+    return rc;
+}
+
+static int write_outputs(const hd_fit_opts *o, fit_state *s, const double *hist, int epochs)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    fprintf(af.f, "epoch,train_mse,test_mse\n");
+    for (int e = 0; e < epochs; e++) fprintf(af.f, "%d,%.8g,%.8g\n", e + 1, hist[2 * e], hist[2 * e + 1]);
+    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    hd_line_plot plot = {.csv = "history.csv", .title = "fit: loss per epoch", .xlabel = "epoch",
+                         .ylabel = "mean squared error", .x_col = 1, .n_series = 2, .y_cols = {2, 3},
+                         .y_titles = {"train", "test"}, .log_y = 1};
+    snprintf(path, sizeof path, "%s/loss", o->out_dir);
+    if ((rc = hd_plot_lines(path, &plot, NULL)) != HD_OK) return rc;
+    char *arch = hd_mlp_spec_to_json(&o->model);
+    if (!arch) return HD_ENOMEM;
+    hd_meta meta[] = {{"model", "mlp"}, {"mlp", arch}, {"prefix", "mlp"}, {"input", "x0,x1"}};
+    snprintf(path, sizeof path, "%s/model.safetensors", o->out_dir);
+    rc = hd_checkpoint_save(s->g, path, HD_ALL, 4, meta);
+    free(arch);
+    return rc;
+}
+
+static int check_opts(const hd_fit_opts *o)
+{
+    if (o->epochs < 1 || o->n_train < 1 || o->n_test < 1 || o->batch < 1 || !(o->lr > 0))
+        return hd_error(HD_EINVAL, "fit: epochs, points, batch and learning rate must be positive");
+    if (o->model.n_in != 2 || o->model.n_out != 1)
+        return hd_error(HD_EINVAL, "fit: the model maps 2 inputs to 1 output");
+    return HD_OK;
+}
+
+int hd_fit_run(const hd_fit_opts *o, hd_fit_result *res)
+{
+    int rc = check_opts(o);
+    if (rc != HD_OK) return rc;
+    fit_state s = {0};
+    double *hist = hd_calloc((size_t)o->epochs * 2, sizeof *hist);
+    memset(res, 0, sizeof *res);
+    rc = hist ? build(o, &s) : HD_ENOMEM;
+    if (rc == HD_OK) rc = evaluate(o, &s, &res->first_test_mse);
+    for (int e = 0; rc == HD_OK && e < o->epochs; e++) {
+        if ((rc = train_epoch(o, &s, &hist[2 * e])) || (rc = evaluate(o, &s, &hist[2 * e + 1]))) break;
+        res->epochs = e + 1;
+        res->final_train_mse = hist[2 * e];
+        res->final_test_mse = hist[2 * e + 1];
+        if (o->on_epoch) o->on_epoch(o->user, e + 1, hist[2 * e], hist[2 * e + 1]);
+    }
+    if (rc == HD_OK && o->out_dir) rc = write_outputs(o, &s, hist, res->epochs);
+    hd_loader_free(&s.loader);
+    hd_optim_free(s.opt);
+    hd_graph_free(s.g);
+    hd_free(s.xs);
+    hd_free(s.ts);
+    hd_free(hist);
+    return rc;
+}
