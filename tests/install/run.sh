@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix, then builds and runs the
+# example program against it twice: with find_package(hadron) and with
+# pkg-config.  Usage: run.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+for f in include/hadron/hadron.h lib/libhadron.a lib/cmake/hadron/hadronConfig.cmake lib/pkgconfig/hadron.pc bin/hadron; do
+  ls "$tmp/prefix/"$f* >/dev/null 2>&1 || { echo "install: missing $f"; exit 1; }
+done
+"$tmp/prefix/bin/hadron" --version
+
+cmake -S "$src/tests/install" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+      -DEXAMPLE="$src/examples/train_mlp.c" >/dev/null
+cmake --build "$tmp/cmake" >/dev/null
+LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/cmake/consumer_shared" | tail -1
+echo "find_package(hadron): ok"
+
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" \
+  cc -std=c11 "$src/examples/train_mlp.c" -o "$tmp/consumer_pc" \
+     $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs hadron)
+LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer_pc" | tail -1
+echo "pkg-config hadron: ok"
