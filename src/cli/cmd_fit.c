@@ -4,18 +4,31 @@
 
 #include <stdio.h>
 
+typedef struct {
+    int every;
+    hd_progress bar;
+} report;
+
 static void print_epoch(void *user, int epoch, double train, double test)
 {
-    int every = *(int *)user;
-    if (epoch == 1 || epoch % every == 0) printf("epoch %4d  train mse %.6f  test mse %.6f\n", epoch, train, test);
-    fflush(stdout);
+    report *r = user;
+    char status[64];
+    snprintf(status, sizeof status, "test mse %.6f", test);
+    if (epoch == 1 || epoch % r->every == 0) {
+        if (r->bar.active) fputs("\r\033[K", stderr); /* clear the bar before the line */
+        printf("epoch %4d  train mse %.6f  test mse %.6f\n", epoch, train, test);
+        fflush(stdout);
+        r->bar.last_draw = 0; /* redraw at once */
+    }
+    hd_progress_update(&r->bar, epoch, status);
 }
 
 static int run(int argc, char **argv)
 {
     hd_fit_opts o = hd_fit_opts_default();
     const char *layers = "32,32", *act = "tanh";
-    int every = 10, threads = 0;
+    int threads = 0;
+    report rep = {.every = 10};
     o.out_dir = "out/fit";
     cli_flag flags[] = {
         {"epochs", FLAG_INT, &o.epochs, "training epochs"},
@@ -26,23 +39,26 @@ static int run(int argc, char **argv)
         {"activation", FLAG_STRING, &act, "hidden activation (relu, tanh, sigmoid, softplus, leaky_relu)"},
         {"seed", FLAG_U64, &o.seed, "random seed"},
         {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
-        {"print-every", FLAG_INT, &every, "print the loss every N epochs"},
+        {"print-every", FLAG_INT, &rep.every, "print the loss every N epochs"},
         {"out", FLAG_STRING, &o.out_dir, "output directory"},
     };
     int rc = cli_parse(&cmd_fit, argc, argv, flags, (int)(sizeof flags / sizeof flags[0]));
     if (rc) return rc == 1 ? 0 : rc;
-    if (hd_mlp_spec_parse_layers(&o.model, layers) || hd_activation_parse(act, &o.model.act) || every < 1) {
-        fprintf(stderr, "hadron fit: %s\n", every < 1 ? "--print-every must be >= 1" : hd_last_error());
+    if (hd_mlp_spec_parse_layers(&o.model, layers) || hd_activation_parse(act, &o.model.act) || rep.every < 1) {
+        fprintf(stderr, "hadron fit: %s\n", rep.every < 1 ? "--print-every must be >= 1" : hd_last_error());
         return 2;
     }
     if (cli_mkdir(o.out_dir)) return 2;
     hd_set_threads(threads);
     o.on_epoch = print_epoch;
-    o.user = &every;
+    o.user = &rep;
     hd_fit_result res;
     printf("fitting sin(pi x0) cos(pi x1 / 2) with an MLP 2-%s-1 (%s), %lld points, %d epochs\n", layers, act,
            (long long)o.n_train, o.epochs);
-    if (hd_fit_run(&o, &res) != HD_OK) {
+    hd_progress_begin(&rep.bar, "fit", o.epochs);
+    rc = hd_fit_run(&o, &res);
+    hd_progress_end(&rep.bar);
+    if (rc != HD_OK) {
         fprintf(stderr, "hadron fit: %s\n", hd_last_error());
         return 1;
     }

@@ -36,9 +36,10 @@ static void draw(hd_progress *p, int64_t done, const char *status)
     if (frac > 1) frac = 1;
     double elapsed = hd_now() - p->start;
     double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-    int width = terminal_width() - (int)strlen(p->label) - 40 - (status ? (int)strlen(status) : 0);
+    /* the width leaves room for a status of ~30 characters and never changes */
+    int width = terminal_width() - (int)strlen(p->label) - 70;
     if (width < 10) width = 10;
-    if (width > 50) width = 50;
+    if (width > 40) width = 40;
     int filled = (int)(frac * width);
     fprintf(stderr, "\r%s [", p->label);
     for (int i = 0; i < width; i++) fputc(i < filled ? '#' : '.', stderr);
