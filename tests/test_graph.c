@@ -189,6 +189,10 @@ static void test_no_allocation_in_step(void **state)
     hd_optim_opts o = hd_optim_opts_default(HD_ADAMW);
     hd_optim *opt = hd_optim_new(HD_ADAMW, &o, n);
     assert_non_null(opt);
+    hd_rng r;
+    hd_rng_init(&r, 1, HD_STREAM_USER);
+    hd_rng_fill_normal(&r, hd_node_value(x)->data, 16 * 4, 0, 1);
+    hd_rng_fill_normal(&r, hd_node_value(t)->data, 16, 0, 1);
     uint64_t before = hd_alloc_count();
     for (int step = 0; step < 5; step++) {
         hd_graph_zero_grad(g, HD_ALL);

@@ -52,7 +52,7 @@ void *hd_calloc(size_t n, size_t size);  /* zeroed, 64-byte aligned */
 void hd_free(void *p);
 uint64_t hd_alloc_count(void);           /* allocations made by hadron so far (tests: none in a step) */
 
-/* Bump allocator: one block, 64-byte aligned slices, freed all at once. */
+/* Bump allocator: one zeroed block, 64-byte aligned slices, freed all at once. */
 typedef struct hd_arena hd_arena;
 hd_arena *hd_arena_new(size_t capacity);
 void *hd_arena_alloc(hd_arena *a, size_t bytes); /* NULL + error when full */

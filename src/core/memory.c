@@ -46,7 +46,7 @@ hd_arena *hd_arena_new(size_t capacity)
 {
     hd_arena *a = hd_calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->base = hd_malloc(capacity);
+    a->base = hd_calloc(1, capacity); /* zeroed: a buffer nobody wrote reads as 0, not garbage */
     if (!a->base) {
         hd_free(a);
         return NULL;
