@@ -58,6 +58,7 @@ typedef struct {
 
 static hd_node *c_matmul(ctx *c) { return hd_matmul(c->g, IN(ANY, B, D0), IN(ANY, D0, D1), 0); }
 static hd_node *c_matmul_t(ctx *c) { return hd_matmul(c->g, IN(ANY, B, D0), IN(ANY, D1, D0), 1); }
+static hd_node *c_linear(ctx *c) { return hd_linear(c->g, IN(ANY, B, D0), IN(ANY, D1, D0), IN(ANY, D1)); }
 static hd_node *c_add(ctx *c) { return hd_add(c->g, IN(ANY, B, D0, D1), IN(ANY, B, D0, D1)); }
 static hd_node *c_bias(ctx *c) { return hd_add(c->g, IN(ANY, B, D0), IN(ANY, D0)); }
 static hd_node *c_add_row(ctx *c) { return hd_add(c->g, IN(ANY, 1, D0), IN(ANY, B, D0)); }
@@ -122,6 +123,7 @@ static hd_node *c_stop(ctx *c)
 static const grad_case cases[] = {
     {"matmul", HD_OP_MATMUL, c_matmul, 1e-3, 1e-2, 2e-3},
     {"matmul_trans_b", HD_OP_MATMUL, c_matmul_t, 1e-3, 1e-2, 2e-3},
+    {"linear x w^T + b", HD_OP_LINEAR, c_linear, 1e-3, 1e-2, 2e-3},
     {"add", HD_OP_ADD, c_add, 1e-3, 1e-2, 1e-3},
     {"add_bias [B,n]+[n]", HD_OP_ADD, c_bias, 1e-3, 1e-2, 1e-3},
     {"add [1,n]+[B,n]", HD_OP_ADD, c_add_row, 1e-3, 1e-2, 1e-3},

@@ -94,6 +94,8 @@ int hd_graph_print(const hd_graph *g, FILE *f); /* one line per node: id, op, sh
  * stretch), so a bias [n] adds to a batch [B, n]. */
 
 hd_node *hd_matmul(hd_graph *g, hd_node *a, hd_node *b, int trans_b); /* [m,k]x[k,n] (or b [n,k] if trans_b) */
+/* x w^T + b in one op (PyTorch's linear): x [m,k], w [n,k], b [n] -> [m,n]. */
+hd_node *hd_linear(hd_graph *g, hd_node *x, hd_node *w, hd_node *b);
 hd_node *hd_add(hd_graph *g, hd_node *a, hd_node *b);
 hd_node *hd_sub(hd_graph *g, hd_node *a, hd_node *b);
 hd_node *hd_mul(hd_graph *g, hd_node *a, hd_node *b);

@@ -1,7 +1,7 @@
 /* The op table: one entry per op, defined in graph/ops/<family>.c. */
 #include "graph_internal.h"
 
-extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_add, hd_op_sub, hd_op_mul,
+extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_linear, hd_op_add, hd_op_sub, hd_op_mul,
     hd_op_div, hd_op_scale, hd_op_exp, hd_op_log, hd_op_square, hd_op_sqrt, hd_op_relu,
     hd_op_leaky_relu, hd_op_sigmoid, hd_op_tanh, hd_op_softplus, hd_op_log_sigmoid, hd_op_sum,
     hd_op_mean, hd_op_concat, hd_op_slice, hd_op_reshape, hd_op_stop_grad, hd_op_dropout,
@@ -9,7 +9,8 @@ extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_add, hd_op_sub,
 
 const hd_op *const hd_ops[HD_OP_COUNT] = {
     [HD_OP_INPUT] = &hd_op_input,           [HD_OP_PARAM] = &hd_op_param,
-    [HD_OP_MATMUL] = &hd_op_matmul,         [HD_OP_ADD] = &hd_op_add,
+    [HD_OP_MATMUL] = &hd_op_matmul,         [HD_OP_LINEAR] = &hd_op_linear,
+    [HD_OP_ADD] = &hd_op_add,
     [HD_OP_SUB] = &hd_op_sub,               [HD_OP_MUL] = &hd_op_mul,
     [HD_OP_DIV] = &hd_op_div,               [HD_OP_SCALE] = &hd_op_scale,
     [HD_OP_EXP] = &hd_op_exp,               [HD_OP_LOG] = &hd_op_log,

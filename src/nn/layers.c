@@ -57,8 +57,7 @@ int hd_dense_init(hd_graph *g, hd_dense_layer *layer, const char *name, int64_t 
 
 hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x)
 {
-    hd_node *y = hd_matmul(g, x, layer->weight, 1);
-    return layer->bias ? hd_add(g, y, layer->bias) : y;
+    return layer->bias ? hd_linear(g, x, layer->weight, layer->bias) : hd_matmul(g, x, layer->weight, 1);
 }
 
 hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x)

@@ -127,73 +127,93 @@ static bcast plan(const hd_node *n)
     return p;
 }
 
-/* F(a, b) is the result; DA, DB the partials (may use a, b, y). */
-#define BINARY_OP(NAME, F, DA, DB)                                                    \
-    static void NAME##_fwd(hd_graph *g, hd_node *n)                                   \
-    {                                                                                 \
-        (void)g;                                                                      \
-        const float *A = n->in[0]->val.data, *B = n->in[1]->val.data;                 \
-        float *Y = n->val.data;                                                       \
-        int64_t len = numel_of(n);                                                    \
-        if (same_shape(n->in[0], n->in[1])) {                                         \
-            _Pragma("omp parallel for simd schedule(static) if (len > HD_PAR_MIN)")   \
-            for (int64_t i = 0; i < len; i++) {                                       \
-                float a = A[i], b = B[i];                                             \
-                Y[i] = (F);                                                           \
-            }                                                                         \
-            return;                                                                   \
-        }                                                                             \
-        bcast p = plan(n);                                                            \
-        int64_t k = 0;                                                                \
-        for (int64_t i0 = 0; i0 < p.n[0]; i0++)                                       \
-            for (int64_t i1 = 0; i1 < p.n[1]; i1++)                                   \
-                for (int64_t i2 = 0; i2 < p.n[2]; i2++) {                             \
-                    const float *ra = A + i0 * p.sa[0] + i1 * p.sa[1] + i2 * p.sa[2]; \
-                    const float *rb = B + i0 * p.sb[0] + i1 * p.sb[1] + i2 * p.sb[2]; \
-                    for (int64_t i3 = 0; i3 < p.n[3]; i3++, k++) {                    \
-                        float a = ra[i3 * p.sa[3]], b = rb[i3 * p.sb[3]];             \
-                        Y[k] = (F);                                                   \
-                    }                                                                 \
-                }                                                                     \
-    }                                                                                 \
-    static void NAME##_bwd(hd_graph *g, hd_node *n)                                   \
-    {                                                                                 \
-        (void)g;                                                                      \
-        const float *A = n->in[0]->val.data, *B = n->in[1]->val.data;                 \
-        const float *Y = n->val.data, *DY = n->grad.data;                             \
-        float *GA = n->in[0]->needs_grad ? n->in[0]->grad.data : NULL;                \
-        float *GB = n->in[1]->needs_grad ? n->in[1]->grad.data : NULL;                \
-        int64_t len = numel_of(n);                                                    \
-        if (same_shape(n->in[0], n->in[1])) {                                         \
-            _Pragma("omp parallel for schedule(static) if (len > HD_PAR_MIN)")        \
-            for (int64_t i = 0; i < len; i++) {                                       \
-                float a = A[i], b = B[i], y = Y[i];                                   \
-                (void)a;                                                              \
-                (void)b;                                                              \
-                (void)y;                                                              \
-                if (GA) GA[i] += DY[i] * (DA);                                        \
-                if (GB) GB[i] += DY[i] * (DB);                                        \
-            }                                                                         \
-            return;                                                                   \
-        }                                                                             \
-        bcast p = plan(n);                                                            \
-        int64_t k = 0;                                                                \
-        for (int64_t i0 = 0; i0 < p.n[0]; i0++)                                       \
-            for (int64_t i1 = 0; i1 < p.n[1]; i1++)                                   \
-                for (int64_t i2 = 0; i2 < p.n[2]; i2++) {                             \
-                    int64_t oa = i0 * p.sa[0] + i1 * p.sa[1] + i2 * p.sa[2];          \
-                    int64_t ob = i0 * p.sb[0] + i1 * p.sb[1] + i2 * p.sb[2];          \
-                    for (int64_t i3 = 0; i3 < p.n[3]; i3++, k++) {                    \
-                        int64_t ja = oa + i3 * p.sa[3], jb = ob + i3 * p.sb[3];       \
-                        float a = A[ja], b = B[jb], y = Y[k];                         \
-                        (void)a;                                                      \
-                        (void)b;                                                      \
-                        (void)y;                                                      \
-                        if (GA) GA[ja] += DY[k] * (DA);                               \
-                        if (GB) GB[jb] += DY[k] * (DB);                               \
-                    }                                                                 \
-                }                                                                     \
-    }                                                                                 \
+/* Element offsets of a and b at the start of output row r (rows run over
+ * the first three of the four loop dims). */
+static inline void row_offsets(const bcast *p, int64_t r, int64_t *oa, int64_t *ob)
+{
+    int64_t i2 = r % p->n[2], i1 = (r / p->n[2]) % p->n[1], i0 = r / (p->n[2] * p->n[1]);
+    *oa = i0 * p->sa[0] + i1 * p->sa[1] + i2 * p->sa[2];
+    *ob = i0 * p->sb[0] + i1 * p->sb[1] + i2 * p->sb[2];
+}
+
+/* One output row: a and b at element strides sa, sb (1 or 0 in practice);
+ * the contiguous case gets its own loop so that it vectorises. */
+#define ROW_LOOP(sa, sb, ...)                                                         \
+    do {                                                                               \
+        if ((sa) == 1 && (sb) == 1)                                                    \
+            for (int64_t j = 0; j < w; j++) {                                          \
+                const int64_t ja = j, jb = j;                                          \
+                __VA_ARGS__                                                            \
+            }                                                                          \
+        else                                                                           \
+            for (int64_t j = 0; j < w; j++) {                                          \
+                const int64_t ja = j * (sa), jb = j * (sb);                            \
+                __VA_ARGS__                                                            \
+            }                                                                          \
+    } while (0)
+
+/* F(a, b) is the result; DA, DB the partials (may use a, b, y).  Rows of the
+ * output are independent, and so are the gradients of an input with the
+ * output's shape; the gradient of a broadcast input sums over rows and is
+ * accumulated on one thread, in a fixed order. */
+#define BINARY_OP(NAME, F, DA, DB)                                                     \
+    static void NAME##_fwd(hd_graph *g, hd_node *n)                                    \
+    {                                                                                  \
+        (void)g;                                                                       \
+        const float *A = n->in[0]->val.data, *B = n->in[1]->val.data;                  \
+        float *Y = n->val.data;                                                        \
+        int64_t len = numel_of(n);                                                     \
+        bcast p = plan(n);                                                             \
+        int64_t rows = p.n[0] * p.n[1] * p.n[2], w = p.n[3];                           \
+        _Pragma("omp parallel for schedule(static) if (len > HD_PAR_MIN)")             \
+        for (int64_t r = 0; r < rows; r++) {                                           \
+            int64_t oa, ob;                                                            \
+            row_offsets(&p, r, &oa, &ob);                                              \
+            const float *ra = A + oa, *rb = B + ob;                                    \
+            float *ry = Y + r * w;                                                     \
+            ROW_LOOP(p.sa[3], p.sb[3], {                                               \
+                float a = ra[ja], b = rb[jb];                                          \
+                ry[j] = (F);                                                           \
+            });                                                                        \
+        }                                                                              \
+    }                                                                                  \
+    static void NAME##_grad_rows(const hd_node *n, const bcast *p, float *GA, float *GB) \
+    {                                                                                  \
+        const float *A = n->in[0]->val.data, *B = n->in[1]->val.data;                  \
+        const float *Y = n->val.data, *DY = n->grad.data;                              \
+        int64_t rows = p->n[0] * p->n[1] * p->n[2], w = p->n[3];                       \
+        int parallel = (GA == NULL || hd_tensor_numel(&n->in[0]->val) == numel_of(n)) && \
+                       (GB == NULL || hd_tensor_numel(&n->in[1]->val) == numel_of(n)) && \
+                       numel_of(n) > HD_PAR_MIN;                                       \
+        _Pragma("omp parallel for schedule(static) if (parallel)")                     \
+        for (int64_t r = 0; r < rows; r++) {                                           \
+            int64_t oa, ob;                                                            \
+            row_offsets(p, r, &oa, &ob);                                               \
+            const float *ra = A + oa, *rb = B + ob, *ry = Y + r * w, *rdy = DY + r * w; \
+            float *ga = GA ? GA + oa : NULL, *gb = GB ? GB + ob : NULL;                \
+            ROW_LOOP(p->sa[3], p->sb[3], {                                             \
+                float a = ra[ja], b = rb[jb], y = ry[j];                               \
+                (void)a;                                                               \
+                (void)b;                                                               \
+                (void)y;                                                               \
+                if (ga) ga[ja] += rdy[j] * (DA);                                       \
+                if (gb) gb[jb] += rdy[j] * (DB);                                       \
+            });                                                                        \
+        }                                                                              \
+    }                                                                                  \
+    static void NAME##_bwd(hd_graph *g, hd_node *n)                                    \
+    {                                                                                  \
+        (void)g;                                                                       \
+        bcast p = plan(n);                                                             \
+        float *GA = n->in[0]->needs_grad ? n->in[0]->grad.data : NULL;                 \
+        float *GB = n->in[1]->needs_grad ? n->in[1]->grad.data : NULL;                 \
+        int full_a = hd_tensor_numel(&n->in[0]->val) == numel_of(n);                   \
+        int full_b = hd_tensor_numel(&n->in[1]->val) == numel_of(n);                   \
+        /* inputs with the output's shape in parallel, broadcast ones serially */      \
+        NAME##_grad_rows(n, &p, full_a ? GA : NULL, full_b ? GB : NULL);               \
+        if ((GA && !full_a) || (GB && !full_b))                                        \
+            NAME##_grad_rows(n, &p, full_a ? NULL : GA, full_b ? NULL : GB);           \
+    }                                                                                  \
     const hd_op hd_op_##NAME = {#NAME, shape_broadcast, NAME##_fwd, NAME##_bwd, NULL};
 
 BINARY_OP(add, a + b, 1.0f, 1.0f)

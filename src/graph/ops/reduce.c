@@ -46,6 +46,16 @@ static split3 split(const hd_node *n)
 /* A double accumulator per inner position. */
 static int64_t reduce_aux(const hd_node *n) { return 2 * split(n).inner; }
 
+/* Sum of k contiguous floats in double; the SIMD order is fixed by the
+ * build, not by the thread count. */
+static double sum_contiguous(const float *x, int64_t k)
+{
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < k; i++) acc += x[i];
+    return acc;
+}
+
 static void reduce_fwd(hd_graph *g, hd_node *n)
 {
     (void)g;
@@ -53,6 +63,10 @@ static void reduce_fwd(hd_graph *g, hd_node *n)
     const float *x = n->in[0]->val.data;
     double *acc = (double *)n->aux;
     double scale = n->op == HD_OP_MEAN ? 1.0 / (double)s.k : 1.0;
+    if (s.inner == 1) { /* sum over the last axis or everything */
+        for (int64_t o = 0; o < s.outer; o++) n->val.data[o] = (float)(sum_contiguous(x + o * s.k, s.k) * scale);
+        return;
+    }
     for (int64_t o = 0; o < s.outer; o++) {
         for (int64_t i = 0; i < s.inner; i++) acc[i] = 0;
         for (int64_t k = 0; k < s.k; k++) {
@@ -70,12 +84,20 @@ static void reduce_bwd(hd_graph *g, hd_node *n)
     split3 s = split(n);
     float *dx = n->in[0]->grad.data;
     float scale = n->op == HD_OP_MEAN ? 1.0f / (float)s.k : 1.0f;
-    for (int64_t o = 0; o < s.outer; o++)
+    for (int64_t o = 0; o < s.outer; o++) {
+        const float *dy = n->grad.data + o * s.inner;
+        if (s.inner == 1) {
+            const float d = dy[0] * scale;
+            float *row = dx + o * s.k;
+#pragma omp simd
+            for (int64_t k = 0; k < s.k; k++) row[k] += d;
+            continue;
+        }
         for (int64_t k = 0; k < s.k; k++) {
             float *row = dx + (o * s.k + k) * s.inner;
-            const float *dy = n->grad.data + o * s.inner;
             for (int64_t i = 0; i < s.inner; i++) row[i] += dy[i] * scale;
         }
+    }
 }
 
 const hd_op hd_op_sum = {"sum", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux};
