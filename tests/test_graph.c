@@ -226,6 +226,23 @@ static void test_same_seed_same_init(void **state)
     for (int k = 0; k < 3; k++) hd_graph_free(g[k]);
 }
 
+/* Initial values follow the parameter's name, not its place in the graph. */
+static void test_init_follows_name(void **state)
+{
+    (void)state;
+    hd_graph *a = hd_graph_new(9), *b = hd_graph_new(9);
+    hd_init u = {HD_INIT_UNIFORM, 1.0f};
+    hd_node *pa = hd_param(a, "w", 1, (int64_t[]){5}, u);
+    hd_param(b, "other", 1, (int64_t[]){7}, u);
+    hd_input(b, "x", 1, (int64_t[]){3});
+    hd_node *pb = hd_param(b, "w", 1, (int64_t[]){5}, u);
+    assert_int_equal(hd_graph_compile(a), HD_OK);
+    assert_int_equal(hd_graph_compile(b), HD_OK);
+    assert_memory_equal(hd_node_value(pa)->data, hd_node_value(pb)->data, 5 * sizeof(float));
+    hd_graph_free(a);
+    hd_graph_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_training_and_eval_mode),
         cmocka_unit_test(test_no_allocation_in_step),
         cmocka_unit_test(test_same_seed_same_init),
+        cmocka_unit_test(test_init_follows_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

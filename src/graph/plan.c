@@ -9,11 +9,19 @@
 
 static size_t padded(size_t n) { return (n + PAD - 1) / PAD * PAD; }
 
+/* FNV-1a: a parameter's init stream follows its name, so the same name and
+ * seed give the same values whatever else the graph holds or its order. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 static void init_param(hd_graph *g, hd_node *p)
 {
     hd_rng r;
-    hd_rng_init(&r, g->seed, HD_STREAM_INIT);
-    r.counter = (uint64_t)p->id << 32; /* each param its own block range: order-independent */
+    hd_rng_init(&r, g->seed, HD_STREAM_INIT ^ (name_hash(p->name) << 8));
     float *x = p->val.data;
     int64_t n = hd_tensor_numel(&p->val);
     float a = p->init.a;
