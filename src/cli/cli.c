@@ -108,7 +108,7 @@ int cli_mkdir(const char *dir)
             *p = '\0';
             if (mkdir(path, 0777) != 0 && errno != EEXIST) {
                 fprintf(stderr, "hadron: cannot create directory %s: %s\n", path, strerror(errno));
-                return 2;
+                return 1;
             }
             if (end) break;
             *p = '/';

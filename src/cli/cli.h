@@ -23,7 +23,7 @@ typedef struct {
  * on, 1 when --help was printed, 2 (after a message on stderr) on bad input. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_flag *flags, int n_flags);
 void cli_help(FILE *f, const cli_command *cmd, const cli_flag *flags, int n_flags);
-int cli_mkdir(const char *dir); /* mkdir -p; 0 or message + 2 */
+int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 
 extern const cli_command cmd_fit, cmd_demo, cmd_info;
 

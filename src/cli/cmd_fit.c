@@ -48,7 +48,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "hadron fit: %s\n", rep.every < 1 ? "--print-every must be >= 1" : hd_last_error());
         return 2;
     }
-    if (cli_mkdir(o.out_dir)) return 2;
+    if (cli_mkdir(o.out_dir)) return 1;
     hd_set_threads(threads);
     o.on_epoch = print_epoch;
     o.user = &rep;
