@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,9 +25,15 @@ static void run_bar(int fd, int read_fd, char *out, size_t size)
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
     close(saved);
-    fcntl(read_fd, F_SETFL, O_NONBLOCK);
-    ssize_t n = read(read_fd, out, size - 1);
-    out[n > 0 ? n : 0] = '\0';
+    /* a pty delivers its data asynchronously: read until it has been quiet for 200 ms */
+    size_t used = 0;
+    struct pollfd pfd = {.fd = read_fd, .events = POLLIN};
+    while (used < size - 1 && poll(&pfd, 1, 200) > 0) {
+        ssize_t n = read(read_fd, out + used, size - 1 - used);
+        if (n <= 0) break;
+        used += (size_t)n;
+    }
+    out[used] = '\0';
 }
 
 static void test_draws_on_terminal(void **state)
