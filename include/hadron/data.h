@@ -31,6 +31,44 @@ const char *hd_safetensors_meta_key(const hd_safetensors *st, int i);
 int hd_safetensors_write(const char *path, int n, const char *const *names,
                          const hd_tensor *const *tensors, int n_meta, const hd_meta *meta);
 
+/* ---- NumPy arrays: .npy and .npz (data/npy.c, data/npz.c) -------------------
+ * v1/v2 headers, little-endian float32/float64/int32/int64, C order, up to
+ * HD_MAX_DIM dimensions; anything else is refused with a message naming the
+ * file (and the array inside an .npz) and the problem.  .npz archives are
+ * read stored or deflated (np.savez / np.savez_compressed) and written
+ * stored, atomically. */
+
+typedef enum { HD_F32, HD_F64, HD_I32, HD_I64 } hd_dtype;
+
+typedef struct {
+    hd_dtype dtype;
+    int ndim;
+    int64_t shape[HD_MAX_DIM];
+    void *data; /* C order, owned (hd_array_free) */
+} hd_array;
+
+int64_t hd_array_numel(const hd_array *a);
+size_t hd_dtype_size(hd_dtype t);
+const char *hd_dtype_name(hd_dtype t);           /* "float32", ... */
+double hd_array_get(const hd_array *a, int64_t i); /* element i as double */
+/* Copy converted to float32 into out[numel]. */
+void hd_array_to_f32(const hd_array *a, float *out);
+int hd_array_new(hd_array *a, hd_dtype dtype, int ndim, const int64_t *shape); /* zeroed */
+void hd_array_free(hd_array *a);
+
+int hd_npy_read(const char *path, hd_array *out);
+int hd_npy_write(const char *path, const hd_array *a);
+/* Parse an in-memory .npy; `label` names it in errors ("file.npz:gen"). */
+int hd_npy_parse(const char *label, const void *bytes, size_t size, hd_array *out);
+
+typedef struct hd_npz hd_npz;
+int hd_npz_read(const char *path, hd_npz **out);
+void hd_npz_free(hd_npz *z);
+int hd_npz_count(const hd_npz *z);
+const char *hd_npz_name(const hd_npz *z, int i);                /* without ".npy" */
+const hd_array *hd_npz_get(const hd_npz *z, const char *name);  /* NULL if absent */
+int hd_npz_write(const char *path, int n, const char *const *names, const hd_array *const *arrays);
+
 /* ---- shuffling batch loader (data/loader.c) ------------------------------------
  * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a
  * new random order each epoch from the SHUFFLE stream: reproducible per seed. */

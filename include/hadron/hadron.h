@@ -7,6 +7,7 @@
 #include "graph.h"
 #include "metrics.h"
 #include "nn.h"
+#include "sim.h"
 #include "workflows.h"
 
 #endif
