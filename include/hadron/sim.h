@@ -10,7 +10,7 @@ extern "C" {
 
 /* ---- tracking efficiency of a forward spectrometer (sim/tracking.c) --------
  * Particles generated in (eta, pT, phi): eta uniform in [eta_min, eta_max],
- * log pT uniform in [pt_min, pt_max] (GeV), phi uniform in [0, 2 pi), pions
+ * log pT uniform in [pt_min, pt_max] (MeV, as the seed's histograms), phi uniform in [0, 2 pi), pions
  * and kaons of both charges, pass through a simple forward spectrometer
  * (dipole bending in x, rectangular station apertures, beam-pipe hole,
  * support structures at fixed phi, decays in flight).  A particle counts as
@@ -34,7 +34,7 @@ hd_tracking_opts hd_tracking_opts_default(void);
 /* Bin i, j, k of an (n_eta, n_pt, n_phi) histogram is at (i * n_pt + j) * n_phi + k. */
 typedef struct {
     int n_eta, n_pt, n_phi;
-    double *edges_eta, *edges_pt, *edges_phi; /* n + 1 each, pT edges in GeV */
+    double *edges_eta, *edges_pt, *edges_phi; /* n + 1 each, pT edges in MeV */
     double *gen, *rec, *truth;                /* counts and true efficiency (NaN if no truth entry) */
 } hd_tracking_hist;
 
