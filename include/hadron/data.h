@@ -32,7 +32,7 @@ int hd_safetensors_write(const char *path, int n, const char *const *names,
                          const hd_tensor *const *tensors, int n_meta, const hd_meta *meta);
 
 /* ---- NumPy arrays: .npy and .npz (data/npy.c, data/npz.c) -------------------
- * v1/v2 headers, little-endian float32/float64/int32/int64, C order, up to
+ * v1/v2/v3 headers, little-endian float32/float64/int32/int64, C order, up to
  * HD_MAX_DIM dimensions; anything else is refused with a message naming the
  * file (and the array inside an .npz) and the problem.  .npz archives are
  * read stored or deflated (np.savez / np.savez_compressed) and written
@@ -68,6 +68,31 @@ int hd_npz_count(const hd_npz *z);
 const char *hd_npz_name(const hd_npz *z, int i);                /* without ".npy" */
 const hd_array *hd_npz_get(const hd_npz *z, const char *name);  /* NULL if absent */
 int hd_npz_write(const char *path, int n, const char *const *names, const hd_array *const *arrays);
+
+/* ---- efficiency histograms (data/hist3.c) -------------------------------------
+ * Counts of generated and reconstructed particles on an (eta, pT, phi)
+ * binning, and optionally the true efficiency per bin.  On disk: an .npz
+ * with arrays gen, rec (n_eta, n_pt, n_phi), edges_eta, edges_pt, edges_phi
+ * (n + 1 each, increasing) and optional truth; any numeric dtype. */
+
+typedef struct {
+    int n_eta, n_pt, n_phi;
+    double *edges_eta, *edges_pt, *edges_phi;
+    double *gen, *rec, *truth; /* truth NULL when unknown; NaN for a bin without one */
+} hd_hist3;
+
+static inline int64_t hd_hist3_bins(const hd_hist3 *h) { return (int64_t)h->n_eta * h->n_pt * h->n_phi; }
+static inline int64_t hd_hist3_index(const hd_hist3 *h, int i, int j, int k)
+{
+    return ((int64_t)i * h->n_pt + j) * h->n_phi + k;
+}
+int hd_hist3_alloc(hd_hist3 *h, int n_eta, int n_pt, int n_phi, int with_truth); /* zeroed */
+void hd_hist3_free(hd_hist3 *h);
+/* Checks shapes, edges, counts (finite, >= 0, rec <= gen) and truth (in
+ * [0, 1] or NaN); the error names the array and the bin. */
+int hd_hist3_check(const hd_hist3 *h, const char *label);
+int hd_hist3_read_npz(const char *path, hd_hist3 *h);
+int hd_hist3_write_npz(const char *path, const hd_hist3 *h);
 
 /* ---- shuffling batch loader (data/loader.c) ------------------------------------
  * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a
