@@ -1,4 +1,5 @@
 /* Running a graph: forward to a node, backward from it. */
+#include "core/fpmode.h"
 #include "graph_internal.h"
 
 #include <string.h>
@@ -30,10 +31,12 @@ int hd_graph_forward(hd_graph *g, hd_node *out)
     int rc = check_ready(g, out, "forward");
     if (rc != HD_OK) return rc;
     mark_ancestors(g, out);
+    unsigned int mode = hd_ftz_begin();
     for (int i = 0; i <= out->id; i++) {
         hd_node *n = g->nodes[i];
         if (n->marked && hd_ops[n->op]->forward) hd_ops[n->op]->forward(g, n);
     }
+    hd_ftz_end(mode);
     if (g->training) g->step++;
     return HD_OK;
 }
@@ -61,10 +64,12 @@ int hd_graph_backward_seeded(hd_graph *g, hd_node *out, int group, const float *
     }
     int64_t numel = hd_tensor_numel(&out->grad);
     for (int64_t i = 0; i < numel; i++) out->grad.data[i] = seed ? seed[i] : 1.0f;
+    unsigned int mode = hd_ftz_begin();
     for (int i = out->id; i >= 0; i--) {
         hd_node *n = g->nodes[i];
         if (n->needs_grad && hd_ops[n->op]->backward) hd_ops[n->op]->backward(g, n);
     }
+    hd_ftz_end(mode);
     return HD_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Optimisers over flat parameter arrays: SGD, Adam, AdamW (as torch.optim),
  * NAdam, NAdamW (as optax, scale_by_adam with nesterov=True), and global-norm
  * gradient clipping (as torch.nn.utils.clip_grad_norm_).  See docs/optimisers.md. */
+#include "core/fpmode.h"
 #include "hadron/nn.h"
 
 #include <math.h>
@@ -15,25 +16,6 @@ struct hd_optim {
     float *m, *v; /* first moment (or SGD momentum buffer), second moment; NULL when unused */
 };
 
-/* Denormal floats cost ~100x a normal operation.  They appear in the moments
- * of parameters with zero or tiny gradients (dead ReLU units: m decays by b1
- * every step; g^2 underflows), and made late training epochs 8x slower.  The
- * step runs with flush-to-zero and denormals-are-zero set on this thread and
- * restores the caller's mode after: values below 1e-38 cannot change an
- * update, and the result stays deterministic. */
-#if defined(__SSE__)
-#include <xmmintrin.h>
-static unsigned int ftz_begin(void)
-{
-    unsigned int old = _mm_getcsr();
-    _mm_setcsr(old | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
-    return old;
-}
-static void ftz_end(unsigned int old) { _mm_setcsr(old); }
-#else
-static unsigned int ftz_begin(void) { return 0; }
-static void ftz_end(unsigned int old) { (void)old; }
-#endif
 
 #define HEADER_BYTES ((sizeof(struct hd_optim) + 63) / 64 * 64)
 
@@ -198,7 +180,7 @@ int hd_optim_step(hd_optim *o, float *params, float *grads)
     if (params == grads) return hd_error(HD_EINVAL, "hd_optim_step: params and grads are the same array");
     if (o->opts.clip_norm > 0.0f) hd_clip_grad_norm(grads, o->n, (double)o->opts.clip_norm);
     o->t++;
-    unsigned int mode = ftz_begin();
+    unsigned int mode = hd_ftz_begin(); /* core/fpmode.h: why */
     switch (o->kind) {
     case HD_SGD: step_sgd(o, params, grads); break;
     case HD_ADAM:
@@ -206,6 +188,6 @@ int hd_optim_step(hd_optim *o, float *params, float *grads)
     case HD_NADAM:
     case HD_NADAMW: step_nadam(o, params, grads); break;
     }
-    ftz_end(mode);
+    hd_ftz_end(mode);
     return HD_OK;
 }
