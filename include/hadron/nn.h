@@ -98,9 +98,35 @@ int hd_plateau_update(hd_plateau *p, double loss, float *lr);
 
 /* Saves the params of group (HD_ALL: every one) under their names. */
 int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta);
+/* The same, with further named tensors that are not params (e.g. a scaler);
+ * a name that repeats a param's is refused. */
+int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_extra, const char *const *extra_names,
+                             const hd_tensor *const *extra, int n_meta, const hd_meta *meta);
 /* Loads every param of group from path.  The whole file is checked (names,
  * dtypes, shapes, byte ranges) before any param changes: on error nothing is. */
 int hd_checkpoint_load(hd_graph *g, const char *path, int group);
+
+/* ---- models for inference (nn/model.c) ----------------------------------------
+ * A checkpoint that describes itself, loaded with no other information:
+ *   metadata "model": "mlp", "mlp": the hd_mlp_spec as JSON, "prefix": layer prefix,
+ *   "input_transform": none|log|cyclic per raw input, comma separated (optional;
+ *     cyclic turns an angle into the two features cos, sin),
+ *   "output": identity|sigmoid (optional, default identity);
+ *   tensors "scaler.mean" and "scaler.std" [features] (optional): features
+ *   become (transform(x) - mean) / std before the network.
+ * Load once, then predict batches of raw inputs: a C or C++ simulation needs
+ * this header, the library and the file. */
+
+typedef struct hd_model hd_model;
+
+int hd_model_load(const char *path, hd_model **out);
+void hd_model_free(hd_model *m);
+int64_t hd_model_n_in(const hd_model *m); /* raw inputs per row */
+int64_t hd_model_n_out(const hd_model *m);
+/* y [n, n_out] from raw inputs x [n, n_in]; any n >= 1, evaluated in chunks. */
+int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y);
+
+#define HD_MODEL_MAX_INPUTS 64
 
 #ifdef __cplusplus
 }

@@ -43,12 +43,20 @@ static int merge_meta(int n_meta, const hd_meta *meta, hd_meta *out)
 
 int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta)
 {
+    return hd_checkpoint_save_extra(g, path, group, 0, NULL, NULL, n_meta, meta);
+}
+
+int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_extra, const char *const *extra_names,
+                             const hd_tensor *const *extra, int n_meta, const hd_meta *meta)
+{
     int rc = check_graph(g, path, group, "save");
     if (rc != HD_OK) return rc;
     if (n_meta < 0 || (n_meta > 0 && !meta))
         return hd_error(HD_EINVAL, "checkpoint save %s: bad metadata list", path);
-    const char **names = hd_calloc((size_t)g->n_params + 1, sizeof *names);
-    const hd_tensor **tensors = hd_calloc((size_t)g->n_params + 1, sizeof *tensors);
+    if (n_extra < 0 || (n_extra > 0 && (!extra_names || !extra)))
+        return hd_error(HD_EINVAL, "checkpoint save %s: bad list of extra tensors", path);
+    const char **names = hd_calloc((size_t)(g->n_params + n_extra) + 1, sizeof *names);
+    const hd_tensor **tensors = hd_calloc((size_t)(g->n_params + n_extra) + 1, sizeof *tensors);
     hd_meta *all = hd_calloc((size_t)n_meta + N_RESERVED, sizeof *all);
     if (!names || !tensors || !all) {
         rc = HD_ENOMEM;
@@ -59,6 +67,10 @@ int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, con
             if (!in_group(p, group)) continue;
             names[n] = hd_node_name(p);
             tensors[n++] = hd_node_value(p);
+        }
+        for (int i = 0; i < n_extra; i++) {
+            names[n] = extra_names[i];
+            tensors[n++] = extra[i];
         }
         rc = hd_safetensors_write(path, n, names, tensors, merge_meta(n_meta, meta, all), all);
     }

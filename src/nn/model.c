@@ -1,0 +1,163 @@
+/* Self-describing models for inference: an MLP with input transforms, a
+ * standard scaler and an output activation, all read from one checkpoint. */
+#include "hadron/nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 4096 /* rows per forward pass */
+
+/* How a raw input becomes network features: as is, its log, or the point
+ * (cos x, sin x) on the circle for an angle (two features). */
+typedef enum { TF_NONE, TF_LOG, TF_CYCLIC } transform;
+
+struct hd_model {
+    hd_graph *g;
+    hd_node *x, *y;
+    int64_t n_raw, n_in, n_out; /* raw inputs, network features, outputs */
+    transform tf[HD_MODEL_MAX_INPUTS];
+    float mean[HD_MODEL_MAX_INPUTS], inv_std[HD_MODEL_MAX_INPUTS]; /* per feature */
+};
+
+/* Reads "none,log,cyclic"; sets the raw input count from the features it makes. */
+static int parse_transforms(const char *path, const char *list, hd_model *m)
+{
+    m->n_raw = m->n_in;
+    for (int64_t i = 0; i < m->n_in; i++) m->tf[i] = TF_NONE;
+    if (!list) return HD_OK;
+    int64_t i = 0, features = 0;
+    for (const char *p = list; *p; i++) {
+        size_t len = strcspn(p, ",");
+        if (i >= HD_MODEL_MAX_INPUTS) return hd_error(HD_EFORMAT, "%s: input_transform '%s': too many inputs", path, list);
+        if (len == 4 && strncmp(p, "none", 4) == 0) m->tf[i] = TF_NONE;
+        else if (len == 3 && strncmp(p, "log", 3) == 0) m->tf[i] = TF_LOG;
+        else if (len == 6 && strncmp(p, "cyclic", 6) == 0) m->tf[i] = TF_CYCLIC;
+        else return hd_error(HD_EFORMAT, "%s: input_transform '%s': unknown transform (none, log, cyclic)", path, list);
+        features += m->tf[i] == TF_CYCLIC ? 2 : 1;
+        p += len + (p[len] == ',');
+    }
+    if (features != m->n_in)
+        return hd_error(HD_EFORMAT, "%s: input_transform '%s' makes %lld features, the network takes %lld", path, list,
+                        (long long)features, (long long)m->n_in);
+    m->n_raw = i;
+    return HD_OK;
+}
+
+/* Features of one raw row, transformed and scaled. */
+static void features(const hd_model *m, const float *raw, float *out)
+{
+    int64_t f = 0;
+    for (int64_t c = 0; c < m->n_raw; c++) {
+        float v = raw[c];
+        if (m->tf[c] == TF_CYCLIC) {
+            out[f] = (cosf(v) - m->mean[f]) * m->inv_std[f];
+            f++;
+            v = sinf(v);
+        } else if (m->tf[c] == TF_LOG) {
+            v = logf(v);
+        }
+        out[f] = (v - m->mean[f]) * m->inv_std[f];
+        f++;
+    }
+}
+
+static int read_scaler(const char *path, const hd_safetensors *st, hd_model *m)
+{
+    const hd_tensor *mean = hd_safetensors_get(st, "scaler.mean"), *std = hd_safetensors_get(st, "scaler.std");
+    for (int64_t i = 0; i < m->n_in; i++) {
+        m->mean[i] = 0.0f;
+        m->inv_std[i] = 1.0f;
+    }
+    if (!mean && !std) return HD_OK;
+    if (!mean || !std || hd_tensor_numel(mean) != m->n_in || hd_tensor_numel(std) != m->n_in)
+        return hd_error(HD_EFORMAT, "%s: scaler.mean and scaler.std must both hold %lld values", path, (long long)m->n_in);
+    for (int64_t i = 0; i < m->n_in; i++) {
+        if (!isfinite(mean->data[i]) || !(std->data[i] > 0) || !isfinite(std->data[i]))
+            return hd_error(HD_EFORMAT, "%s: scaler input %lld: mean %g, std %g", path, (long long)i,
+                            (double)mean->data[i], (double)std->data[i]);
+        m->mean[i] = mean->data[i];
+        m->inv_std[i] = 1.0f / std->data[i];
+    }
+    return HD_OK;
+}
+
+/* Prefixes the pending message with the file name (copied first: the
+ * message buffer is also the destination). */
+static int with_path(int rc, const char *path)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", hd_last_error());
+    return hd_error(rc, "%s: %s", path, msg);
+}
+
+static int build(const char *path, const hd_safetensors *st, hd_model *m)
+{
+    const char *kind = hd_safetensors_meta(st, "model"), *arch = hd_safetensors_meta(st, "mlp");
+    const char *prefix = hd_safetensors_meta(st, "prefix"), *out = hd_safetensors_meta(st, "output");
+    if (!kind || strcmp(kind, "mlp") != 0 || !arch || !prefix)
+        return hd_error(HD_EFORMAT, "%s: not a hadron MLP model (metadata needs model=mlp, mlp and prefix)", path);
+    hd_mlp_spec spec;
+    int rc = hd_mlp_spec_from_json(arch, &spec);
+    if (rc != HD_OK) return with_path(rc, path);
+    if (spec.n_in > HD_MODEL_MAX_INPUTS) return hd_error(HD_EFORMAT, "%s: %lld inputs, at most %d", path, (long long)spec.n_in, HD_MODEL_MAX_INPUTS);
+    m->n_in = spec.n_in;
+    m->n_out = spec.n_out;
+    hd_activation out_act = HD_ACT_NONE;
+    if (out && strcmp(out, "sigmoid") == 0) out_act = HD_ACT_SIGMOID;
+    else if (out && strcmp(out, "identity") != 0) return hd_error(HD_EFORMAT, "%s: output '%s' (identity, sigmoid)", path, out);
+    if ((rc = read_scaler(path, st, m)) ||
+        (rc = parse_transforms(path, hd_safetensors_meta(st, "input_transform"), m)))
+        return rc;
+    m->g = hd_graph_new(0);
+    if (!m->g) return HD_ENOMEM;
+    m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
+    m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
+    if (!m->y) return with_path(HD_EFORMAT, path);
+    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load(m->g, path, HD_ALL))) return rc;
+    hd_graph_set_training(m->g, 0);
+    return HD_OK;
+}
+
+int hd_model_load(const char *path, hd_model **out)
+{
+    *out = NULL;
+    hd_safetensors *st;
+    int rc = hd_safetensors_read(path, &st);
+    if (rc != HD_OK) return rc;
+    hd_model *m = hd_calloc(1, sizeof *m);
+    rc = m ? build(path, st, m) : HD_ENOMEM;
+    hd_safetensors_free(st);
+    if (rc != HD_OK) {
+        hd_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return HD_OK;
+}
+
+void hd_model_free(hd_model *m)
+{
+    if (!m) return;
+    hd_graph_free(m->g);
+    hd_free(m);
+}
+
+int64_t hd_model_n_in(const hd_model *m) { return m->n_raw; }
+int64_t hd_model_n_out(const hd_model *m) { return m->n_out; }
+
+int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
+{
+    if (n < 1) return hd_error(HD_EINVAL, "predict: %lld rows", (long long)n);
+    for (int64_t start = 0; start < n; start += CHUNK) {
+        int64_t rows = n - start < CHUNK ? n - start : CHUNK;
+        int rc;
+        if (rows != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows))) return rc;
+        float *in = hd_node_value(m->x)->data;
+        for (int64_t r = 0; r < rows; r++) features(m, x + (start + r) * m->n_raw, in + r * m->n_in);
+        if ((rc = hd_graph_forward(m->g, m->y))) return rc;
+        memcpy(y + start * m->n_out, hd_node_value(m->y)->data, (size_t)(rows * m->n_out) * sizeof(float));
+    }
+    return HD_OK;
+}
