@@ -116,3 +116,13 @@ int cli_mkdir(const char *dir)
     }
     return 0;
 }
+
+int cli_mkdir_parent(const char *file)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = '\0';
+    return cli_mkdir(dir);
+}

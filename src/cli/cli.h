@@ -24,7 +24,8 @@ typedef struct {
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_flag *flags, int n_flags);
 void cli_help(FILE *f, const cli_command *cmd, const cli_flag *flags, int n_flags);
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
+int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
-extern const cli_command cmd_fit, cmd_demo, cmd_info;
+extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict;
 
 #endif

@@ -1,0 +1,63 @@
+/* hadron predict: evaluate a trained model on an array of inputs. */
+#include "cli.h"
+#include "hadron/hadron.h"
+
+#include <stdio.h>
+
+static int predict(const char *model_path, const char *in, const char *out)
+{
+    hd_model *m = NULL;
+    hd_array x = {0}, y = {0};
+    int rc = hd_model_load(model_path, &m);
+    if (rc == HD_OK) rc = hd_npy_read(in, &x);
+    int64_t n_in = m ? hd_model_n_in(m) : 0;
+    if (rc == HD_OK && !(x.ndim == 2 && x.shape[1] == n_in) && !(x.ndim == 1 && n_in == 1)) {
+        char s[96];
+        rc = hd_error(HD_ESHAPE, "%s: shape %s, the model wants (N, %lld)", in, hd_shape_str(x.ndim, x.shape, s, sizeof s),
+                      (long long)n_in);
+    }
+    int64_t rows = rc == HD_OK ? x.shape[0] : 0;
+    float *xf = NULL;
+    if (rc == HD_OK && rows < 1) rc = hd_error(HD_EINVAL, "%s: no rows", in);
+    if (rc == HD_OK) rc = hd_array_new(&y, HD_F32, 2, (int64_t[]){rows, hd_model_n_out(m)});
+    if (rc == HD_OK && !(xf = hd_malloc((size_t)hd_array_numel(&x) * sizeof(float)))) rc = HD_ENOMEM;
+    if (rc == HD_OK) {
+        hd_array_to_f32(&x, xf);
+        rc = hd_model_predict(m, rows, xf, y.data);
+    }
+    if (rc == HD_OK) {
+        if (hd_model_n_out(m) == 1) y.ndim = 1; /* (N,) as the seed's arrays */
+        rc = hd_npy_write(out, &y);
+    }
+    if (rc == HD_OK) printf("wrote %s: %lld predictions\n", out, (long long)rows);
+    hd_free(xf);
+    hd_array_free(&x);
+    hd_array_free(&y);
+    hd_model_free(m);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    const char *model = NULL, *in = NULL, *out = NULL;
+    cli_flag flags[] = {
+        {"model", FLAG_STRING, &model, "trained model (.safetensors)"},
+        {"input", FLAG_STRING, &in, "inputs (.npy, shape (N, inputs); raw physical values, e.g. eta, pT [MeV], phi)"},
+        {"output", FLAG_STRING, &out, "predictions (.npy, float32)"},
+    };
+    int rc = cli_parse(&cmd_predict, argc, argv, flags, 3);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!model || !in || !out) {
+        fprintf(stderr, "hadron predict: --model, --input and --output are required\n");
+        return 2;
+    }
+    if (cli_mkdir_parent(out)) return 1;
+    if (predict(model, in, out) != HD_OK) {
+        fprintf(stderr, "hadron predict: %s\n", hd_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+const cli_command cmd_predict = {"predict", "evaluate a trained model on inputs from an .npy file",
+                                 "predict --model M --input X.npy --output Y.npy", run};

@@ -1,0 +1,377 @@
+/* The surrogate workflow: a network learns a detector efficiency from
+ * histograms of generated and reconstructed counts (seed 003). */
+#include "surrogate_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *loss_names[] = {"l2", "sigmoid-l2", "binomial"};
+
+const char *hd_surrogate_loss_name(hd_surrogate_loss loss) { return loss_names[loss]; }
+
+int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, loss_names[i]) == 0) {
+            *out = (hd_surrogate_loss)i;
+            return HD_OK;
+        }
+    return hd_error(HD_EINVAL, "unknown loss '%s' (l2, sigmoid-l2, binomial)", s);
+}
+
+hd_surrogate_opts hd_surrogate_opts_default(void)
+{
+    hd_surrogate_opts o = {.loss = HD_LOSS_BINOMIAL, .lr = 1e-3f, .weight_decay = 1e-4f, .batch = 10,
+                           .epochs = 100, .seed = 1, .plot_phi_bin = -1};
+    o.model = (hd_mlp_spec){.n_in = 3, .n_out = 1, .n_hidden = 3, .hidden = {128, 128, 128}, .act = HD_ACT_RELU};
+    o.plateau = hd_plateau_default();
+    return o;
+}
+
+void hd_surrogate_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, double *phi)
+{
+    int k = (int)(b % h->n_phi), j = (int)(b / h->n_phi % h->n_pt), i = (int)(b / h->n_phi / h->n_pt);
+    *eta = 0.5 * (h->edges_eta[i] + h->edges_eta[i + 1]);
+    *pt = h->edges_pt[j] > 0 ? sqrt(h->edges_pt[j] * h->edges_pt[j + 1]) : 0.5 * (h->edges_pt[j] + h->edges_pt[j + 1]);
+    *phi = 0.5 * (h->edges_phi[k] + h->edges_phi[k + 1]);
+}
+
+/* One side of the split: scaled features and counts, a row per non-empty bin. */
+typedef struct {
+    int64_t n, nf;               /* rows, features per row */
+    float *x, *k, *trials, *eff; /* x [n, nf] */
+} rows;
+
+static void rows_free(rows *r)
+{
+    hd_free(r->x);
+    hd_free(r->k);
+    hd_free(r->trials);
+    hd_free(r->eff);
+}
+
+static int rows_alloc(rows *r, int64_t n, int64_t nf)
+{
+    r->n = 0;
+    r->nf = nf;
+    r->x = hd_malloc((size_t)(n ? n : 1) * (size_t)nf * sizeof(float));
+    r->k = hd_malloc((size_t)(n ? n : 1) * sizeof(float));
+    r->trials = hd_malloc((size_t)(n ? n : 1) * sizeof(float));
+    r->eff = hd_malloc((size_t)(n ? n : 1) * sizeof(float));
+    return r->x && r->k && r->trials && r->eff ? HD_OK : HD_ENOMEM;
+}
+
+/* Checkerboard split of the non-empty bins, features (eta, log pT, phi) or
+ * (eta, log pT, cos phi, sin phi). */
+static int split(const hd_hist3 *h, int phi_linear, rows *train, rows *test)
+{
+    int64_t bins = hd_hist3_bins(h), nf = phi_linear ? 3 : 4;
+    int rc;
+    if ((rc = rows_alloc(train, bins, nf)) || (rc = rows_alloc(test, bins, nf))) return rc;
+    for (int i = 0; i < h->n_eta; i++)
+        for (int j = 0; j < h->n_pt; j++)
+            for (int k = 0; k < h->n_phi; k++) {
+                int64_t b = hd_hist3_index(h, i, j, k);
+                if (h->gen[b] <= 0) continue; /* no trials: nothing to learn, nothing to divide */
+                rows *r = (i + j + k) % 2 == 0 ? train : test;
+                double eta, pt, phi;
+                hd_surrogate_bin_centre(h, b, &eta, &pt, &phi);
+                float *x = r->x + nf * r->n;
+                x[0] = (float)eta;
+                x[1] = (float)log(pt);
+                x[2] = (float)(phi_linear ? phi : cos(phi));
+                if (!phi_linear) x[3] = (float)sin(phi);
+                r->k[r->n] = (float)h->rec[b];
+                r->trials[r->n] = (float)h->gen[b];
+                r->eff[r->n] = (float)(h->rec[b] / h->gen[b]);
+                r->n++;
+            }
+    if (train->n < 2 || test->n < 1)
+        return hd_error(HD_EINVAL, "surrogate: %lld training and %lld test bins with counts: too few to train",
+                        (long long)train->n, (long long)test->n);
+    return HD_OK;
+}
+
+/* Standard scaling fitted on the training rows, applied to both sides. */
+static void scale(rows *train, rows *test, float *mean, float *std)
+{
+    int64_t nf = train->nf;
+    for (int64_t c = 0; c < nf; c++) {
+        double s = 0, s2 = 0;
+        for (int64_t r = 0; r < train->n; r++) s += train->x[nf * r + c];
+        double m = s / (double)train->n;
+        for (int64_t r = 0; r < train->n; r++) s2 += (train->x[nf * r + c] - m) * (train->x[nf * r + c] - m);
+        double sd = sqrt(s2 / (double)train->n);
+        mean[c] = (float)m;
+        std[c] = sd > 0 ? (float)sd : 1.0f; /* a single bin along an axis: leave it unscaled */
+        for (int side = 0; side < 2; side++) {
+            rows *rr = side ? test : train;
+            for (int64_t r = 0; r < rr->n; r++) rr->x[nf * r + c] = (rr->x[nf * r + c] - mean[c]) / std[c];
+        }
+    }
+}
+
+typedef struct {
+    hd_graph *g;
+    hd_node *x, *k, *trials, *eff, *loss;
+    hd_optim *opt;
+    float *params, *grads, *best;
+    int64_t n_params;
+} net;
+
+static int build_net(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m)
+{
+    m->g = hd_graph_new(o->seed);
+    if (!m->g) return HD_ENOMEM;
+    int64_t col[2] = {HD_BATCH, 1};
+    m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec->n_in});
+    m->k = hd_input(m->g, "k", 2, col);
+    m->trials = hd_input(m->g, "n", 2, col);
+    m->eff = hd_input(m->g, "eff", 2, col);
+    hd_node *out = hd_mlp(m->g, spec, "surrogate", m->x);
+    switch (o->loss) {
+    case HD_LOSS_L2: m->loss = hd_mse_loss(m->g, out, m->eff); break;
+    case HD_LOSS_SIGMOID_L2: m->loss = hd_mse_loss(m->g, hd_sigmoid(m->g, out), m->eff); break;
+    case HD_LOSS_BINOMIAL: m->loss = hd_binomial_nll_loss(m->g, out, m->k, m->trials); break;
+    }
+    int rc;
+    if (!m->loss) return HD_EINVAL;
+    if ((rc = hd_graph_compile(m->g))) return rc;
+    hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
+    hd_optim_opts oo = hd_optim_opts_default(HD_NADAMW);
+    oo.lr = o->lr;
+    oo.weight_decay = o->weight_decay;
+    m->opt = hd_optim_new(HD_NADAMW, &oo, m->n_params);
+    m->best = hd_malloc((size_t)m->n_params * sizeof(float));
+    return m->opt && m->best ? HD_OK : HD_ENOMEM;
+}
+
+/* Where a batch goes: the input buffers, in loader order x, k, n, eff. */
+static void batch_dst(net *m, float **dst)
+{
+    dst[0] = hd_node_value(m->x)->data;
+    dst[1] = hd_node_value(m->k)->data;
+    dst[2] = hd_node_value(m->trials)->data;
+    dst[3] = hd_node_value(m->eff)->data;
+}
+
+/* Loss over all rows, in evaluation mode, one batch. */
+static int eval_loss(net *m, const rows *r, double *loss)
+{
+    int rc = hd_graph_set_batch(m->g, r->n);
+    if (rc != HD_OK) return rc;
+    hd_graph_set_training(m->g, 0);
+    float *dst[4];
+    batch_dst(m, dst);
+    memcpy(dst[0], r->x, (size_t)(r->n * r->nf) * sizeof(float));
+    memcpy(dst[1], r->k, (size_t)r->n * sizeof(float));
+    memcpy(dst[2], r->trials, (size_t)r->n * sizeof(float));
+    memcpy(dst[3], r->eff, (size_t)r->n * sizeof(float));
+    rc = hd_graph_forward(m->g, m->loss);
+    *loss = hd_node_scalar(m->loss);
+    hd_graph_set_training(m->g, 1);
+    return rc;
+}
+
+static int train_epoch(net *m, hd_loader *l)
+{
+    int64_t rows_now;
+    int rc = HD_OK;
+    hd_loader_shuffle(l);
+    while (rc == HD_OK && (rows_now = hd_loader_next_size(l)) > 0) {
+        if (rows_now != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows_now))) break;
+        float *dst[4];
+        batch_dst(m, dst);
+        hd_loader_next(l, dst);
+        hd_graph_zero_grad(m->g, HD_ALL);
+        if ((rc = hd_graph_forward(m->g, m->loss)) || (rc = hd_graph_backward(m->g, m->loss, HD_ALL)))
+            break;
+        rc = hd_optim_step(m->opt, m->params, m->grads);
+    }
+    return rc;
+}
+
+/* Training with per-epoch evaluation, plateau schedule and best-epoch weights. */
+static int fit(const hd_surrogate_opts *o, net *m, const rows *train, const rows *test, hd_surrogate_result *res,
+               FILE *history)
+{
+    hd_loader l;
+    int rc = hd_loader_init(&l, 4, (const float *[]){train->x, train->k, train->trials, train->eff},
+                            (int64_t[]){train->nf, 1, 1, 1}, train->n, o->batch, o->seed);
+    if (rc != HD_OK) return rc;
+    hd_plateau plateau = o->plateau;
+    float lr = o->lr;
+    double best = INFINITY;
+    for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
+        double tr, te;
+        if ((rc = train_epoch(m, &l)) || (rc = eval_loss(m, train, &tr)) || (rc = eval_loss(m, test, &te))) break;
+        fprintf(history, "%d,%.9g,%.9g,%.6g\n", e, tr, te, (double)lr);
+        res->epochs = e;
+        if (te < best) { /* keep the weights of the best test loss */
+            best = te;
+            res->best_epoch = e;
+            memcpy(m->best, m->params, (size_t)m->n_params * sizeof(float));
+        }
+        if (o->on_epoch) o->on_epoch(o->user, e, tr, te, lr);
+        int stop = hd_plateau_update(&plateau, te, &lr);
+        hd_optim_set_lr(m->opt, lr);
+        if (stop) break;
+    }
+    hd_loader_free(&l);
+    if (rc != HD_OK) return rc;
+    memcpy(m->params, m->best, (size_t)m->n_params * sizeof(float));
+    if ((rc = eval_loss(m, train, &res->train_loss))) return rc;
+    return eval_loss(m, test, &res->test_loss);
+}
+
+static int save_model(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m, const char *path, float *mean,
+                      float *std)
+{
+    char *arch = hd_mlp_spec_to_json(spec);
+    if (!arch) return HD_ENOMEM;
+    hd_meta meta[] = {{"model", "mlp"},
+                      {"mlp", arch},
+                      {"prefix", "surrogate"},
+                      {"inputs", "eta,pt,phi"},
+                      {"input_transform", o->phi_linear ? "none,log,none" : "none,log,cyclic"},
+                      {"output", o->loss == HD_LOSS_L2 ? "identity" : "sigmoid"},
+                      {"loss", hd_surrogate_loss_name(o->loss)},
+                      {"workflow", "surrogate"}};
+    hd_tensor tm = hd_tensor_view(mean, 1, &spec->n_in), ts = hd_tensor_view(std, 1, &spec->n_in);
+    int rc = hd_checkpoint_save_extra(m->g, path, HD_ALL, 2, (const char *[]){"scaler.mean", "scaler.std"},
+                                      (const hd_tensor *[]){&tm, &ts}, (int)(sizeof meta / sizeof meta[0]), meta);
+    free(arch);
+    return rc;
+}
+
+/* Metrics through the saved model, so what is judged is what was written. */
+static int judge(const hd_hist3 *h, hd_model *model, hd_surrogate_result *res)
+{
+    int64_t bins = hd_hist3_bins(h);
+    float *x = hd_malloc((size_t)bins * 3 * sizeof(float)), *p = hd_malloc((size_t)bins * sizeof(float));
+    int rc = x && p ? HD_OK : HD_ENOMEM;
+    for (int64_t b = 0; rc == HD_OK && b < bins; b++) {
+        double eta, pt, phi;
+        hd_surrogate_bin_centre(h, b, &eta, &pt, &phi);
+        x[3 * b] = (float)eta;
+        x[3 * b + 1] = (float)pt;
+        x[3 * b + 2] = (float)phi;
+    }
+    if (rc == HD_OK) rc = hd_model_predict(model, bins, x, p);
+    double chi2 = 0, sum_abs = 0, max_abs = 0;
+    int64_t n_test = 0, n_truth = 0;
+    for (int i = 0; rc == HD_OK && i < h->n_eta; i++)
+        for (int j = 0; j < h->n_pt; j++)
+            for (int k = 0; k < h->n_phi; k++) {
+                int64_t b = hd_hist3_index(h, i, j, k);
+                if (h->gen[b] <= 0) continue;
+                double q = fmin(fmax((double)p[b], 1e-9), 1 - 1e-9), n = h->gen[b];
+                if ((i + j + k) % 2) { /* test bin: Pearson chi2 with binomial variance */
+                    chi2 += (h->rec[b] - n * q) * (h->rec[b] - n * q) / (n * q * (1 - q));
+                    n_test++;
+                }
+                if (h->truth && !isnan(h->truth[b])) {
+                    double d = fabs((double)p[b] - h->truth[b]);
+                    sum_abs += d;
+                    max_abs = fmax(max_abs, d);
+                    n_truth++;
+                }
+            }
+    res->chi2_ndf = n_test ? chi2 / (double)n_test : NAN;
+    res->has_truth = n_truth > 0;
+    res->mae_truth = n_truth ? sum_abs / (double)n_truth : NAN;
+    res->max_abs_truth = n_truth ? max_abs : NAN;
+    hd_free(x);
+    hd_free(p);
+    return rc;
+}
+
+static void json_number(FILE *f, const char *key, double v, int last)
+{
+    if (isfinite(v)) fprintf(f, "  \"%s\": %.8g%s\n", key, v, last ? "" : ",");
+    else fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+}
+
+static int write_metrics(const char *dir, const hd_surrogate_opts *o, const hd_surrogate_result *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    fprintf(af.f, "{\n  \"loss\": \"%s\",\n", hd_surrogate_loss_name(o->loss));
+    json_number(af.f, "train_loss", r->train_loss, 0);
+    json_number(af.f, "test_loss", r->test_loss, 0);
+    json_number(af.f, "best_epoch", r->best_epoch, 0);
+    json_number(af.f, "epochs", r->epochs, 0);
+    json_number(af.f, "n_train_bins", (double)r->n_train, 0);
+    json_number(af.f, "n_test_bins", (double)r->n_test, 0);
+    json_number(af.f, "chi2_ndf", r->chi2_ndf, 0);
+    json_number(af.f, "mae_truth", r->mae_truth, 0);
+    json_number(af.f, "max_abs_truth", r->max_abs_truth, 1);
+    fprintf(af.f, "}\n");
+    return hd_atomic_commit(&af);
+}
+
+static int check_opts(const hd_surrogate_opts *o)
+{
+    if (!o->input || !o->out_dir) return hd_error(HD_EINVAL, "surrogate: an input file and an output directory are needed");
+    if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->weight_decay >= 0))
+        return hd_error(HD_EINVAL, "surrogate: epochs, batch and learning rate must be positive");
+    return HD_OK;
+}
+
+static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surrogate_result *res, const char *model_path)
+{
+    rows train = {0}, test = {0};
+    net m = {0};
+    float mean[4], std[4];
+    hd_mlp_spec spec = o->model;
+    spec.n_in = o->phi_linear ? 3 : 4;
+    spec.n_out = 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
+    hd_atomic_file hist = {0};
+    int rc = split(h, o->phi_linear, &train, &test);
+    if (rc == HD_OK) {
+        res->n_train = train.n;
+        res->n_test = test.n;
+        scale(&train, &test, mean, std);
+        rc = build_net(o, &spec, &m);
+    }
+    if (rc == HD_OK && (rc = hd_atomic_open(&hist, path)) == HD_OK) {
+        fprintf(hist.f, "epoch,train_loss,test_loss,lr\n");
+        rc = fit(o, &m, &train, &test, res, hist.f);
+        if (rc == HD_OK) rc = hd_atomic_commit(&hist);
+        else hd_atomic_abort(&hist);
+    }
+    if (rc == HD_OK) rc = save_model(o, &spec, &m, model_path, mean, std);
+    rows_free(&train);
+    rows_free(&test);
+    hd_optim_free(m.opt);
+    hd_free(m.best);
+    hd_graph_free(m.g);
+    return rc;
+}
+
+int hd_surrogate_run(const hd_surrogate_opts *o, hd_surrogate_result *res)
+{
+    memset(res, 0, sizeof *res);
+    int rc = check_opts(o);
+    if (rc != HD_OK) return rc;
+    hd_hist3 h;
+    if ((rc = hd_hist3_read_npz(o->input, &h))) return rc;
+    char model_path[4096];
+    snprintf(model_path, sizeof model_path, "%s/model.safetensors", o->out_dir);
+    hd_model *model = NULL;
+    rc = train_and_save(o, &h, res, model_path);
+    if (rc == HD_OK) rc = hd_model_load(model_path, &model);
+    if (rc == HD_OK) rc = judge(&h, model, res);
+    if (rc == HD_OK) rc = write_metrics(o->out_dir, o, res);
+    if (rc == HD_OK) rc = hd_surrogate_plots(o->out_dir, &h, model, o->plot_phi_bin);
+    hd_model_free(model);
+    hd_hist3_free(&h);
+    return rc;
+}
