@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The command line as a user meets it: help, version, exit codes, error
-# messages that name the file and the problem, and a short fit run whose
-# outputs are complete.  Usage: run.sh path/to/hadron
+# messages that name the file and the problem, short runs whose outputs are
+# complete, and the embedding example.  Usage: run.sh path/to/hadron path/to/efficiency
 set -uo pipefail
-hadron=$1
+hadron=$1 example=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -25,7 +25,7 @@ expect "version" 0 "hadron 0.1.0" "$hadron" --version
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info; do
+for cmd in demo fit info sim surrogate predict; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -43,6 +43,33 @@ head -c 100 "$tmp/fit/model.safetensors" > "$tmp/cut.safetensors"
 expect "truncated checkpoint refused with its name" 1 "cut.safetensors" "$hadron" info --model "$tmp/cut.safetensors"
 expect "missing checkpoint" 1 "missing.safetensors" "$hadron" info --model "$tmp/missing.safetensors"
 expect "info needs --model" 2 "--model FILE is required" "$hadron" info
+
+# the surrogate path: simulate, train, look; then predict and embed
+expect "sim tracking" 0 "wrote $tmp/s/hist.npz" "$hadron" sim tracking --out "$tmp/s/hist.npz" --particles 50000 \
+  --truth-particles 50000 --eta-bins 3 --pt-bins 10 --phi-bins 4
+expect "sim tracking --help" 0 "--particles" "$hadron" sim tracking --help
+expect "unknown simulator" 2 "usage: hadron sim" "$hadron" sim nope
+expect "surrogate" 0 "against the true efficiency" "$hadron" surrogate --input "$tmp/s/hist.npz" --out "$tmp/s/m" --epochs 3 --batch 32
+for f in model.safetensors metrics.json history.csv loss.gp efficiency.gp eff_points.csv eff_model.csv; do
+  check "surrogate wrote $f" test -s "$tmp/s/m/$f"
+done
+check "metrics.json has mae_truth" grep -q '"mae_truth": [0-9]' "$tmp/s/m/metrics.json"
+expect "surrogate needs --input" 2 "--input FILE.npz is required" "$hadron" surrogate
+expect "surrogate bad loss" 2 "unknown loss 'l3'" "$hadron" surrogate --input "$tmp/s/hist.npz" --loss l3
+expect "surrogate on a file that is not a histogram" 1 "$tmp/fit/model.safetensors" "$hadron" surrogate --input "$tmp/fit/model.safetensors" --out "$tmp/s/bad"
+# inputs as a NumPy user writes them: (N, 3) float64 rows of eta, pT [MeV], phi
+write_inputs() { # a (2, 3) float64 .npy as np.save writes it: rows (3.5, 1000, 1) and (4, 10, 2)
+  local hdr="{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+  { printf '\x93NUMPY\x01\x00\x76\x00'; printf '%-117s\n' "$hdr"  # header padded to 128 bytes
+    printf '\x00\x00\x00\x00\x00\x00\x0c\x40\x00\x00\x00\x00\x00\x40\x8f\x40\x00\x00\x00\x00\x00\x00\xf0\x3f'
+    printf '\x00\x00\x00\x00\x00\x00\x10\x40\x00\x00\x00\x00\x00\x00\x24\x40\x00\x00\x00\x00\x00\x00\x00\x40'
+  } > "$1"
+}
+write_inputs "$tmp/x.npy"
+expect "predict" 0 "2 predictions" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/x.npy" --output "$tmp/y.npy"
+check "predictions written" test -s "$tmp/y.npy"
+expect "predict: wrong input width" 1 "the model wants (N, 3)" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/y.npy" --output "$tmp/z.npy"
+expect "embedding example" 0 "ns per particle" "$example" "$tmp/s/m/model.safetensors"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
