@@ -10,12 +10,23 @@ static int run(int argc, char **argv)
     cli_flag flags[] = {{"out", FLAG_STRING, &out, "output directory"}};
     int rc = cli_parse(&cmd_demo, argc, argv, flags, 1);
     if (rc) return rc == 1 ? 0 : rc;
-    char dir[4096];
+    char dir[4096], hist[4096], sur[4096];
     snprintf(dir, sizeof dir, "%s/fit", out);
-    char *fit_argv[] = {"fit", "--out", dir, "--print-every", "15"};
+    snprintf(hist, sizeof hist, "%s/tracking.npz", out);
+    snprintf(sur, sizeof sur, "%s/surrogate", out);
+    char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50"};
+    char *sim_argv[] = {"sim", "tracking", "--out", hist};
+    char *sur_argv[] = {"surrogate", "--input", hist, "--out", sur, "--print-every", "100"};
     printf("== fit: an MLP learns a known function ==\n");
     if ((rc = cmd_fit.run(5, fit_argv)) != 0) return rc;
-    printf("\ndemo done: outputs under %s/\n", out);
+    printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
+    if ((rc = cmd_sim.run(4, sim_argv)) != 0) return rc;
+    printf("\n== surrogate: a network learns the tracking efficiency (binomial likelihood) ==\n");
+    if ((rc = cmd_surrogate.run(7, sur_argv)) != 0) return rc;
+    printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
+           "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
+           "  %s/loss.png               the fit demo's losses\n",
+           sur, sur, sur, dir);
     return 0;
 }
 

@@ -24,7 +24,7 @@ int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out)
 hd_surrogate_opts hd_surrogate_opts_default(void)
 {
     hd_surrogate_opts o = {.loss = HD_LOSS_BINOMIAL, .lr = 1e-3f, .weight_decay = 1e-4f, .batch = 10,
-                           .epochs = 100, .seed = 1, .plot_phi_bin = -1};
+                           .epochs = 500, .seed = 1, .plot_phi_bin = -1};
     o.model = (hd_mlp_spec){.n_in = 3, .n_out = 1, .n_hidden = 3, .hidden = {128, 128, 128}, .act = HD_ACT_RELU};
     o.plateau = hd_plateau_default();
     return o;
