@@ -19,6 +19,7 @@
 
 #include "data/safetensors_internal.h"
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 #define MAX_FLOATS 64
 
@@ -103,28 +104,6 @@ static void assert_group_equals(hd_graph *g, int group, const float *expect)
     assert_memory_equal(now, expect, (size_t)n * sizeof *now);
 }
 
-static unsigned char *read_bytes(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    rewind(f);
-    unsigned char *b = malloc(*size + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, *size, f), *size);
-    fclose(f);
-    return b;
-}
-
-static void write_bytes(const char *path, const void *b, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, size, f), size);
-    fclose(f);
-}
-
 static uint64_t le64(const unsigned char *b)
 {
     uint64_t v = 0;
@@ -141,7 +120,7 @@ static void write_raw(const char *path, const char *json, const void *data, size
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)len >> (8 * i));
     memcpy(b + 8, json, len);
     if (data) memcpy(b + 8 + len, data, n_data);
-    write_bytes(path, b, 8 + len + n_data);
+    spill(path, b, 8 + len + n_data);
     free(b);
 }
 
@@ -272,7 +251,7 @@ static void test_file_layout(void **state)
     fixture *f = *state;
     assert_int_equal(hd_checkpoint_save(f->g, f->path, HD_ALL, 1, &(hd_meta){"epoch", "3"}), HD_OK);
     size_t size;
-    unsigned char *b = read_bytes(f->path, &size);
+    unsigned char *b = slurp(f->path, &size);
     uint64_t len = le64(b);
     assert_int_equal(len % 8, 0); /* data starts 8-byte aligned */
     assert_int_equal(8 + len + 4 * (6 + 3 + 6 + 1), size);
@@ -288,7 +267,7 @@ static void test_file_layout(void **state)
     free(b);
 
     /* the data section is the params, little-endian float32, in order */
-    b = read_bytes(f->path, &size);
+    b = slurp(f->path, &size);
     assert_memory_equal(b + 8 + len, hd_node_value(param(f->g, "enc.weight"))->data, 24);
     assert_memory_equal(b + 8 + len + 60, hd_node_value(param(f->g, "temperature"))->data, 4);
     free(b);
@@ -322,7 +301,7 @@ static void test_reader_accepts_valid_variants(void **state)
 
     /* the same parser on a memory buffer, for the fuzz target */
     size_t size;
-    unsigned char *b = read_bytes(f->path, &size);
+    unsigned char *b = slurp(f->path, &size);
     assert_int_equal(hd_safetensors_parse("buffer", b, size, &st), HD_OK);
     assert_int_equal(hd_safetensors_count(st), 3);
     hd_safetensors_free(st);
@@ -339,7 +318,7 @@ static void test_truncated(void **state)
     fixture *f = *state;
     assert_int_equal(hd_checkpoint_save(f->g, f->path, HD_ALL, 0, NULL), HD_OK);
     size_t size;
-    unsigned char *b = read_bytes(f->path, &size);
+    unsigned char *b = slurp(f->path, &size);
     size_t len = (size_t)le64(b), data = size - 8 - len;
     const struct { size_t cut; const char *reason; } cases[] = {
         {0, "truncated: file has 0 bytes"},
@@ -352,7 +331,7 @@ static void test_truncated(void **state)
     };
     fill_group(f->g, HD_ALL, 9.0f);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_bytes(f->path, b, cases[i].cut);
+        spill(f->path, b, cases[i].cut);
         assert_load_refused(f, HD_EFORMAT, cases[i].reason);
     }
     free(b);
@@ -363,17 +342,17 @@ static void test_bad_length_prefix(void **state)
     fixture *f = *state;
     assert_int_equal(hd_checkpoint_save(f->g, f->path, HD_ALL, 0, NULL), HD_OK);
     size_t size;
-    unsigned char *b = read_bytes(f->path, &size);
+    unsigned char *b = slurp(f->path, &size);
     uint64_t lens[] = {size, size - 7, 200000000, UINT64_MAX};
     const char *reasons[] = {"truncated: header says", "truncated: header says", "limit", "limit"};
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < 8; k++) b[k] = (unsigned char)(lens[i] >> (8 * k));
-        write_bytes(f->path, b, size);
+        spill(f->path, b, size);
         assert_load_refused(f, HD_EFORMAT, reasons[i]);
     }
     /* a length shorter than the real header cuts the JSON short */
     for (int k = 0; k < 8; k++) b[k] = (unsigned char)((uint64_t)16 >> (8 * k));
-    write_bytes(f->path, b, size);
+    spill(f->path, b, size);
     assert_load_refused(f, HD_EFORMAT, "not valid JSON");
     free(b);
 }
@@ -510,7 +489,7 @@ static void test_failed_save_keeps_old_file(void **state)
     fixture *f = *state;
     assert_int_equal(hd_checkpoint_save(f->g, f->path, HD_ALL, 0, NULL), HD_OK);
     size_t size, size_after;
-    unsigned char *before = read_bytes(f->path, &size);
+    unsigned char *before = slurp(f->path, &size);
     fill_group(f->g, HD_ALL, 1.0f);
     char p[160];
 
@@ -540,7 +519,7 @@ static void test_failed_save_keeps_old_file(void **state)
     assert_int_equal(rc, HD_EIO);
     assert_non_null(strstr(hd_last_error(), "model.safetensors"));
 
-    unsigned char *after = read_bytes(f->path, &size_after);
+    unsigned char *after = slurp(f->path, &size_after);
     assert_int_equal(size_after, size);
     assert_memory_equal(after, before, size);
     assert_int_equal(count_temp_files(f->dir), 0);

@@ -17,6 +17,7 @@
 
 #include "data/npz_internal.h"
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 #define FIXTURE(name) HD_FIXTURES "/npy/" name
 
@@ -46,37 +47,6 @@ static int teardown(void **state)
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
-
-static void assert_error(int rc, int code, const char *part1, const char *part2)
-{
-    const char *msg = hd_last_error();
-    if (rc != code) fail_msg("rc %d, expected %d (%s)", rc, code, msg);
-    if (part1 && !strstr(msg, part1)) fail_msg("message \"%s\" lacks \"%s\"", msg, part1);
-    if (part2 && !strstr(msg, part2)) fail_msg("message \"%s\" lacks \"%s\"", msg, part2);
-}
-
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
-static void spill(const char *path, const void *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-}
 
 /* A .npy file: version major.0, header text `dict` padded to 64 bytes as
  * NumPy does, then n_data bytes 0, 1, 2, ... */

@@ -1,0 +1,44 @@
+/* Helpers shared by the tests of file formats.  Include after cmocka.h. */
+#ifndef HD_TEST_UTIL_H
+#define HD_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hadron/core.h"
+
+/* The whole file, malloc'ed (free it); *size its length. */
+static inline unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+static inline void spill(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+/* rc is code and hd_last_error() contains part1 and part2 (either may be NULL). */
+static inline void assert_error(int rc, int code, const char *part1, const char *part2)
+{
+    const char *msg = hd_last_error();
+    if (rc != code) fail_msg("rc %d, expected %d (%s)", rc, code, msg);
+    if (part1 && !strstr(msg, part1)) fail_msg("message \"%s\" lacks \"%s\"", msg, part1);
+    if (part2 && !strstr(msg, part2)) fail_msg("message \"%s\" lacks \"%s\"", msg, part2);
+}
+
+#endif
