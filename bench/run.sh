@@ -4,10 +4,12 @@
 #   bash bench/run.sh [threads] [case ...]
 #
 # threads defaults to $(nproc); cases default to all (see bench/README.md).
-# Builds bench_dense in $HADRON_BENCH_BUILD (default build-bench/ beside the
-# sources) when needed, runs bench_dense and bench/torch_dense.py (with
-# /usr/bin/python3, Debian's python3-torch) one configuration after the
-# other, and prints one JSON line per configuration with hadron_us, torch_us and ratio = torch_us / hadron_us (> 1: hadron is
+# Builds bench_dense and bench_surrogate in $HADRON_BENCH_BUILD (default
+# build-bench/ beside the sources) when needed, runs each configuration in
+# hadron (bench_dense, or bench_surrogate for the surrogate_* cases) and then
+# in PyTorch (bench/torch_dense.py or bench/torch_surrogate.py, with
+# /usr/bin/python3, Debian's python3-torch), and prints one JSON line per
+# configuration with hadron_us, torch_us and ratio = torch_us / hadron_us (> 1: hadron is
 # faster).  Without torch, torch_us and ratio are null and a note goes to
 # stderr.  $BENCH_TIME sets the seconds spent per case and side (default 0.5);
 # $TORCH_PYTHON the interpreter with torch (default /usr/bin/python3).
@@ -26,15 +28,15 @@ esac
 
 # Configure once (benchmarks on, tests off), then let the build tool decide
 # what is out of date.  Other work in the tree may break the build for a
-# while: then an existing bench_dense is used, with a warning.
+# while: then the existing programs are used, with a warning.
 mkdir -p "$build"
 log=$build/bench-build.log
 if { [ -f "$build/CMakeCache.txt" ] ||
      cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF; } >"$log" 2>&1 &&
-   cmake --build "$build" --target bench_dense -j "$(nproc)" >>"$log" 2>&1; then
+   cmake --build "$build" --target bench_dense bench_surrogate -j "$(nproc)" >>"$log" 2>&1; then
     :
-elif [ -x "$build/bench/bench_dense" ]; then
-    echo "run.sh: warning: build failed (see $log); using the existing $build/bench/bench_dense" >&2
+elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ]; then
+    echo "run.sh: warning: build failed (see $log); using the existing programs in $build/bench" >&2
 else
     cat "$log" >&2
     echo "run.sh: build failed" >&2
@@ -49,7 +51,6 @@ if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
     echo "run.sh: warning: load average $load1: other jobs are running, timings will be noisy" >&2
 fi
 
-bin=$build/bench/bench_dense
 torch_py=${TORCH_PYTHON:-/usr/bin/python3}
 have_torch=0
 if [ -x "$torch_py" ] && "$torch_py" -c 'import torch' 2>/dev/null; then
@@ -60,15 +61,34 @@ fi
 
 # One configuration at a time, hadron then PyTorch, so that both sides of a
 # ratio are measured close together in time (this VM's speed drifts).
-configs=$("$bin" --list "$@")
+# The surrogate_* cases belong to bench_surrogate / torch_surrogate.py, the
+# others to bench_dense / torch_dense.py.
+dense_cases=() surrogate_cases=()
+if [ $# -eq 0 ]; then
+    dense_cases=(dense_fwd_bwd mlp_infer)
+    surrogate_cases=(surrogate_epoch surrogate_infer)
+fi
+for c in "$@"; do
+    case $c in
+    surrogate_*) surrogate_cases+=("$c") ;;
+    *) dense_cases+=("$c") ;;
+    esac
+done
+configs=""
+if [ ${#dense_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_dense" --list "${dense_cases[@]}")$'\n'; fi
+if [ ${#surrogate_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_surrogate" --list "${surrogate_cases[@]}")$'\n'; fi
 hadron_out="" torch_out=""
 for c in $configs; do
+    case $c in
+    surrogate_*) bin=$build/bench/bench_surrogate py=torch_surrogate.py ;;
+    *) bin=$build/bench/bench_dense py=torch_dense.py ;;
+    esac
     hadron_out+=$("$bin" --threads "$threads" --time "$budget" "$c")$'\n'
     if [ "$have_torch" = 1 ]; then
-        if t=$("$torch_py" "$here/torch_dense.py" --threads "$threads" --time "$budget" "$c"); then
+        if t=$("$torch_py" "$here/$py" --threads "$threads" --time "$budget" "$c"); then
             torch_out+=$t$'\n'
         else
-            echo "run.sh: note: torch_dense.py failed on $c; torch_us is null there" >&2
+            echo "run.sh: note: $py failed on $c; torch_us is null there" >&2
         fi
     fi
 done

@@ -15,7 +15,7 @@
         const float p = n->fp[0];                                                   \
         (void)p;                                                                    \
         int64_t len = numel_of(n);                                                  \
-        _Pragma("omp parallel for simd schedule(static) if (len > HD_PAR_MIN)")     \
+        _Pragma("omp parallel for simd schedule(static) if (parallel: len > HD_PAR_MIN)")     \
         for (int64_t i = 0; i < len; i++) {                                         \
             float x = xs[i];                                                        \
             ys[i] = (F);                                                            \
@@ -31,7 +31,7 @@
         const float p = n->fp[0];                                                   \
         (void)p;                                                                    \
         int64_t len = numel_of(n);                                                  \
-        _Pragma("omp parallel for simd schedule(static) if (len > HD_PAR_MIN)")     \
+        _Pragma("omp parallel for simd schedule(static) if (parallel: len > HD_PAR_MIN)")     \
         for (int64_t i = 0; i < len; i++) {                                         \
             float x = xs[i], y = ys[i];                                             \
             (void)x;                                                                \
