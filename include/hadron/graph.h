@@ -118,6 +118,9 @@ hd_node *hd_slice(hd_graph *g, hd_node *a, int axis, int64_t start, int64_t len)
 hd_node *hd_reshape(hd_graph *g, hd_node *a, int ndim, const int64_t *shape); /* keeps HD_BATCH at dim 0 */
 hd_node *hd_stop_grad(hd_graph *g, hd_node *a);             /* identity, no gradient flows back */
 hd_node *hd_dropout(hd_graph *g, hd_node *a, float p);      /* training: zero with prob p, scale 1/(1-p) */
+/* mean + exp(logvar / 2) * eps, eps ~ N(0, 1) drawn afresh each graph step
+ * (training and evaluation alike); set the step back to repeat a draw. */
+hd_node *hd_gauss_sample(hd_graph *g, hd_node *mean, hd_node *logvar);
 
 /* Losses: scalar mean over all elements. */
 hd_node *hd_mse_loss(hd_graph *g, hd_node *pred, hd_node *target);          /* (p - t)^2 */

@@ -1,6 +1,10 @@
-/* Random ops.  Dropout masks come from the DROPOUT stream addressed by
- * (node, graph step), so they are reproducible and differ between steps. */
+/* Random ops.  Their numbers come from a stream addressed by (node, graph
+ * step): reproducible, different between steps, and repeated exactly when the
+ * step is set back (hd_graph_set_step), which is how a sampled network is
+ * held fixed. */
 #include "ops_common.h"
+
+#include <math.h>
 
 static int shape_dropout(hd_node *n)
 {
@@ -47,4 +51,49 @@ hd_node *hd_dropout(hd_graph *g, hd_node *a, float p)
 {
     hd_op_args args = {.f = {p}};
     return hd_node_add(g, HD_OP_DROPOUT, 1, &a, &args);
+}
+
+/* gauss_sample: w = mu + exp(logvar / 2) * eps, eps ~ N(0, 1) from the NOISE
+ * stream.  It samples in evaluation mode too: a Bayesian network predicts by
+ * sampling. */
+static int shape_gauss_sample(hd_node *n)
+{
+    if (!same_shape(n->in[0], n->in[1])) return hd_shape_error2(n, n->in[0], n->in[1], "mean and log-variance differ");
+    return shape_same(n);
+}
+
+static void gauss_sample_fwd(hd_graph *g, hd_node *n)
+{
+    const float *mu = n->in[0]->val.data, *lv = n->in[1]->val.data;
+    float *w = n->val.data, *eps = n->aux;
+    int64_t len = numel_of(n);
+    hd_rng r;
+    hd_rng_init(&r, g->seed, HD_STREAM_NOISE | ((uint64_t)n->id << 8));
+    r.counter = g->step << 32;
+    hd_rng_fill_normal(&r, eps, len, 0.0f, 1.0f);
+    for (int64_t i = 0; i < len; i++) w[i] = mu[i] + expf(0.5f * lv[i]) * eps[i];
+}
+
+static void gauss_sample_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    const float *dw = n->grad.data, *w = n->val.data, *mu = n->in[0]->val.data;
+    int64_t len = numel_of(n);
+    if (n->in[0]->needs_grad) {
+        float *dmu = n->in[0]->grad.data;
+        for (int64_t i = 0; i < len; i++) dmu[i] += dw[i];
+    }
+    if (n->in[1]->needs_grad) { /* dw/dlogvar = exp(logvar / 2) eps / 2 = (w - mu) / 2 */
+        float *dlv = n->in[1]->grad.data;
+        for (int64_t i = 0; i < len; i++) dlv[i] += 0.5f * dw[i] * (w[i] - mu[i]);
+    }
+}
+
+const hd_op hd_op_gauss_sample = {"gauss_sample", shape_gauss_sample, gauss_sample_fwd, gauss_sample_bwd,
+                                  dropout_aux};
+
+hd_node *hd_gauss_sample(hd_graph *g, hd_node *mean, hd_node *logvar)
+{
+    hd_node *in[2] = {mean, logvar};
+    return hd_node_add(g, HD_OP_GAUSS_SAMPLE, 2, in, NULL);
 }
