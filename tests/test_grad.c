@@ -100,6 +100,7 @@ static hd_node *c_slice_mid(ctx *c) { return hd_slice(c->g, IN(ANY, B, D0 + 2, D
 static hd_node *c_reshape(ctx *c) { return hd_reshape(c->g, IN(ANY, B, D0 * D1), 3, (int64_t[]){B, D1, D0}); }
 static hd_node *c_dropout(ctx *c) { return hd_dropout(c->g, IN(ANY, B, D0, 8), 0.3f); }
 static hd_node *c_gauss_sample(ctx *c) { return hd_gauss_sample(c->g, IN(ANY, D0, D1), IN(ANY, D0, D1)); }
+static hd_node *c_gauss_kl(ctx *c) { return hd_gauss_kl(c->g, IN(ANY, D0, D1), IN(ANY, D0, D1), 0.7f); }
 static hd_node *c_mse(ctx *c) { return hd_mse_loss(c->g, IN(ANY, B, D0), IN(ANY, B, D0)); }
 static hd_node *c_bce(ctx *c) { return hd_bce_logits_loss(c->g, IN(ANY, B, D0), IN(POS, B, D0)); }
 static hd_node *c_binomial(ctx *c)
@@ -159,6 +160,7 @@ static const grad_case cases[] = {
     {"stop_grad", HD_OP_STOP_GRAD, c_stop, 1e-3, 1e-2, 1e-3},
     {"dropout (fixed step)", HD_OP_DROPOUT, c_dropout, 1e-3, 1e-2, 1e-3},
     {"gauss_sample (fixed step)", HD_OP_GAUSS_SAMPLE, c_gauss_sample, 1e-3, 1e-2, 1e-3},
+    {"gauss_kl (prior 0.7)", HD_OP_GAUSS_KL, c_gauss_kl, 1e-3, 1e-2, 2e-4},
     {"mse_loss", HD_OP_MSE, c_mse, 1e-3, 1e-2, 2e-4},
     {"bce_logits_loss", HD_OP_BCE_LOGITS, c_bce, 1e-3, 1e-2, 2e-4},
     {"binomial_nll_loss", HD_OP_BINOMIAL_NLL, c_binomial, 1e-3, 1e-2, 2e-4},

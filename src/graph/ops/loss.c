@@ -120,3 +120,50 @@ hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_no
     hd_node *in[3] = {mean, logvar, target};
     return hd_node_add(g, HD_OP_GAUSSIAN_NLL, 3, in, NULL);
 }
+
+/* gauss_kl: KL(N(mu, exp(lv)) || N(0, s^2)) summed over elements, the
+ * regulariser of a Bayesian layer: 0.5 sum((mu^2 + e^lv) / s^2 - lv + log s^2 - 1). */
+static int shape_gauss_kl(hd_node *n)
+{
+    float s = n->fp[0];
+    if (!(s > 0.0f) || !isfinite(s)) return hd_error(HD_EINVAL, "gauss_kl: prior width %g is not positive", (double)s);
+    if (!same_shape(n->in[0], n->in[1])) return hd_shape_error2(n, n->in[0], n->in[1], "mean and log-variance differ");
+    n->ndim = 0;
+    return HD_OK;
+}
+
+static void gauss_kl_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    const float *mu = n->in[0]->val.data, *lv = n->in[1]->val.data;
+    double inv_s2 = 1.0 / ((double)n->fp[0] * n->fp[0]), log_s2 = -log(inv_s2), total = 0;
+    int64_t len = numel_of(n->in[0]);
+    for (int64_t i = 0; i < len; i++)
+        total += ((double)mu[i] * mu[i] + exp((double)lv[i])) * inv_s2 - lv[i] + log_s2 - 1.0;
+    n->val.data[0] = (float)(0.5 * total);
+}
+
+static void gauss_kl_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    const float *mu = n->in[0]->val.data, *lv = n->in[1]->val.data;
+    float dy = n->grad.data[0], inv_s2 = 1.0f / (n->fp[0] * n->fp[0]);
+    int64_t len = numel_of(n->in[0]);
+    if (n->in[0]->needs_grad) {
+        float *dmu = n->in[0]->grad.data;
+        for (int64_t i = 0; i < len; i++) dmu[i] += dy * mu[i] * inv_s2;
+    }
+    if (n->in[1]->needs_grad) {
+        float *dlv = n->in[1]->grad.data;
+        for (int64_t i = 0; i < len; i++) dlv[i] += 0.5f * dy * (expf(lv[i]) * inv_s2 - 1.0f);
+    }
+}
+
+const hd_op hd_op_gauss_kl = {"gauss_kl", shape_gauss_kl, gauss_kl_fwd, gauss_kl_bwd, NULL};
+
+hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_std)
+{
+    hd_node *in[2] = {mean, logvar};
+    hd_op_args args = {.f = {prior_std}};
+    return hd_node_add(g, HD_OP_GAUSS_KL, 2, in, &args);
+}
