@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,64 @@ static void test_bad_arguments(void **state)
     assert_non_null(strstr(hd_last_error(), "/nonexistent/dir/loss.gp"));
 }
 
+/* Reads the histogram CSV back: edges[b] and the first series' counts[b]. */
+static int read_hist(const char *path, double *edges, double *counts, int max)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f)); /* header */
+    int n = 0;
+    while (n < max && fscanf(f, "%lf,%lf%*[^\n]", &edges[n], &counts[n]) == 2) n++;
+    fclose(f);
+    return n;
+}
+
+static void test_histogram_counts_and_density(void **state)
+{
+    (void)state;
+    double v[12] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, -1.0, 11.0}; /* last two outside */
+    hd_hist_plot p = {.title = "h", .xlabel = "x", .n_series = 1, .values = {v}, .n_values = {12},
+                      .titles = {"v"}, .bins = 5, .lo = 0, .hi = 10};
+    char stem[64], path[80];
+    double edges[16], counts[16];
+    snprintf(stem, sizeof stem, "%s/hist", dir);
+    assert_int_equal(hd_plot_hist(stem, &p, NULL), HD_OK);
+    snprintf(path, sizeof path, "%s.csv", stem);
+    assert_int_equal(read_hist(path, edges, counts, 16), 6); /* 5 bins + closing edge */
+    for (int b = 0; b < 5; b++) {
+        assert_true(edges[b] == 2.0 * b);
+        assert_true(counts[b] == 2.0);
+    }
+    assert_true(edges[5] == 10.0);
+    p.density = 1; /* unit area over the 10 values in range */
+    assert_int_equal(hd_plot_hist(stem, &p, NULL), HD_OK);
+    read_hist(path, edges, counts, 16);
+    double area = 0;
+    for (int b = 0; b < 5; b++) area += counts[b] * (edges[b + 1] - edges[b]);
+    assert_true(area > 1 - 1e-9 && area < 1 + 1e-9);
+    p = (hd_hist_plot){.title = "log", .xlabel = "x", .n_series = 1, .values = {(double[]){1, 10, 100, 1000, -5}},
+                       .n_values = {5}, .titles = {"v"}, .bins = 3, .log_x = 1, .gaussian = 1};
+    assert_int_equal(hd_plot_hist(stem, &p, NULL), HD_OK); /* range from the positive data */
+    assert_int_equal(read_hist(path, edges, counts, 16), 4);
+    assert_true(fabs(edges[0] - 1) < 1e-9 && fabs(edges[1] - 10) < 1e-6 && fabs(edges[3] - 1000) < 1e-6);
+    assert_true(counts[0] == 1 && counts[1] == 1 && counts[2] == 2);
+    char gp[4096];
+    snprintf(path, sizeof path, "%s.gp", stem);
+    read_all(path, gp, sizeof gp);
+    assert_non_null(strstr(gp, "'hist.csv' using 1:2 skip 1 with steps"));
+    assert_non_null(strstr(gp, "unit Gaussian"));
+    assert_non_null(strstr(gp, "set logscale x"));
+    remove(path);
+    snprintf(path, sizeof path, "%s.csv", stem);
+    remove(path);
+    snprintf(path, sizeof path, "%s.png", stem);
+    remove(path);
+    p.n_values[0] = 0; /* no data, no range */
+    assert_int_equal(hd_plot_hist(stem, &p, NULL), HD_EINVAL);
+    assert_non_null(strstr(hd_last_error(), "no range"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -122,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_script_and_png),
         cmocka_unit_test(test_missing_gnuplot_is_not_an_error),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_histogram_counts_and_density),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,6 +28,23 @@ typedef struct {
 /* Writes <stem>.gp and, if gnuplot runs, <stem>.png.  *rendered (may be
  * NULL) says whether the PNG was made; a missing gnuplot is not an error. */
 int hd_plot_lines(const char *stem, const hd_line_plot *p, int *rendered);
+
+/* Histograms of one or more samples drawn as steps: writes <stem>.csv (lower
+ * bin edges and counts), <stem>.gp and, if gnuplot runs, <stem>.png. */
+typedef struct {
+    const char *title, *xlabel, *ylabel; /* ylabel NULL: "entries" or "density" */
+    int n_series;
+    const double *values[HD_PLOT_MAX_SERIES];
+    int64_t n_values[HD_PLOT_MAX_SERIES];
+    const char *titles[HD_PLOT_MAX_SERIES];
+    int bins;       /* 0: 50 */
+    double lo, hi;  /* lo >= hi: the extent of the data; values outside are left out */
+    int log_x;      /* log-spaced bins (values <= 0 left out) */
+    int density;    /* each series normalised to unit area */
+    int gaussian;   /* overlay the unit Gaussian density (for pulls) */
+} hd_hist_plot;
+
+int hd_plot_hist(const char *stem, const hd_hist_plot *p, int *rendered);
 /* Runs gnuplot on a script; HD_OK and *rendered = 0 when gnuplot is absent. */
 int hd_plot_render(const char *script, int *rendered);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,18 +23,25 @@ static void quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-static void write_script(FILE *f, const char *png, const hd_line_plot *p)
+/* Terminal, output, title, axis labels and scales: the start of every script. */
+static void write_header(FILE *f, const char *png, const char *title, const char *xlabel, const char *ylabel,
+                         int log_x, int log_y)
 {
     fprintf(f, "# hadron plot: edit and re-run with `gnuplot <this file>`\n");
     fprintf(f, "set terminal pngcairo size 900,600 enhanced font 'DejaVu Sans,11'\nset output ");
     quoted(f, png);
     fprintf(f, "\nset datafile separator ','\nset key top right\nset grid\nset title ");
-    quoted(f, p->title);
+    quoted(f, title);
     fprintf(f, "\nset xlabel ");
-    quoted(f, p->xlabel);
+    quoted(f, xlabel);
     fprintf(f, "\nset ylabel ");
-    quoted(f, p->ylabel);
-    fprintf(f, "\n%s%s", p->log_x ? "set logscale x\n" : "", p->log_y ? "set logscale y\n" : "");
+    quoted(f, ylabel);
+    fprintf(f, "\n%s%s", log_x ? "set logscale x\n" : "", log_y ? "set logscale y\n" : "");
+}
+
+static void write_script(FILE *f, const char *png, const hd_line_plot *p)
+{
+    write_header(f, png, p->title, p->xlabel, p->ylabel, p->log_x, p->log_y);
     fprintf(f, "plot ");
     for (int i = 0; i < p->n_series; i++) {
         quoted(f, p->csv);
@@ -76,18 +84,131 @@ int hd_plot_render(const char *script, int *rendered)
     return HD_OK;
 }
 
+/* <stem>.gp and the PNG name beside it, relative to the script's directory. */
+static void script_paths(const char *stem, char *script, char *png, size_t size)
+{
+    const char *slash = strrchr(stem, '/');
+    snprintf(script, size, "%s.gp", stem);
+    snprintf(png, size, "%s.png", slash ? slash + 1 : stem);
+}
+
 int hd_plot_lines(const char *stem, const hd_line_plot *p, int *rendered)
 {
     if (p->n_series < 1 || p->n_series > HD_PLOT_MAX_SERIES)
         return hd_error(HD_EINVAL, "plot %s: %d series, need 1..%d", stem, p->n_series, HD_PLOT_MAX_SERIES);
     char script[4096], png[4096];
-    const char *slash = strrchr(stem, '/');
-    snprintf(script, sizeof script, "%s.gp", stem);
-    snprintf(png, sizeof png, "%s.png", slash ? slash + 1 : stem);
+    script_paths(stem, script, png, sizeof script);
     hd_atomic_file af;
     int rc = hd_atomic_open(&af, script);
     if (rc != HD_OK) return rc;
     write_script(af.f, png, p);
+    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    return hd_plot_render(script, rendered);
+}
+
+/* ---- histograms ------------------------------------------------------------- */
+
+/* The range: given, or the extent of the data (positive values only on a log axis). */
+static int hist_range(const hd_hist_plot *p, double *lo, double *hi)
+{
+    *lo = p->lo;
+    *hi = p->hi;
+    if (*lo < *hi) return p->log_x && *lo <= 0 ? HD_EINVAL : HD_OK;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int s = 0; s < p->n_series; s++)
+        for (int64_t i = 0; i < p->n_values[s]; i++) {
+            double v = p->values[s][i];
+            if (!isfinite(v) || (p->log_x && v <= 0)) continue;
+            *lo = fmin(*lo, v);
+            *hi = fmax(*hi, v);
+        }
+    if (!(*lo <= *hi)) return HD_EINVAL;
+    if (*lo == *hi) { /* one value: a bin around it */
+        double w = *lo != 0 ? fabs(*lo) * 0.5 : 0.5;
+        *lo -= p->log_x ? *lo * 0.5 : w;
+        *hi += w;
+    }
+    return HD_OK;
+}
+
+static double hist_edge(int log_x, double lo, double hi, int bins, int b)
+{
+    return log_x ? lo * pow(hi / lo, (double)b / bins) : lo + (hi - lo) * b / bins;
+}
+
+/* Counts per bin of each series (values outside the range dropped), as
+ * densities when asked. */
+static void hist_fill(const hd_hist_plot *p, int bins, double lo, double hi, double *counts)
+{
+    for (int s = 0; s < p->n_series; s++) {
+        double *c = counts + (size_t)s * bins, in_range = 0;
+        for (int64_t i = 0; i < p->n_values[s]; i++) {
+            double v = p->values[s][i];
+            if (!isfinite(v) || v < lo || v > hi || (p->log_x && v <= 0)) continue;
+            double t = p->log_x ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo);
+            int b = (int)(t * bins);
+            c[b < bins ? b : bins - 1] += 1;
+            in_range += 1;
+        }
+        for (int b = 0; p->density && in_range > 0 && b < bins; b++)
+            c[b] /= in_range * (hist_edge(p->log_x, lo, hi, bins, b + 1) - hist_edge(p->log_x, lo, hi, bins, b));
+    }
+}
+
+/* Rows of lower edge and counts, plus a closing row at the upper edge so
+ * gnuplot's `steps` draws the last bin. */
+static int hist_csv(const char *path, const hd_hist_plot *p, int bins, double lo, double hi, const double *counts)
+{
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    fprintf(af.f, "edge");
+    for (int s = 0; s < p->n_series; s++) fprintf(af.f, ",series%d", s + 1);
+    fputc('\n', af.f);
+    for (int b = 0; b <= bins; b++) {
+        fprintf(af.f, "%.9g", hist_edge(p->log_x, lo, hi, bins, b));
+        for (int s = 0; s < p->n_series; s++) fprintf(af.f, ",%.9g", counts[(size_t)s * bins + (b < bins ? b : bins - 1)]);
+        fputc('\n', af.f);
+    }
+    return hd_atomic_commit(&af);
+}
+
+static void hist_script(FILE *f, const char *png, const char *csv, const hd_hist_plot *p)
+{
+    write_header(f, png, p->title, p->xlabel, p->ylabel ? p->ylabel : p->density ? "density" : "entries",
+                 p->log_x, 0);
+    fprintf(f, "plot ");
+    for (int s = 0; s < p->n_series; s++) {
+        quoted(f, csv);
+        fprintf(f, " using 1:%d skip 1 with steps lw 2 title ", s + 2);
+        quoted(f, p->titles[s]);
+        fprintf(f, "%s", s + 1 < p->n_series || p->gaussian ? ", \\\n     " : "\n");
+    }
+    if (p->gaussian) fprintf(f, "exp(-x**2 / 2) / sqrt(2 * pi) with lines lw 2 dt 2 title 'unit Gaussian'\n");
+}
+
+int hd_plot_hist(const char *stem, const hd_hist_plot *p, int *rendered)
+{
+    if (p->n_series < 1 || p->n_series > HD_PLOT_MAX_SERIES)
+        return hd_error(HD_EINVAL, "plot %s: %d series, need 1..%d", stem, p->n_series, HD_PLOT_MAX_SERIES);
+    int bins = p->bins > 0 ? p->bins : 50;
+    double lo, hi;
+    if (hist_range(p, &lo, &hi) != HD_OK)
+        return hd_error(HD_EINVAL, "plot %s: no range: give lo < hi (lo > 0 on a log axis) or finite data", stem);
+    double *counts = hd_malloc((size_t)p->n_series * (size_t)bins * sizeof *counts);
+    if (!counts) return HD_ENOMEM;
+    memset(counts, 0, (size_t)p->n_series * (size_t)bins * sizeof *counts);
+    hist_fill(p, bins, lo, hi, counts);
+    char script[4096], png[4096], csv[4096];
+    script_paths(stem, script, png, sizeof script);
+    snprintf(csv, sizeof csv, "%s.csv", stem);
+    int rc = hist_csv(csv, p, bins, lo, hi, counts);
+    hd_free(counts);
+    hd_atomic_file af;
+    if (rc != HD_OK || (rc = hd_atomic_open(&af, script)) != HD_OK) return rc;
+    const char *slash = strrchr(csv, '/');
+    hist_script(af.f, png, slash ? slash + 1 : csv, p);
     if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
     return hd_plot_render(script, rendered);
 }
