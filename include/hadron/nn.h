@@ -43,6 +43,23 @@ int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv); /* "128,128,12
 char *hd_mlp_spec_to_json(const hd_mlp_spec *spec);
 int hd_mlp_spec_from_json(const char *json, hd_mlp_spec *spec);
 
+/* ---- Bayesian layers (nn/bayes.c) ----------------------------------------------
+ * Dense layer whose weights are Gaussians N(mean, e^logvar) ("<name>.weight_mean",
+ * "<name>.weight_logvar", [out, in]) with a deterministic bias ("<name>.bias").
+ * Every forward pass draws new weights (one draw for the whole batch): the
+ * graph step keys the draw, so hd_graph_set_step(g, s) before a forward
+ * repeats sample s exactly (the seed notebook's resample = False). */
+typedef struct { hd_node *mean, *logvar, *bias; int64_t in, out; float prior_std; } hd_bayes_dense_layer;
+
+int hd_bayes_dense_init(hd_graph *g, hd_bayes_dense_layer *layer, const char *name, int64_t in, int64_t out,
+                        float prior_std);
+hd_node *hd_bayes_dense_apply(hd_graph *g, const hd_bayes_dense_layer *layer, hd_node *x);
+/* KL of the weights to the prior N(0, prior_std^2), closed form, summed. */
+hd_node *hd_bayes_dense_kl(hd_graph *g, const hd_bayes_dense_layer *layer);
+/* An MLP of Bayesian layers "<prefix>.bayes<i>"; *kl gets the sum of their KL terms. */
+hd_node *hd_bayes_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, float prior_std, hd_node *x,
+                      hd_node **kl);
+
 /* ---- optimisers (nn/optim.c) ------------------------------------------------
  * An optimiser owns its moments for n parameters and updates flat arrays, so
  * it serves any contiguous parameter range (hd_graph_param_range). */
