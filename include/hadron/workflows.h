@@ -72,6 +72,46 @@ int hd_surrogate_run(const hd_surrogate_opts *opts, hd_surrogate_result *result)
 const char *hd_surrogate_loss_name(hd_surrogate_loss loss);
 int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out); /* l2, sigmoid-l2, binomial */
 
+/* ---- bnn (workflows/bnn.c): amplitude regression with uncertainties ---------
+ * A Bayesian MLP (nn.h: hd_bayes_mlp) regresses the log squared amplitude of
+ * 2 -> 3 events from their momenta (seed 004).  Data: <data_dir>/{trn,val,tst}
+ * _{dat,amp}.npy, momenta (N, 5, 4) and amplitudes (N,).  Preprocessing as the
+ * notebook: momenta flattened and divided by the mean gluon pT, target log
+ * amplitude standardised (all fitted on trn, stored in the checkpoint).  Two
+ * outputs, mean and log-variance; loss = Gaussian NLL + KL / N_train; Adam,
+ * shuffled batches.  The test set is predicted by K sampled networks:
+ * predictive mean, aleatoric variance (mean of e^logvar), epistemic variance
+ * (spread of the means), total = their sum. */
+
+typedef struct { double loss, nll, kl, mse; } hd_bnn_losses; /* kl: the KL / N_train that enters the loss */
+
+typedef struct {
+    const char *data_dir, *out_dir; /* out: model.safetensors, history.csv, metrics.json, plots */
+    hd_mlp_spec model;  /* hidden layers and activation; default 64,64 relu */
+    float prior_std;    /* width of the Gaussian weight prior (default 1) */
+    float lr, lr_final; /* Adam, decayed exponentially from lr to lr_final over the epochs (1e-3, 1e-4) */
+    int64_t batch;      /* default 64 */
+    int epochs;         /* default 200 */
+    int samples;        /* K networks sampled on the test set (default 50) */
+    uint64_t seed;
+    void (*on_epoch)(void *user, int epoch, const hd_bnn_losses *train, const hd_bnn_losses *val);
+    void *user;
+} hd_bnn_opts;
+
+typedef struct {
+    double test_mse;                     /* of the predictive mean, standardised log amplitude */
+    double rel_err_median, rel_err_p90;  /* |A_pred / A_true - 1| */
+    double pull_mean, pull_std;          /* (log A_true - mean) / sigma_total */
+    double sigma_aleatoric, sigma_epistemic; /* medians, in log amplitude */
+    hd_bnn_losses train, val;            /* last epoch */
+    int epochs;
+    int64_t n_train, n_val, n_test;
+    double seconds_per_epoch;            /* training part, median over epochs */
+} hd_bnn_result;
+
+hd_bnn_opts hd_bnn_opts_default(void);
+int hd_bnn_run(const hd_bnn_opts *opts, hd_bnn_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,6 @@ void cli_help(FILE *f, const cli_command *cmd, const cli_flag *flags, int n_flag
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
-extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict;
+extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn;
 
 #endif

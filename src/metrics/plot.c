@@ -36,7 +36,8 @@ static void write_header(FILE *f, const char *png, const char *title, const char
     quoted(f, xlabel);
     fprintf(f, "\nset ylabel ");
     quoted(f, ylabel);
-    fprintf(f, "\n%s%s", log_x ? "set logscale x\n" : "", log_y ? "set logscale y\n" : "");
+    fprintf(f, "\n%s%s", log_x ? "set logscale x\nset format x '10^{%L}'\n" : "",
+            log_y ? "set logscale y\nset format y '10^{%L}'\n" : "");
 }
 
 static void write_script(FILE *f, const char *png, const hd_line_plot *p)

@@ -1,6 +1,7 @@
 /* The surrogate workflow: a network learns a detector efficiency from
  * histograms of generated and reconstructed counts (seed 003). */
 #include "surrogate_internal.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -288,12 +289,6 @@ static int judge(const hd_hist3 *h, hd_model *model, hd_surrogate_result *res)
     return rc;
 }
 
-static void json_number(FILE *f, const char *key, double v, int last)
-{
-    if (isfinite(v)) fprintf(f, "  \"%s\": %.8g%s\n", key, v, last ? "" : ",");
-    else fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
-}
-
 static int write_metrics(const char *dir, const hd_surrogate_opts *o, const hd_surrogate_result *r)
 {
     char path[4096];
@@ -302,15 +297,15 @@ static int write_metrics(const char *dir, const hd_surrogate_opts *o, const hd_s
     int rc = hd_atomic_open(&af, path);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "{\n  \"loss\": \"%s\",\n", hd_surrogate_loss_name(o->loss));
-    json_number(af.f, "train_loss", r->train_loss, 0);
-    json_number(af.f, "test_loss", r->test_loss, 0);
-    json_number(af.f, "best_epoch", r->best_epoch, 0);
-    json_number(af.f, "epochs", r->epochs, 0);
-    json_number(af.f, "n_train_bins", (double)r->n_train, 0);
-    json_number(af.f, "n_test_bins", (double)r->n_test, 0);
-    json_number(af.f, "chi2_ndf", r->chi2_ndf, 0);
-    json_number(af.f, "mae_truth", r->mae_truth, 0);
-    json_number(af.f, "max_abs_truth", r->max_abs_truth, 1);
+    hd_report_number(af.f, "train_loss", r->train_loss, 0);
+    hd_report_number(af.f, "test_loss", r->test_loss, 0);
+    hd_report_number(af.f, "best_epoch", r->best_epoch, 0);
+    hd_report_number(af.f, "epochs", r->epochs, 0);
+    hd_report_number(af.f, "n_train_bins", (double)r->n_train, 0);
+    hd_report_number(af.f, "n_test_bins", (double)r->n_test, 0);
+    hd_report_number(af.f, "chi2_ndf", r->chi2_ndf, 0);
+    hd_report_number(af.f, "mae_truth", r->mae_truth, 0);
+    hd_report_number(af.f, "max_abs_truth", r->max_abs_truth, 1);
     fprintf(af.f, "}\n");
     return hd_atomic_commit(&af);
 }

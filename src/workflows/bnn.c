@@ -1,0 +1,341 @@
+/* The bnn workflow: a Bayesian network regresses squared amplitudes of
+ * 2 -> 3 events and says how sure it is (seed 004). */
+#include "bnn_internal.h"
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_CHUNK 2048
+#define SAMPLE_STEP0 ((uint64_t)1 << 40) /* steps of the test-set draws, apart from training's */
+
+hd_bnn_opts hd_bnn_opts_default(void)
+{
+    hd_bnn_opts o = {.prior_std = 1.0f, .lr = 1e-3f, .lr_final = 1e-4f, .batch = 64, .epochs = 200, .samples = 50, .seed = 1};
+    o.model = (hd_mlp_spec){.n_in = HD_BNN_FEATURES, .n_out = 2, .n_hidden = 2, .hidden = {64, 64},
+                            .act = HD_ACT_RELU};
+    return o;
+}
+
+typedef struct {
+    hd_graph *g;
+    hd_node *x, *y, *mean, *logvar, *nll, *kl, *loss;
+    hd_optim *opt;
+    float *params, *grads;
+    int64_t n_params;
+} net;
+
+static int build_net(const hd_bnn_opts *o, const hd_mlp_spec *spec, int64_t n_train, net *m)
+{
+    m->g = hd_graph_new(o->seed);
+    if (!m->g) return HD_ENOMEM;
+    m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, HD_BNN_FEATURES});
+    m->y = hd_input(m->g, "y", 2, (int64_t[]){HD_BATCH, 1});
+    hd_node *kl_sum, *out = hd_bayes_mlp(m->g, spec, "bnn", o->prior_std, m->x, &kl_sum);
+    if (!out) return HD_EINVAL;
+    m->mean = hd_slice(m->g, out, 1, 0, 1);
+    m->logvar = hd_slice(m->g, out, 1, 1, 1);
+    m->nll = hd_gaussian_nll_loss(m->g, m->mean, m->logvar, m->y);
+    m->kl = hd_scale(m->g, kl_sum, (float)(1.0 / (double)n_train));
+    m->loss = hd_add(m->g, m->nll, m->kl);
+    int rc;
+    if (!m->loss) return HD_EINVAL;
+    if ((rc = hd_graph_compile(m->g))) return rc;
+    hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
+    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
+    oo.lr = o->lr;
+    m->opt = hd_optim_new(HD_ADAM, &oo, m->n_params);
+    return m->opt ? HD_OK : HD_ENOMEM;
+}
+
+static void net_free(net *m)
+{
+    hd_optim_free(m->opt);
+    hd_graph_free(m->g);
+}
+
+/* Squared error of the mean output over the rows now in the graph. */
+static double batch_sse(net *m, int64_t rows)
+{
+    const float *mu = hd_node_value(m->mean)->data, *y = hd_node_value(m->y)->data;
+    double s = 0;
+    for (int64_t i = 0; i < rows; i++) s += ((double)mu[i] - y[i]) * ((double)mu[i] - y[i]);
+    return s;
+}
+
+/* One epoch; *avg gets the running means over its batches, as the notebook's. */
+static int train_epoch(net *m, hd_loader *l, hd_bnn_losses *avg)
+{
+    int64_t rows, batches = 0, seen = 0;
+    int rc = HD_OK;
+    double sse = 0;
+    memset(avg, 0, sizeof *avg);
+    hd_loader_shuffle(l);
+    while (rc == HD_OK && (rows = hd_loader_next_size(l)) > 0) {
+        if (rows != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows))) break;
+        hd_loader_next(l, (float *[]){hd_node_value(m->x)->data, hd_node_value(m->y)->data});
+        hd_graph_zero_grad(m->g, HD_ALL);
+        if ((rc = hd_graph_forward(m->g, m->loss)) || (rc = hd_graph_backward(m->g, m->loss, HD_ALL))) break;
+        avg->loss += hd_node_scalar(m->loss);
+        avg->nll += hd_node_scalar(m->nll);
+        avg->kl += hd_node_scalar(m->kl);
+        sse += batch_sse(m, rows);
+        seen += rows;
+        batches++;
+        rc = hd_optim_step(m->opt, m->params, m->grads);
+    }
+    if (batches) {
+        avg->loss /= (double)batches;
+        avg->nll /= (double)batches;
+        avg->kl /= (double)batches;
+        avg->mse = sse / (double)seen;
+    }
+    return rc;
+}
+
+/* Runs the rows of s through the network in evaluation mode at the current
+ * step (one sampled network), chunk by chunk; visit sees each chunk. */
+static int for_chunks(net *m, const hd_bnn_split *s, hd_node *out,
+                      void (*visit)(void *ctx, net *m, int64_t first, int64_t rows), void *ctx)
+{
+    int rc = HD_OK;
+    hd_graph_set_training(m->g, 0);
+    for (int64_t first = 0; rc == HD_OK && first < s->n; first += EVAL_CHUNK) {
+        int64_t rows = s->n - first < EVAL_CHUNK ? s->n - first : EVAL_CHUNK;
+        if (rows != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows))) break;
+        memcpy(hd_node_value(m->x)->data, s->x + first * HD_BNN_FEATURES, (size_t)rows * HD_BNN_FEATURES * sizeof(float));
+        memcpy(hd_node_value(m->y)->data, s->y + first, (size_t)rows * sizeof(float));
+        if ((rc = hd_graph_forward(m->g, out))) break;
+        visit(ctx, m, first, rows);
+    }
+    hd_graph_set_training(m->g, 1);
+    return rc;
+}
+
+static void add_losses(void *ctx, net *m, int64_t first, int64_t rows)
+{
+    (void)first;
+    hd_bnn_losses *sum = ctx;
+    sum->nll += hd_node_scalar(m->nll) * (double)rows;
+    sum->kl = hd_node_scalar(m->kl);
+    sum->mse += batch_sse(m, rows);
+}
+
+static int eval_losses(net *m, const hd_bnn_split *s, hd_bnn_losses *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = for_chunks(m, s, m->loss, add_losses, out);
+    out->nll /= (double)s->n;
+    out->mse /= (double)s->n;
+    out->loss = out->nll + out->kl;
+    return rc;
+}
+
+static void add_draw(void *ctx, net *m, int64_t first, int64_t rows)
+{
+    hd_bnn_prediction *p = ctx;
+    const float *mu = hd_node_value(m->mean)->data, *lv = hd_node_value(m->logvar)->data;
+    for (int64_t i = 0; i < rows; i++) {
+        p->mean[first + i] += mu[i];
+        p->epistemic[first + i] += (double)mu[i] * mu[i];
+        p->aleatoric[first + i] += exp((double)lv[i]);
+    }
+}
+
+/* K sampled networks, each over the whole split: the predictive moments. */
+static int predict(net *m, const hd_bnn_split *s, int k, hd_bnn_prediction *p)
+{
+    size_t bytes = (size_t)s->n * sizeof(double);
+    p->mean = hd_malloc(bytes);
+    p->aleatoric = hd_malloc(bytes);
+    p->epistemic = hd_malloc(bytes);
+    if (!p->mean || !p->aleatoric || !p->epistemic) return HD_ENOMEM;
+    memset(p->mean, 0, bytes);
+    memset(p->aleatoric, 0, bytes);
+    memset(p->epistemic, 0, bytes);
+    uint64_t step = hd_graph_step(m->g);
+    int rc = HD_OK;
+    for (int d = 0; rc == HD_OK && d < k; d++) {
+        hd_graph_set_step(m->g, SAMPLE_STEP0 + (uint64_t)d);
+        rc = for_chunks(m, s, m->nll, add_draw, p); /* nll needs both outputs */
+    }
+    hd_graph_set_step(m->g, step);
+    for (int64_t i = 0; i < s->n; i++) {
+        p->mean[i] /= k;
+        p->aleatoric[i] /= k;
+        p->epistemic[i] = fmax(p->epistemic[i] / k - p->mean[i] * p->mean[i], 0.0);
+    }
+    return rc;
+}
+
+static void prediction_free(hd_bnn_prediction *p)
+{
+    hd_free(p->mean);
+    hd_free(p->aleatoric);
+    hd_free(p->epistemic);
+}
+
+static int judge(const hd_bnn_split *s, const hd_bnn_transform *t, const hd_bnn_prediction *p, hd_bnn_result *r)
+{
+    double *rel = hd_malloc((size_t)s->n * sizeof(double)), *al = hd_malloc((size_t)s->n * sizeof(double)),
+           *ep = hd_malloc((size_t)s->n * sizeof(double));
+    int rc = rel && al && ep ? HD_OK : HD_ENOMEM;
+    double mse = 0, pull = 0, pull2 = 0;
+    for (int64_t i = 0; rc == HD_OK && i < s->n; i++) {
+        double d = p->mean[i] - s->y[i], total = p->aleatoric[i] + p->epistemic[i];
+        double log_pred = p->mean[i] * t->y_std + t->y_mean, z = -d / sqrt(total);
+        mse += d * d;
+        pull += z;
+        pull2 += z * z;
+        rel[i] = fabs(exp(log_pred - s->log_amp[i]) - 1);
+        al[i] = sqrt(p->aleatoric[i]) * t->y_std;
+        ep[i] = sqrt(p->epistemic[i]) * t->y_std;
+    }
+    if (rc == HD_OK) {
+        double n = (double)s->n;
+        r->test_mse = mse / n;
+        r->pull_mean = pull / n;
+        r->pull_std = sqrt(fmax(pull2 / n - r->pull_mean * r->pull_mean, 0));
+        r->rel_err_median = hd_quantile(rel, s->n, 0.5);
+        r->rel_err_p90 = hd_quantile(rel, s->n, 0.9);
+        r->sigma_aleatoric = hd_quantile(al, s->n, 0.5);
+        r->sigma_epistemic = hd_quantile(ep, s->n, 0.5);
+    }
+    hd_free(rel);
+    hd_free(al);
+    hd_free(ep);
+    return rc;
+}
+
+static int save_model(const hd_bnn_opts *o, const hd_mlp_spec *spec, const hd_bnn_transform *t, net *m)
+{
+    char path[4096], prior[32], scale[32], mean[32], std[32];
+    snprintf(path, sizeof path, "%s/model.safetensors", o->out_dir);
+    snprintf(prior, sizeof prior, "%.9g", (double)o->prior_std);
+    snprintf(scale, sizeof scale, "%.17g", t->pt_scale);
+    snprintf(mean, sizeof mean, "%.17g", t->y_mean);
+    snprintf(std, sizeof std, "%.17g", t->y_std);
+    char *arch = hd_mlp_spec_to_json(spec);
+    if (!arch) return HD_ENOMEM;
+    hd_meta meta[] = {{"model", "bayes_mlp"},
+                      {"mlp", arch},
+                      {"prefix", "bnn"},
+                      {"prior_std", prior},
+                      {"inputs", "momenta (E,px,py,pz) of 5 particles, flattened, divided by pt_scale"},
+                      {"pt_scale", scale},
+                      {"outputs", "mean, log-variance of (log amplitude - target_mean) / target_std"},
+                      {"target_mean", mean},
+                      {"target_std", std},
+                      {"workflow", "bnn"}};
+    int rc = hd_checkpoint_save(m->g, path, HD_ALL, (int)(sizeof meta / sizeof meta[0]), meta);
+    free(arch);
+    return rc;
+}
+
+static int write_metrics(const hd_bnn_opts *o, const hd_bnn_result *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.json", o->out_dir);
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    fprintf(af.f, "{\n");
+    hd_report_number(af.f, "test_mse", r->test_mse, 0);
+    hd_report_number(af.f, "rel_err_median", r->rel_err_median, 0);
+    hd_report_number(af.f, "rel_err_p90", r->rel_err_p90, 0);
+    hd_report_number(af.f, "pull_mean", r->pull_mean, 0);
+    hd_report_number(af.f, "pull_std", r->pull_std, 0);
+    hd_report_number(af.f, "sigma_aleatoric_median", r->sigma_aleatoric, 0);
+    hd_report_number(af.f, "sigma_epistemic_median", r->sigma_epistemic, 0);
+    hd_report_number(af.f, "samples", o->samples, 0);
+    hd_report_number(af.f, "epochs", r->epochs, 0);
+    hd_report_number(af.f, "n_train", (double)r->n_train, 0);
+    hd_report_number(af.f, "n_val", (double)r->n_val, 0);
+    hd_report_number(af.f, "n_test", (double)r->n_test, 0);
+    hd_report_number(af.f, "seconds_per_epoch", r->seconds_per_epoch, 1);
+    fprintf(af.f, "}\n");
+    return hd_atomic_commit(&af);
+}
+
+static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_bnn_split *val, hd_bnn_result *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
+    hd_atomic_file hist;
+    hd_loader l;
+    double *secs = hd_malloc((size_t)o->epochs * sizeof(double));
+    if (!secs) return HD_ENOMEM;
+    int rc = hd_loader_init(&l, 2, (const float *[]){trn->x, trn->y}, (int64_t[]){HD_BNN_FEATURES, 1}, trn->n,
+                            o->batch, o->seed);
+    if (rc != HD_OK || (rc = hd_atomic_open(&hist, path)) != HD_OK) {
+        hd_free(secs);
+        return rc;
+    }
+    fprintf(hist.f, "epoch,train_loss,train_nll,train_kl,train_mse,val_loss,val_nll,val_kl,val_mse,seconds\n");
+    float decay = powf(o->lr_final / o->lr, 1.0f / (float)(o->epochs > 1 ? o->epochs - 1 : 1));
+    for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
+        hd_optim_set_lr(m->opt, hd_lr_exponential(o->lr, decay, e - 1));
+        double t0 = hd_now();
+        if ((rc = train_epoch(m, &l, &r->train))) break;
+        secs[e - 1] = hd_now() - t0;
+        if ((rc = eval_losses(m, val, &r->val))) break;
+        fprintf(hist.f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.4g\n", e, r->train.loss, r->train.nll,
+                r->train.kl, r->train.mse, r->val.loss, r->val.nll, r->val.kl, r->val.mse, secs[e - 1]);
+        r->epochs = e;
+        if (o->on_epoch) o->on_epoch(o->user, e, &r->train, &r->val);
+    }
+    hd_loader_free(&l);
+    if (rc == HD_OK) {
+        r->seconds_per_epoch = hd_quantile(secs, r->epochs, 0.5);
+        rc = hd_atomic_commit(&hist);
+    } else {
+        hd_atomic_abort(&hist);
+    }
+    hd_free(secs);
+    return rc;
+}
+
+static int check_opts(const hd_bnn_opts *o)
+{
+    if (!o->data_dir || !o->out_dir) return hd_error(HD_EINVAL, "bnn: a data directory and an output directory are needed");
+    if (o->epochs < 1 || o->batch < 1 || o->samples < 2 || !(o->lr > 0) || !(o->lr_final > 0) || !(o->prior_std > 0))
+        return hd_error(HD_EINVAL, "bnn: epochs, batch, learning rate and prior width must be positive, samples >= 2");
+    return HD_OK;
+}
+
+int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = check_opts(o);
+    if (rc != HD_OK) return rc;
+    hd_bnn_split trn = {0}, val = {0}, tst = {0};
+    hd_bnn_prediction pred = {0};
+    net m = {0};
+    hd_mlp_spec spec = o->model;
+    spec.n_in = HD_BNN_FEATURES;
+    spec.n_out = 2;
+    spec.out_act = HD_ACT_NONE;
+    if ((rc = hd_bnn_read_split(o->data_dir, "trn", &trn)) == HD_OK &&
+        (rc = hd_bnn_read_split(o->data_dir, "val", &val)) == HD_OK &&
+        (rc = hd_bnn_read_split(o->data_dir, "tst", &tst)) == HD_OK) {
+        hd_bnn_transform t = hd_bnn_fit_transform(&trn);
+        hd_bnn_apply_transform(&t, &trn);
+        hd_bnn_apply_transform(&t, &val);
+        hd_bnn_apply_transform(&t, &tst);
+        r->n_train = trn.n;
+        r->n_val = val.n;
+        r->n_test = tst.n;
+        if ((rc = build_net(o, &spec, trn.n, &m)) == HD_OK && (rc = fit(o, &m, &trn, &val, r)) == HD_OK &&
+            (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &tst, o->samples, &pred)) == HD_OK &&
+            (rc = judge(&tst, &t, &pred, r)) == HD_OK && (rc = write_metrics(o, r)) == HD_OK)
+            rc = hd_bnn_plots(o->out_dir, &tst, &t, &pred);
+    }
+    prediction_free(&pred);
+    net_free(&m);
+    hd_bnn_split_free(&trn);
+    hd_bnn_split_free(&val);
+    hd_bnn_split_free(&tst);
+    return rc;
+}
