@@ -2,7 +2,10 @@
 #include "cli.h"
 #include "hadron/hadron.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void show(void *user, double fraction)
@@ -51,14 +54,125 @@ static int tracking(int argc, char **argv)
     return 0;
 }
 
+/* A number, or a fraction "a/b" (for charges such as -1/3). */
+static int parse_number(const char *flag, const char *text, double *dst)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end != text && *end == '/') {
+        const char *den = end + 1;
+        double y = strtod(den, &end);
+        x = end != den && y != 0 ? x / y : NAN;
+    }
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(x)) {
+        fprintf(stderr, "hadron sim amplitudes: --%s: '%s' is not a valid number\n", flag, text);
+        return 2;
+    }
+    *dst = x;
+    return 0;
+}
+
+typedef struct {
+    hd_progress *bar;
+    int split;
+} split_progress;
+
+static void show_split(void *user, double fraction)
+{
+    split_progress *sp = user;
+    hd_progress_update(sp->bar, (int64_t)((sp->split + fraction) * 1000), NULL);
+}
+
+/* Simulates one split and writes DIR/<prefix>_dat.npy and DIR/<prefix>_amp.npy. */
+static int write_split(const hd_amplitude_opts *o, const char *dir, const char *prefix, char paths[2][4096])
+{
+    hd_array dat = {0}, amp = {0};
+    int rc = hd_array_new(&dat, HD_F64, 3, (int64_t[]){o->n_events, 5, 4});
+    if (rc == HD_OK) rc = hd_array_new(&amp, HD_F64, 1, (int64_t[]){o->n_events});
+    if (rc == HD_OK) rc = hd_sim_amplitudes(o, dat.data, amp.data);
+    snprintf(paths[0], 4096, "%s/%s_dat.npy", dir, prefix);
+    snprintf(paths[1], 4096, "%s/%s_amp.npy", dir, prefix);
+    if (rc == HD_OK) rc = hd_npy_write(paths[0], &dat);
+    if (rc == HD_OK) rc = hd_npy_write(paths[1], &amp);
+    hd_array_free(&dat);
+    hd_array_free(&amp);
+    return rc;
+}
+
+static int amplitudes(int argc, char **argv)
+{
+    static const cli_command cmd = {"sim amplitudes",
+                                    "simulate q qbar -> gamma gamma g events and their squared matrix elements",
+                                    "sim amplitudes --out DIR [options]", NULL};
+    hd_amplitude_opts o = hd_amplitude_opts_default();
+    const char *out = "out/amplitudes", *sqrt_s = "500", *pt_min = "20", *eta_max = "2.5", *dr_min = "0.4",
+               *charge = "2/3";
+    int64_t n[3] = {30000, 30000, 30000};
+    int threads = 0;
+    cli_flag flags[] = {
+        {"out", FLAG_STRING, &out, "output directory: {trn,val,tst}_{dat,amp}.npy"},
+        {"train", FLAG_I64, &n[0], "training events"},
+        {"val", FLAG_I64, &n[1], "validation events"},
+        {"test", FLAG_I64, &n[2], "test events"},
+        {"seed", FLAG_U64, &o.seed, "random seed"},
+        {"sqrt-s", FLAG_STRING, &sqrt_s, "partonic centre-of-mass energy, GeV"},
+        {"pt-min", FLAG_STRING, &pt_min, "minimum pT of each photon and the gluon, GeV"},
+        {"eta-max", FLAG_STRING, &eta_max, "maximum |eta| of each"},
+        {"dr-min", FLAG_STRING, &dr_min, "minimum Delta R between any two"},
+        {"charge", FLAG_STRING, &charge, "quark charge in units of e (e.g. -1/3)"},
+        {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+    };
+    int rc = cli_parse(&cmd, argc, argv, flags, (int)(sizeof flags / sizeof flags[0]));
+    if (rc) return rc == 1 ? 0 : rc;
+    if ((rc = parse_number("sqrt-s", sqrt_s, &o.sqrt_s)) || (rc = parse_number("pt-min", pt_min, &o.pt_min)) ||
+        (rc = parse_number("eta-max", eta_max, &o.eta_max)) || (rc = parse_number("dr-min", dr_min, &o.dr_min)) ||
+        (rc = parse_number("charge", charge, &o.charge)))
+        return rc;
+    static const char *const split_flag[3] = {"train", "val", "test"};
+    for (int k = 0; k < 3; k++)
+        if (n[k] < 1) {
+            fprintf(stderr, "hadron sim amplitudes: --%s %lld: need at least 1 event\n", split_flag[k], (long long)n[k]);
+            return 2;
+        }
+    if (cli_mkdir(out)) return 1;
+    hd_set_threads(threads);
+    static const char *const prefix[3] = {"trn", "val", "tst"};
+    char paths[3][2][4096];
+    hd_progress bar;
+    hd_progress_begin(&bar, "simulating", 3000);
+    split_progress sp = {&bar, 0};
+    o.progress = show_split;
+    o.user = &sp;
+    double start = hd_now();
+    for (int k = 0; k < 3 && rc == HD_OK; k++) {
+        sp.split = k;
+        o.part = k; /* independent samples: the same seed gives disjoint train, val and test events */
+        o.n_events = n[k];
+        rc = write_split(&o, out, prefix[k], paths[k]);
+    }
+    hd_progress_end(&bar);
+    if (rc != HD_OK) {
+        fprintf(stderr, "hadron sim amplitudes: %s\n", hd_last_error());
+        return 1;
+    }
+    printf("wrote %s, %s (%lld events), %s, %s (%lld), %s, %s (%lld): q qbar -> gamma gamma g at sqrt(s) = %g GeV, "
+           "momenta (N, 5, 4) and |M|^2 (N,) in GeV^-2, %.2f s\n",
+           paths[0][0], paths[0][1], (long long)n[0], paths[1][0], paths[1][1], (long long)n[1], paths[2][0],
+           paths[2][1], (long long)n[2], o.sqrt_s, hd_now() - start);
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "tracking") == 0) return tracking(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "amplitudes") == 0) return amplitudes(argc - 1, argv + 1);
     FILE *f = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) ? stdout : stderr;
     fprintf(f, "usage: hadron sim <simulator> [options]\n\nsimulators:\n"
-               "  tracking   tracking-efficiency histograms of a forward spectrometer (for hadron surrogate)\n\n"
+               "  tracking   tracking-efficiency histograms of a forward spectrometer (for hadron surrogate)\n"
+               "  amplitudes q qbar -> gamma gamma g events with their squared matrix elements (for hadron bnn)\n\n"
                "  hadron sim <simulator> --help   options of a simulator\n");
     return f == stdout ? 0 : 2;
 }
 
-const cli_command cmd_sim = {"sim", "simulate physics data sets (tracking)", "sim <simulator> [options]", run};
+const cli_command cmd_sim = {"sim", "simulate physics data sets (tracking, amplitudes)", "sim <simulator> [options]", run};

@@ -1,0 +1,122 @@
+/* 2 -> 3 events of q qbar -> gamma gamma g with their tree-level squared
+ * matrix elements (docs/amplitudes.md).
+ *
+ * The closed formula: for f(p1) fbar(p2) -> V(k1) V(k2) V(k3), three
+ * massless vector bosons coupling to the fermion line through gamma^mu
+ * alone (no boson self-coupling), the sum over all spins of |M|^2 per unit
+ * couplings is
+ *     R3 = 4 s sum_i (a_i^2 + b_i^2) / prod_{j != i} a_j b_j,
+ *     a_i = p1.k_i, b_i = p2.k_i, s = 2 p1.p2,
+ * the e+e- -> 3 gamma result.  With one boson a gluon every Feynman diagram
+ * carries the same colour matrix T^a_ij, so colours factor out:
+ * sum_colours |T^a_ij|^2 = C_F N_c = 4, and the average over the initial
+ * 2 x 2 spins and 3 x 3 colours divides by 36:
+ *     |M|^2 = e^4 Q^4 g_s^2 (4 / 36) R3.
+ * Likewise q qbar -> gamma gamma: sum over spins 8 (a/b + b/a) with
+ * a = p1.k1, b = p1.k2, colour sum N_c = 3, so |M|^2 = (2/3) e^4 Q^4 (a/b + b/a).
+ * tests/test_amplitudes.c checks both against an explicit sum over the
+ * Feynman diagrams, and their ratio against the soft-gluon limit.
+ *
+ * Reproducibility: event i draws from its own range of blocks of the
+ * (seed, HD_STREAM_SIM) stream (amplitudes_internal.h), so the arrays do
+ * not depend on the thread count or the work split. */
+#include "amplitudes_internal.h"
+
+#include <math.h>
+
+#define PI 3.14159265358979323846
+
+/* Events between progress reports. */
+enum { ROUND_EVENTS = 1 << 14 };
+
+hd_amplitude_opts hd_amplitude_opts_default(void)
+{
+    return (hd_amplitude_opts){.seed = 1,
+                               .part = 0,
+                               .n_events = 30000,
+                               .sqrt_s = 500,
+                               .pt_min = 20,
+                               .eta_max = 2.5,
+                               .dr_min = 0.4,
+                               .charge = 2.0 / 3.0};
+}
+
+double hd_me2_qqbar_aag(const double *p, double charge)
+{
+    double a[3], b[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = hd_amp_dot(p, p + 8 + 4 * i);
+        b[i] = hd_amp_dot(p + 4, p + 8 + 4 * i);
+    }
+    double sum = 0;
+    for (int i = 0; i < 3; i++) {
+        int j = (i + 1) % 3, l = (i + 2) % 3;
+        sum += (a[i] * a[i] + b[i] * b[i]) / (a[j] * b[j] * a[l] * b[l]);
+    }
+    double s = 2 * hd_amp_dot(p, p + 4), r3 = 4 * s * sum;
+    double e2 = 4 * PI * HD_AMP_ALPHA, gs2 = 4 * PI * HD_AMP_ALPHA_S, q2 = charge * charge;
+    return e2 * e2 * q2 * q2 * gs2 * (4.0 / 36.0) * r3;
+}
+
+double hd_me2_qqbar_aa(const double *p, double charge)
+{
+    double a = hd_amp_dot(p, p + 8), b = hd_amp_dot(p, p + 12); /* -t/2 and -u/2 */
+    double e2 = 4 * PI * HD_AMP_ALPHA, q2 = charge * charge;
+    return (2.0 / 3.0) * e2 * e2 * q2 * q2 * (a / b + b / a);
+}
+
+static int check_opts(const hd_amplitude_opts *o)
+{
+    if (o->part < 0 || o->part >= HD_AMP_MAX_PARTS)
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: part = %d must be in [0, %d]", o->part, HD_AMP_MAX_PARTS - 1);
+    if (o->n_events < 1 || o->n_events > HD_AMP_MAX_EVENTS)
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: n_events = %lld must be in [1, 2^36]", (long long)o->n_events);
+    if (!(o->sqrt_s > 0 && o->sqrt_s <= 1e7))
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: sqrt_s = %g GeV must be in (0, 1e7]", o->sqrt_s);
+    /* Three massless particles sharing sqrt(s) have min pT <= sqrt(s) / 3 (the Mercedes star). */
+    if (!(o->pt_min > 0 && 3 * o->pt_min < o->sqrt_s))
+        return hd_error(HD_EINVAL,
+                        "hd_sim_amplitudes: pt_min = %g GeV must be in (0, sqrt_s / 3 = %g): |M|^2 diverges at pT = 0, "
+                        "and three particles cannot all have more",
+                        o->pt_min, o->sqrt_s / 3);
+    if (!(o->eta_max > 0 && o->eta_max <= 20))
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: eta_max = %g must be in (0, 20]", o->eta_max);
+    if (!(o->dr_min >= 0 && o->dr_min <= 20))
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: dr_min = %g must be in [0, 20]", o->dr_min);
+    if (!(o->charge != 0 && isfinite(o->charge)))
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: charge = %g must be non-zero and finite (units of e)",
+                        o->charge);
+    return HD_OK;
+}
+
+int hd_sim_amplitudes(const hd_amplitude_opts *o, double *momenta, double *amp2)
+{
+    if (!o || !momenta || !amp2)
+        return hd_error(HD_EINVAL, "hd_sim_amplitudes: NULL %s", !o ? "opts" : !momenta ? "momenta" : "amp2");
+    int rc = check_opts(o);
+    if (rc) return rc;
+    int failed = 0;
+    for (int64_t first = 0; first < o->n_events; first += ROUND_EVENTS) {
+        int64_t last = first + ROUND_EVENTS < o->n_events ? first + ROUND_EVENTS : o->n_events;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = first; i < last; i++) {
+            int stop;
+#pragma omp atomic read
+            stop = failed;
+            if (stop) continue;
+            if (hd_amp_event(o, i, momenta + 20 * i) == 0) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            amp2[i] = hd_me2_qqbar_aag(momenta + 20 * i, o->charge);
+        }
+        if (failed)
+            return hd_error(HD_EINVAL,
+                            "hd_sim_amplitudes: no phase-space point in %d passed the cuts (pt_min = %g GeV, "
+                            "eta_max = %g, dr_min = %g at sqrt_s = %g GeV): loosen them",
+                            HD_AMP_MAX_TRIALS, o->pt_min, o->eta_max, o->dr_min, o->sqrt_s);
+        if (o->progress) o->progress(o->user, (double)last / (double)o->n_events);
+    }
+    return HD_OK;
+}
