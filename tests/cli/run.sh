@@ -25,7 +25,7 @@ expect "version" 0 "hadron 0.1.0" "$hadron" --version
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict; do
+for cmd in demo fit info sim surrogate predict bnn; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -70,6 +70,20 @@ expect "predict" 0 "2 predictions" "$hadron" predict --model "$tmp/s/m/model.saf
 check "predictions written" test -s "$tmp/y.npy"
 expect "predict: wrong input width" 1 "the model wants (N, 3)" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/y.npy" --output "$tmp/z.npy"
 expect "embedding example" 0 "ns per particle" "$example" "$tmp/s/m/model.safetensors"
+
+# the bnn path: amplitudes, then a Bayesian network on them
+expect "sim amplitudes" 0 "tst_amp.npy" "$hadron" sim amplitudes --out "$tmp/a" --train 600 --val 300 --test 300
+expect "sim amplitudes --help" 0 "--sqrt-s" "$hadron" sim amplitudes --help
+expect "bnn" 0 "pulls: mean" "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m" --epochs 3 --samples 4
+for f in model.safetensors metrics.json history.csv loss.gp amplitudes.gp deviation.gp pulls.gp calibration.gp; do
+  check "bnn wrote $f" test -s "$tmp/a/m/$f"
+done
+check "bnn history has a row per epoch" test "$(wc -l < "$tmp/a/m/history.csv")" -eq 4
+check "bnn metrics.json has the pulls" grep -q '"pull_std": [0-9]' "$tmp/a/m/metrics.json"
+expect "bnn needs --data" 2 "--data DIR is required" "$hadron" bnn
+cp "$tmp/a/val_dat.npy" "$tmp/a/val_amp.npy"
+expect "bnn: momenta given as amplitudes" 1 "$tmp/a/val_amp.npy: shape (300, 5, 4) but amplitudes must be (N,)" \
+  "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m2" --epochs 1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
