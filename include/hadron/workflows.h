@@ -87,7 +87,7 @@ typedef struct { double loss, nll, kl, mse; } hd_bnn_losses; /* kl: the KL / N_t
 
 typedef struct {
     const char *data_dir, *out_dir; /* out: model.safetensors, history.csv, metrics.json, plots */
-    hd_mlp_spec model;  /* hidden layers and activation; default 64,64 relu */
+    hd_mlp_spec model;  /* hidden layers and activation; default 20,20 relu */
     float prior_std;    /* width of the Gaussian weight prior (default 1) */
     float lr, lr_final; /* Adam, decayed exponentially from lr to lr_final over the epochs (1e-3, 1e-4) */
     int64_t batch;      /* default 64 */

@@ -27,7 +27,7 @@ static void print_epoch(void *user, int epoch, const hd_bnn_losses *trn, const h
 static int run(int argc, char **argv)
 {
     hd_bnn_opts o = hd_bnn_opts_default();
-    const char *layers = "64,64", *act = "relu";
+    const char *layers = "20,20", *act = "relu";
     int threads = 0;
     report rep = {.every = 10};
     o.out_dir = "out/bnn";

@@ -14,7 +14,7 @@
 hd_bnn_opts hd_bnn_opts_default(void)
 {
     hd_bnn_opts o = {.prior_std = 1.0f, .lr = 1e-3f, .lr_final = 1e-4f, .batch = 64, .epochs = 200, .samples = 50, .seed = 1};
-    o.model = (hd_mlp_spec){.n_in = HD_BNN_FEATURES, .n_out = 2, .n_hidden = 2, .hidden = {64, 64},
+    o.model = (hd_mlp_spec){.n_in = HD_BNN_FEATURES, .n_out = 2, .n_hidden = 2, .hidden = {20, 20},
                             .act = HD_ACT_RELU};
     return o;
 }

@@ -1,0 +1,80 @@
+/* End to end: simulate q qbar -> gamma gamma g events, train the Bayesian
+ * network on them, and check the physics: the amplitudes are predicted to a
+ * few per cent and the predicted uncertainties are calibrated (pulls of unit
+ * width around zero).  That a draw of the network differs from the next and
+ * repeats when held is checked in test_bayes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hadron/hadron.h"
+
+/* The seed's training-set size: calibration needs the epistemic part to have
+ * shrunk below the fit residual, which takes about this much data and 200
+ * epochs (docs/bnn.md); validation and test sets are small. */
+#define N_TRAIN 30000
+#define EPOCHS 200
+
+static char dir[] = "/tmp/hd_e2e_bnn_XXXXXX";
+
+static void write_split(const char *name, int part, int64_t n)
+{
+    hd_amplitude_opts o = hd_amplitude_opts_default();
+    o.part = part;
+    o.n_events = n;
+    hd_array dat, amp;
+    assert_int_equal(hd_array_new(&dat, HD_F64, 3, (int64_t[]){n, 5, 4}), HD_OK);
+    assert_int_equal(hd_array_new(&amp, HD_F64, 1, (int64_t[]){n}), HD_OK);
+    assert_int_equal(hd_sim_amplitudes(&o, dat.data, amp.data), HD_OK);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s_dat.npy", dir, name);
+    assert_int_equal(hd_npy_write(path, &dat), HD_OK);
+    snprintf(path, sizeof path, "%s/%s_amp.npy", dir, name);
+    assert_int_equal(hd_npy_write(path, &amp), HD_OK);
+    hd_array_free(&dat);
+    hd_array_free(&amp);
+}
+
+static void test_bnn_predicts_amplitudes_with_calibrated_uncertainties(void **state)
+{
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_split("trn", 0, N_TRAIN);
+    write_split("val", 1, 2000);
+    write_split("tst", 2, 4000);
+    char out[128];
+    snprintf(out, sizeof out, "%s/out", dir);
+    assert_int_equal(mkdir(out, 0777), 0);
+    hd_bnn_opts o = hd_bnn_opts_default();
+    o.data_dir = dir;
+    o.out_dir = out;
+    o.epochs = EPOCHS;
+    o.samples = 20;
+    hd_bnn_result r;
+    if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
+    printf("rel_err median %.4f p90 %.4f  pulls mean %.3f std %.3f  sigma al %.4f ep %.4f  %.3f s/epoch\n",
+           r.rel_err_median, r.rel_err_p90, r.pull_mean, r.pull_std, r.sigma_aleatoric, r.sigma_epistemic,
+           r.seconds_per_epoch);
+    assert_true(r.rel_err_median < 0.09);
+    assert_true(r.pull_std > 0.8 && r.pull_std < 1.25);
+    assert_true(fabs(r.pull_mean) < 0.2);
+    assert_true(r.sigma_epistemic > 0 && r.sigma_aleatoric > 0);
+    assert_true(r.val.mse < 0.05); /* standardised log amplitude: the network learned most of the variance */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bnn_predicts_amplitudes_with_calibrated_uncertainties),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
