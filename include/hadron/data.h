@@ -117,6 +117,39 @@ int64_t hd_loader_next_size(const hd_loader *l); /* rows the next hd_loader_next
 int64_t hd_loader_next(hd_loader *l, float *const *dst);
 void hd_loader_free(hd_loader *l);
 
+/* ---- IDX files, the MNIST format (data/idx.c) ---------------------------------
+ * Plain or gzip-compressed (read transparently): 00 00, a type code, the
+ * number of dimensions (1..4), one big-endian uint32 size per dimension, the
+ * data in C order.  Type codes 0x08 ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32
+ * read as HD_I32; 0x0D float32 as HD_F32; 0x0E float64 as HD_F64 (every value
+ * exact).  Refused, with the file's name and the reason: a wrong magic, any
+ * other type code, 0 or more than 4 dimensions, a size of 0, more than
+ * HD_IDX_MAX_NUMEL elements, data shorter than the header promises, bytes
+ * after the data (trailing garbage), corrupt or truncated gzip data.  Bytes
+ * after the end of a complete gzip stream are ignored, as gunzip does. */
+
+#define HD_IDX_MAX_NUMEL (UINT64_C(1) << 32)
+/* Debian's dataset-fashion-mnist: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz */
+#define HD_IDX_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Any IDX file into out (hd_array_free it); out is empty on failure. */
+int hd_idx_read(const char *path, hd_array *out);
+/* An images file (3-D ubyte, N x H x W) as a new N x 1 x H x W float32
+ * tensor (hd_tensor_free it), pixel 0 -> lo and 255 -> hi exactly, linear
+ * between: [-1, 1] for a tanh generator, [0, 1] for a sigmoid. */
+int hd_idx_read_images(const char *path, hd_tensor **out, float lo, float hi);
+/* A labels file (1-D ubyte) as *labels[*n], values 0..255 (hd_free it; the
+ * caller checks them against its number of classes).  n_expected >= 0 makes
+ * any other count an error; -1 accepts any.  n may be NULL. */
+int hd_idx_read_labels(const char *path, int64_t n_expected, int32_t **labels, int64_t *n);
+/* An images file and its labels file: both as above, and the counts must
+ * match (the error names both files).  N is (*images)->shape[0]. */
+int hd_idx_read_mnist(const char *images_path, const char *labels_path, float lo, float hi, hd_tensor **images,
+                      int32_t **labels);
+/* Where Fashion-MNIST lives: $HADRON_FASHION_MNIST if set, else
+ * HD_IDX_FASHION_MNIST_DIR.  The directory may not exist. */
+const char *hd_idx_default_dir(void);
+
 #ifdef __cplusplus
 }
 #endif
