@@ -11,130 +11,19 @@
  * bench/torch_surrogate.py runs the same cases in PyTorch with the same
  * timing method; bench/run.sh runs both and joins the lines.
  *
- * Timing: as bench_dense.c (median of samples of back-to-back calls, see
- * bench/README.md). */
-#include "hadron/core.h"
+ * Timing, the sgemm floors, the command line and main: bench_util.h. */
+#include "bench_util.h"
 #include "hadron/data.h"
-#include "hadron/graph.h"
 #include "hadron/nn.h"
 
-#include <cblas.h>
 #include <omp.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
-
-typedef void (*bench_fn)(void *ctx);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median seconds per call of f(ctx), spending about budget_s seconds
- * (the same procedure as bench_dense.c and torch_*.py). */
-static double time_median(bench_fn f, void *ctx, double budget_s)
-{
-    double t0 = hd_now();
-    int warm = 0;
-    do {
-        f(ctx);
-        warm++;
-    } while (warm < 2 || (hd_now() - t0 < 0.1 * budget_s && warm < 100000));
-    double est = (hd_now() - t0) / warm;
-    if (est <= 0) est = 1e-9;
-    int inner = est >= 1e-3 ? 1 : (int)ceil(1e-3 / est);
-    int n = (int)(budget_s / (est * inner));
-    if (n < 5) n = 5;
-    if (n > 2000) n = 2000;
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return NAN;
-    for (int i = 0; i < n; i++) {
-        double a = hd_now();
-        for (int j = 0; j < inner; j++) f(ctx);
-        s[i] = (hd_now() - a) / inner;
-    }
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return med;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_surrogate: %s: %s\n", what, hd_last_error());
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "bench_surrogate: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static int threads;
-static double budget = 0.5;
-static int pieces;
 
 /* The seed notebook's network: 3 hidden layers of 128 with ReLU, 1 logit. */
 static hd_mlp_spec surrogate_spec(void)
 {
     return (hd_mlp_spec){.n_in = 4, .n_out = 1, .n_hidden = 3, .hidden = {128, 128, 128},
                          .act = HD_ACT_RELU, .out_act = HD_ACT_NONE};
-}
-
-/* ---- raw sgemm (the floors) --------------------------------------------------- */
-
-typedef struct { int m, n, k, trans_a, trans_b; float beta; float *a, *b, *c; } gemm_ctx;
-
-static float *new_normal(int64_t n, uint64_t stream)
-{
-    float *x = xmalloc((size_t)n * sizeof *x);
-    hd_rng r;
-    hd_rng_init(&r, 1234, HD_STREAM_USER + stream);
-    hd_rng_fill_normal(&r, x, n, 0.0f, 1.0f);
-    return x;
-}
-
-static void gemm_init(gemm_ctx *c, int m, int n, int k, int trans_a, int trans_b, float beta)
-{
-    *c = (gemm_ctx){m, n, k, trans_a, trans_b, beta, new_normal((int64_t)m * k, 1),
-                    new_normal((int64_t)k * n, 2), new_normal((int64_t)m * n, 3)};
-}
-
-static void gemm_free(gemm_ctx *c)
-{
-    free(c->a);
-    free(c->b);
-    free(c->c);
-}
-
-static void gemm_run(void *p)
-{
-    gemm_ctx *c = p;
-    cblas_sgemm(CblasRowMajor, c->trans_a ? CblasTrans : CblasNoTrans, c->trans_b ? CblasTrans : CblasNoTrans,
-                c->m, c->n, c->k, 1.0f, c->a, c->trans_a ? c->m : c->k, c->b, c->trans_b ? c->k : c->n,
-                c->beta, c->c, c->n);
-}
-
-typedef struct { int n; gemm_ctx *g; } gemm_seq;
-
-static void gemm_seq_run(void *p)
-{
-    gemm_seq *s = p;
-    for (int i = 0; i < s->n; i++) gemm_run(&s->g[i]);
-}
-
-static void gemm_seq_free(gemm_seq *s)
-{
-    for (int i = 0; i < s->n; i++) gemm_free(&s->g[i]);
 }
 
 /* ---- surrogate_epoch -------------------------------------------------------------- */
@@ -159,9 +48,9 @@ static void epoch_data(epoch_ctx *c)
 {
     hd_rng r;
     hd_rng_init(&r, 7, HD_STREAM_USER + 20);
-    c->data_x = xmalloc(EPOCH_ROWS * N_FEAT * sizeof(float));
-    c->data_k = xmalloc(EPOCH_ROWS * sizeof(float));
-    c->data_n = xmalloc(EPOCH_ROWS * sizeof(float));
+    c->data_x = bench_xmalloc(EPOCH_ROWS * N_FEAT * sizeof(float));
+    c->data_k = bench_xmalloc(EPOCH_ROWS * sizeof(float));
+    c->data_n = bench_xmalloc(EPOCH_ROWS * sizeof(float));
     hd_rng_fill_normal(&r, c->data_x, EPOCH_ROWS * N_FEAT, 0.0f, 1.0f);
     for (int i = 0; i < EPOCH_ROWS; i++) {
         const float *x = c->data_x + N_FEAT * i;
@@ -180,25 +69,25 @@ static void epoch_build(epoch_ctx *c)
     hd_mlp_spec spec = surrogate_spec();
     /* As build_net in src/workflows/surrogate.c with the binomial loss. */
     c->g = hd_graph_new(1);
-    if (!c->g) die("graph");
+    if (!c->g) bench_die("graph");
     int64_t col[2] = {HD_BATCH, 1};
     c->x = hd_input(c->g, "x", 2, (int64_t[]){HD_BATCH, N_FEAT});
     c->k = hd_input(c->g, "k", 2, col);
     c->n = hd_input(c->g, "n", 2, col);
     hd_node *out = hd_mlp(c->g, &spec, "surrogate", c->x);
     c->loss = hd_binomial_nll_loss(c->g, out, c->k, c->n);
-    if (!c->loss) die("build");
-    if (hd_graph_compile(c->g) != HD_OK) die("compile");
-    if (hd_graph_param_range(c->g, HD_ALL, &c->params, &c->grads, &c->n_params) != HD_OK) die("param_range");
+    if (!c->loss) bench_die("build");
+    if (hd_graph_compile(c->g) != HD_OK) bench_die("compile");
+    if (hd_graph_param_range(c->g, HD_ALL, &c->params, &c->grads, &c->n_params) != HD_OK) bench_die("param_range");
     hd_optim_opts oo = hd_optim_opts_default(HD_NADAMW);
     oo.lr = 1e-3f;
     oo.weight_decay = 1e-4f;
     c->opt = hd_optim_new(HD_NADAMW, &oo, c->n_params);
-    if (!c->opt) die("optim");
+    if (!c->opt) bench_die("optim");
     if (hd_loader_init(&c->l, 3, (const float *[]){c->data_x, c->data_k, c->data_n}, (int64_t[]){N_FEAT, 1, 1},
                        EPOCH_ROWS, EPOCH_BATCH, 1) != HD_OK)
-        die("loader");
-    if (hd_graph_set_batch(c->g, EPOCH_BATCH) != HD_OK) die("set_batch");
+        bench_die("loader");
+    if (hd_graph_set_batch(c->g, EPOCH_BATCH) != HD_OK) bench_die("set_batch");
 }
 
 static void epoch_free(epoch_ctx *c)
@@ -218,13 +107,13 @@ static void epoch_run(void *p)
     int64_t rows_now;
     hd_loader_shuffle(&c->l);
     while ((rows_now = hd_loader_next_size(&c->l)) > 0) {
-        if (rows_now != hd_graph_batch(c->g) && hd_graph_set_batch(c->g, rows_now) != HD_OK) die("set_batch");
+        if (rows_now != hd_graph_batch(c->g) && hd_graph_set_batch(c->g, rows_now) != HD_OK) bench_die("set_batch");
         float *dst[3] = {hd_node_value(c->x)->data, hd_node_value(c->k)->data, hd_node_value(c->n)->data};
         hd_loader_next(&c->l, dst);
         hd_graph_zero_grad(c->g, HD_ALL);
         if (hd_graph_forward(c->g, c->loss) != HD_OK || hd_graph_backward(c->g, c->loss, HD_ALL) != HD_OK)
-            die("step");
-        if (hd_optim_step(c->opt, c->params, c->grads) != HD_OK) die("optim");
+            bench_die("step");
+        if (hd_optim_step(c->opt, c->params, c->grads) != HD_OK) bench_die("optim");
         c->steps++;
     }
 }
@@ -263,20 +152,20 @@ static void bench_epoch(void)
 {
     epoch_ctx c;
     epoch_build(&c);
-    double t = time_median(epoch_run, &c, budget);
+    double t = time_median(epoch_run, &c, bench.budget);
     int64_t steps = (EPOCH_ROWS + EPOCH_BATCH - 1) / EPOCH_BATCH;
-    if (c.steps % steps != 0) die("epoch steps");
+    if (c.steps % steps != 0) bench_die("epoch steps");
     /* sanity: the loss is finite after all those epochs */
     hd_graph_forward(c.g, c.loss);
     float loss = hd_node_scalar(c.loss);
     printf("{\"case\":\"surrogate_epoch\",\"batch\":%d,\"units\":128,\"threads\":%d,\"hadron_us\":%.3f,"
            "\"rows\":%d,\"steps\":%lld,\"hadron_us_per_step\":%.3f,\"params\":%lld,\"loss\":%.6g}\n",
-           EPOCH_BATCH, threads, t * 1e6, EPOCH_ROWS, (long long)steps, t * 1e6 / (double)steps,
+           EPOCH_BATCH, bench.threads, t * 1e6, EPOCH_ROWS, (long long)steps, t * 1e6 / (double)steps,
            (long long)c.n_params, (double)loss);
     fflush(stdout);
 
-    if (pieces) {
-        double b = budget / 2;
+    if (bench.pieces) {
+        double b = bench.budget / 2;
         double t_shuffle = time_median(piece_shuffle, &c, b);
         double t_load = time_median(piece_load, &c, b);
         if (hd_graph_batch(c.g) != EPOCH_BATCH) hd_graph_set_batch(c.g, EPOCH_BATCH);
@@ -300,7 +189,7 @@ static void bench_epoch(void)
         printf("{\"case\":\"epoch_pieces\",\"batch\":%d,\"units\":128,\"threads\":%d,\"shuffle_us\":%.3f,"
                "\"load_us\":%.3f,\"zero_grad_us\":%.3f,\"forward_us\":%.3f,\"backward_us\":%.3f,"
                "\"optim_us\":%.3f,\"sum_step_us\":%.3f,\"sgemm_step_us\":%.3f,\"sgemm_fwd_us\":%.3f}\n",
-               EPOCH_BATCH, threads, t_shuffle * 1e6, t_load * 1e6, t_zero * 1e6, t_fwd * 1e6, t_bwd * 1e6,
+               EPOCH_BATCH, bench.threads, t_shuffle * 1e6, t_load * 1e6, t_zero * 1e6, t_fwd * 1e6, t_bwd * 1e6,
                t_opt * 1e6, (t_load + t_zero + t_fwd + t_bwd + t_opt) * 1e6, t_gemm * 1e6, t_gemm_fwd * 1e6);
         fflush(stdout);
         gemm_seq_free(&seq);
@@ -319,9 +208,9 @@ static void write_model(const char *path, const float *raw, int64_t rows)
 {
     hd_mlp_spec spec = surrogate_spec();
     hd_graph *g = hd_graph_new(3);
-    if (!g) die("graph");
+    if (!g) bench_die("graph");
     hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, N_FEAT});
-    if (!hd_mlp(g, &spec, "surrogate", x) || hd_graph_compile(g) != HD_OK) die("model graph");
+    if (!hd_mlp(g, &spec, "surrogate", x) || hd_graph_compile(g) != HD_OK) bench_die("model graph");
     double s[N_FEAT] = {0}, s2[N_FEAT] = {0};
     for (int64_t r = 0; r < rows; r++) {
         const float *v = raw + N_RAW * r;
@@ -338,7 +227,7 @@ static void write_model(const char *path, const float *raw, int64_t rows)
         std[j] = var > 0 ? (float)sqrt(var) : 1.0f;
     }
     char *arch = hd_mlp_spec_to_json(&spec);
-    if (!arch) die("spec json");
+    if (!arch) bench_die("spec json");
     hd_meta meta[] = {{"model", "mlp"},
                       {"mlp", arch},
                       {"prefix", "surrogate"},
@@ -349,7 +238,7 @@ static void write_model(const char *path, const float *raw, int64_t rows)
     hd_tensor tm = hd_tensor_view(mean, 1, &nf), ts = hd_tensor_view(std, 1, &nf);
     if (hd_checkpoint_save_extra(g, path, HD_ALL, 2, (const char *[]){"scaler.mean", "scaler.std"},
                                  (const hd_tensor *[]){&tm, &ts}, (int)(sizeof meta / sizeof meta[0]), meta) != HD_OK)
-        die("save model");
+        bench_die("save model");
     free(arch);
     hd_graph_free(g);
 }
@@ -358,7 +247,7 @@ static void write_model(const char *path, const float *raw, int64_t rows)
  * phi ~ U(-pi, pi). */
 static float *raw_particles(int64_t rows)
 {
-    float *x = xmalloc((size_t)rows * N_RAW * sizeof *x);
+    float *x = bench_xmalloc((size_t)rows * N_RAW * sizeof *x);
     hd_rng r;
     hd_rng_init(&r, 11, HD_STREAM_USER + 30);
     for (int64_t i = 0; i < rows; i++) {
@@ -374,7 +263,7 @@ typedef struct { hd_model *m; int64_t rows; const float *x; float *y; } predict_
 static void predict_run(void *p)
 {
     predict_ctx *c = p;
-    if (hd_model_predict(c->m, c->rows, c->x, c->y) != HD_OK) die("predict");
+    if (hd_model_predict(c->m, c->rows, c->x, c->y) != HD_OK) bench_die("predict");
 }
 
 /* The same rows through hd_model_predict in slices of `slice` rows (each
@@ -391,7 +280,7 @@ static void slice_run(void *p)
     if (!c->par) {
         for (int64_t s = 0; s < n_slices; s++) {
             int64_t r0 = s * c->slice, n = c->rows - r0 < c->slice ? c->rows - r0 : c->slice;
-            if (hd_model_predict(c->m[0], n, c->x + r0 * N_RAW, c->y + r0) != HD_OK) die("predict");
+            if (hd_model_predict(c->m[0], n, c->x + r0 * N_RAW, c->y + r0) != HD_OK) bench_die("predict");
         }
         return;
     }
@@ -408,64 +297,52 @@ static void slice_run(void *p)
 static double time_slices(const char *path, const float *raw, float *y, int64_t rows, int64_t slice, int par,
                           double b)
 {
-    slice_ctx c = {.n_models = par ? threads : 1, .rows = rows, .slice = slice, .x = raw, .y = y, .par = par};
+    slice_ctx c = {.n_models = par ? bench.threads : 1, .rows = rows, .slice = slice, .x = raw, .y = y, .par = par};
     for (int i = 0; i < c.n_models; i++)
-        if (hd_model_load(path, &c.m[i]) != HD_OK) die("model load");
+        if (hd_model_load(path, &c.m[i]) != HD_OK) bench_die("model load");
     double t = time_median(slice_run, &c, b);
     for (int i = 0; i < c.n_models; i++) hd_model_free(c.m[i]);
     return t;
 }
 
-typedef struct { hd_graph *g; hd_node *out; } fwd_ctx;
-
-static void fwd_run(void *p)
-{
-    fwd_ctx *c = p;
-    hd_graph_forward(c->g, c->out);
-}
-
 static void bench_infer(void)
 {
     const int64_t rows = INFER_ROWS, h = 128;
-    float *raw = raw_particles(rows), *y = xmalloc((size_t)rows * sizeof *y);
+    float *raw = raw_particles(rows), *y = bench_xmalloc((size_t)rows * sizeof *y);
     char path[256];
     const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/hadron-bench-surrogate-%ld.safetensors", tmp && *tmp ? tmp : "/tmp", (long)getpid());
     write_model(path, raw, rows);
     hd_model *m;
-    if (hd_model_load(path, &m) != HD_OK) die("model load");
-    if (hd_model_n_in(m) != N_RAW || hd_model_n_out(m) != 1) die("model shape");
+    if (hd_model_load(path, &m) != HD_OK) bench_die("model load");
+    if (hd_model_n_in(m) != N_RAW || hd_model_n_out(m) != 1) bench_die("model shape");
     predict_ctx pc = {m, rows, raw, y};
-    double t = time_median(predict_run, &pc, budget);
+    double t = time_median(predict_run, &pc, bench.budget);
     double flop = 2.0 * (double)rows * (N_FEAT * h + h * h * 2 + h * 1);
     double gflops = flop / t * 1e-9;
 
-    gemm_ctx shape, sq;
-    gemm_init(&shape, (int)rows, (int)h, (int)h, 0, 1, 0.0f);
-    gemm_init(&sq, 1024, 1024, 1024, 0, 0, 0.0f);
-    double t_shape = time_median(gemm_run, &shape, budget / 2);
-    double t_sq = time_median(gemm_run, &sq, budget / 2);
-    double gf_shape = 2.0 * rows * h * h / t_shape * 1e-9, gf_sq = 2.0 * 1024.0 * 1024.0 * 1024.0 / t_sq * 1e-9;
+    double gf_shape = sgemm_gflops((int)rows, (int)h, (int)h, 1, bench.budget / 2);
+    double gf_sq = sgemm_gflops(1024, 1024, 1024, 0, bench.budget / 2);
     double mean_p = 0;
     for (int64_t i = 0; i < rows; i++) mean_p += y[i];
     printf("{\"case\":\"surrogate_infer\",\"batch\":%lld,\"units\":%lld,\"threads\":%d,\"hadron_us\":%.3f,"
            "\"hadron_ns_per_particle\":%.3f,\"hadron_gflops\":%.2f,\"sgemm_gflops_4096x128x128\":%.2f,"
            "\"sgemm_gflops_1024\":%.2f,\"sgemm_frac_shape\":%.3f,\"sgemm_frac_1024\":%.3f,\"mean_p\":%.4f}\n",
-           (long long)rows, (long long)h, threads, t * 1e6, t * 1e9 / (double)rows, gflops, gf_shape, gf_sq,
+           (long long)rows, (long long)h, bench.threads, t * 1e6, t * 1e9 / (double)rows, gflops, gf_shape, gf_sq,
            gflops / gf_shape, gflops / gf_sq, mean_p / (double)rows);
     fflush(stdout);
 
-    if (pieces) {
+    if (bench.pieces) {
         /* The network alone: the same graph as hd_model_load builds (MLP,
          * then sigmoid), forward only, inputs already transformed. */
-        double b = budget / 2;
+        double b = bench.budget / 2;
         hd_mlp_spec spec = surrogate_spec();
         fwd_ctx f;
         f.g = hd_graph_new(3);
         hd_node *x = hd_input(f.g, "x", 2, (int64_t[]){HD_BATCH, N_FEAT});
         hd_node *logit = hd_mlp(f.g, &spec, "surrogate", x);
         f.out = hd_sigmoid(f.g, logit);
-        if (!f.out || hd_graph_compile(f.g) != HD_OK || hd_graph_set_batch(f.g, rows) != HD_OK) die("pieces");
+        if (!f.out || hd_graph_compile(f.g) != HD_OK || hd_graph_set_batch(f.g, rows) != HD_OK) bench_die("pieces");
         hd_graph_set_training(f.g, 0);
         hd_rng r;
         hd_rng_init(&r, 5, HD_STREAM_USER + 31);
@@ -474,40 +351,32 @@ static void bench_infer(void)
         f.out = logit;
         double t_logit = time_median(fwd_run, &f, b);
         /* The four sgemms back to back (beta = 1, as the fused linear op). */
-        gemm_ctx chain[4];
-        const int dims[5] = {N_FEAT, 128, 128, 128, 1};
-        for (int i = 0; i < 4; i++) gemm_init(&chain[i], (int)rows, dims[i + 1], dims[i], 0, 1, 1.0f);
-        float *own_a[4];
-        for (int i = 0; i < 4; i++) own_a[i] = chain[i].a;
-        for (int i = 1; i < 4; i++) chain[i].a = chain[i - 1].c;
-        gemm_seq seq = {4, chain};
-        double t_chain = time_median(gemm_seq_run, &seq, b);
+        gemm_chain chain;
+        gemm_chain_init(&chain, (int)rows, 4, (const int[]){N_FEAT, 128, 128, 128, 1}, 1.0f);
+        double t_chain = time_median(gemm_seq_run, &chain.seq, b);
         double t_slice[4], t_par[4];
         const int64_t slices[4] = {256, 512, 1024, 4096};
         for (int i = 0; i < 4; i++) {
             t_slice[i] = time_slices(path, raw, y, rows, slices[i], 0, b);
-            t_par[i] = threads > 1 ? time_slices(path, raw, y, rows, slices[i], 1, b) : t_slice[i];
+            t_par[i] = bench.threads > 1 ? time_slices(path, raw, y, rows, slices[i], 1, b) : t_slice[i];
         }
         printf("{\"case\":\"infer_pieces\",\"batch\":%lld,\"units\":%lld,\"threads\":%d,\"predict_us\":%.3f,"
                "\"graph_fwd_us\":%.3f,\"graph_fwd_logit_us\":%.3f,\"transform_copy_us\":%.3f,\"sigmoid_us\":%.3f,"
                "\"sgemm_chain_us\":%.3f,\"non_gemm_graph_us\":%.3f",
-               (long long)rows, (long long)h, threads, t * 1e6, t_net * 1e6, t_logit * 1e6, (t - t_net) * 1e6,
+               (long long)rows, (long long)h, bench.threads, t * 1e6, t_net * 1e6, t_logit * 1e6, (t - t_net) * 1e6,
                (t_net - t_logit) * 1e6, t_chain * 1e6, (t_logit - t_chain) * 1e6);
         for (int i = 0; i < 4; i++)
             printf(",\"slices%lld_us\":%.3f,\"slices%lld_gflops\":%.2f", (long long)slices[i], t_slice[i] * 1e6,
                    (long long)slices[i], flop / t_slice[i] * 1e-9);
-        if (threads > 1)
+        if (bench.threads > 1)
             for (int i = 0; i < 4; i++)
                 printf(",\"par_slices%lld_us\":%.3f,\"par_slices%lld_gflops\":%.2f", (long long)slices[i],
                        t_par[i] * 1e6, (long long)slices[i], flop / t_par[i] * 1e-9);
         printf("}\n");
         fflush(stdout);
-        for (int i = 0; i < 4; i++) chain[i].a = own_a[i];
-        gemm_seq_free(&seq);
+        gemm_chain_free(&chain);
         hd_graph_free(f.g);
     }
-    gemm_free(&shape);
-    gemm_free(&sq);
     hd_model_free(m);
     remove(path);
     free(raw);
@@ -516,12 +385,7 @@ static void bench_infer(void)
 
 /* ---- main ------------------------------------------------------------------------- */
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: bench_surrogate [--threads N] [--time SECONDS] [--pieces] [--list] "
-                    "[surrogate_epoch | surrogate_infer] ...\n");
-}
-
+/* Runs a case, or with list set prints its name; nonzero for an unknown case. */
 static int run_case(const char *name, int list)
 {
     if (strcmp(name, "surrogate_epoch") == 0) {
@@ -531,8 +395,6 @@ static int run_case(const char *name, int list)
         if (list) printf("surrogate_infer\n");
         else bench_infer();
     } else {
-        fprintf(stderr, "bench_surrogate: unknown case '%s'\n", name);
-        usage();
         return 1;
     }
     return 0;
@@ -540,32 +402,6 @@ static int run_case(const char *name, int list)
 
 int main(int argc, char **argv)
 {
-    const char *cases[64];
-    int n_cases = 0;
-    int want_threads = 0, list = 0;
-    const char *env = getenv("OMP_NUM_THREADS");
-    if (env) want_threads = atoi(env);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) want_threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc) budget = atof(argv[++i]);
-        else if (strcmp(argv[i], "--pieces") == 0) pieces = 1;
-        else if (strcmp(argv[i], "--list") == 0) list = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage();
-            return 0;
-        } else if (argv[i][0] == '-') {
-            usage();
-            return 2;
-        } else if (n_cases < 64) cases[n_cases++] = argv[i];
-    }
-    if (!(budget > 0)) budget = 0.5;
-    hd_set_threads(want_threads);
-    threads = hd_get_threads();
-    if (n_cases == 0) {
-        cases[n_cases++] = "surrogate_epoch";
-        cases[n_cases++] = "surrogate_infer";
-    }
-    int rc = 0;
-    for (int i = 0; i < n_cases; i++) rc |= run_case(cases[i], list);
-    return rc;
+    static const char *const defaults[] = {"surrogate_epoch", "surrogate_infer"};
+    return bench_main(argc, argv, "bench_surrogate", "[surrogate_epoch | surrogate_infer]", defaults, 2, run_case);
 }

@@ -7,47 +7,16 @@ CASE is "dense_fwd_bwd" (batch 10, 256, 4096 x units 128, 1024), one
 configuration "dense_fwd_bwd:BATCH:UNITS", or "mlp_infer"; all by default.
 Prints one JSON line per case with "torch_us" (median microseconds per call).
 
-Timing: warm up (at least 2 calls, ~10% of the budget), then take samples of
-`inner` back-to-back calls (inner chosen so a sample lasts >= 1 ms) until the
-budget is spent (at least 5 samples); report the median of sample / inner.
+Timing, the JSON output and the command line: bench_util.py.
 """
-import argparse
-import json
-import math
-import os
 import sys
-import time
 
 import torch
 
+from bench_util import emit, main, time_median
+
 DENSE_BATCHES = (10, 256, 4096)
 DENSE_UNITS = (128, 1024)
-
-
-def time_median(f, budget):
-    """Median seconds per call of f(), spending about budget seconds."""
-    t0 = time.perf_counter()
-    warm = 0
-    while True:
-        f()
-        warm += 1
-        if warm >= 2 and (time.perf_counter() - t0 >= 0.1 * budget or warm >= 100000):
-            break
-    est = max((time.perf_counter() - t0) / warm, 1e-9)
-    inner = 1 if est >= 1e-3 else int(math.ceil(1e-3 / est))
-    n = min(max(int(budget / (est * inner)), 5), 2000)
-    samples = []
-    for _ in range(n):
-        a = time.perf_counter()
-        for _ in range(inner):
-            f()
-        samples.append((time.perf_counter() - a) / inner)
-    samples.sort()
-    return samples[n // 2] if n % 2 else 0.5 * (samples[n // 2 - 1] + samples[n // 2])
-
-
-def emit(d):
-    print(json.dumps(d, separators=(",", ":")), flush=True)
 
 
 def bench_dense(batch, units, threads, budget):
@@ -98,25 +67,9 @@ def run_case(name, threads, budget):
     elif name == "mlp_infer":
         bench_mlp_infer(threads, budget)
     else:
-        print(f"torch_dense.py: unknown case '{name}'", file=sys.stderr)
-        return 1
-    return 0
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
-    p.add_argument("--time", type=float, default=0.5)
-    p.add_argument("cases", nargs="*", default=["dense_fwd_bwd", "mlp_infer"])
-    a = p.parse_args()
-    threads = a.threads if a.threads > 0 else (os.cpu_count() or 1)
-    torch.set_num_threads(threads)
-    torch.set_grad_enabled(True)
-    rc = 0
-    for c in a.cases:
-        rc |= run_case(c, torch.get_num_threads(), a.time if a.time > 0 else 0.5)
-    return rc
+        return False
+    return True
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(__doc__, "torch_dense.py", ["dense_fwd_bwd", "mlp_infer"], run_case))
