@@ -111,6 +111,56 @@ static hd_node *c_gauss(ctx *c)
 {
     return hd_gaussian_nll_loss(c->g, IN(ANY, B, D0), IN(ANY, B, D0), IN(ANY, B, D0));
 }
+static hd_node *c_conv2d_same(ctx *c)
+{
+    return hd_conv2d(c->g, IN(ANY, B, D0, D1 + 3, D2 + 4), IN(ANY, D1, D0, 3, 3), IN(ANY, D1), 1, 1, HD_PAD_SAME);
+}
+static hd_node *c_conv2d_same_s2(ctx *c) /* even kernel: padding split unevenly */
+{
+    return hd_conv2d(c->g, IN(ANY, B, D0, D1 + 4, D2 + 5), IN(ANY, D2, D0, 4, 3), NULL, 2, 1, HD_PAD_SAME);
+}
+static hd_node *c_conv2d_valid(ctx *c)
+{
+    return hd_conv2d(c->g, IN(ANY, B, D0, D1 + 4, D2 + 4), IN(ANY, D1, D0, 3, 2), IN(ANY, D1), 2, 2, HD_PAD_VALID);
+}
+static hd_node *c_convt_same_s2(ctx *c)
+{
+    return hd_conv_transpose2d(c->g, IN(ANY, B, D0, D1 + 1, D2 + 1), IN(ANY, D0, D1, 5, 5), NULL, 2, 2, HD_PAD_SAME);
+}
+static hd_node *c_convt_same_s1(ctx *c)
+{
+    return hd_conv_transpose2d(c->g, IN(ANY, B, D0, D1 + 2, D2 + 2), IN(ANY, D0, D2, 5, 5), IN(ANY, D2), 1, 1,
+                               HD_PAD_SAME);
+}
+static hd_node *c_convt_valid(ctx *c)
+{
+    return hd_conv_transpose2d(c->g, IN(ANY, B, D0, D1 + 1, D2), IN(ANY, D0, D2, 3, 2), IN(ANY, D2), 2, 1,
+                               HD_PAD_VALID);
+}
+static hd_node *c_max_pool(ctx *c) { return hd_max_pool2d(c->g, IN(ANY, B, D0, 2 * D1 + 1, 2 * D2 + 2), 2, 2, 2, 2); }
+static hd_node *c_max_pool_overlap(ctx *c) { return hd_max_pool2d(c->g, IN(ANY, B, D0, D1 + 3, D2 + 3), 3, 3, 2, 1); }
+/* Running stats are buffers the training forward updates; the output does
+ * not depend on them, so the repeated forwards of the check see one function. */
+static hd_node *bn_stats(ctx *c, int64_t ch, hd_node **var)
+{
+    char name[32];
+    snprintf(name, sizeof name, "rv%d", c->g->n_nodes);
+    *var = hd_buffer(c->g, name, 1, (int64_t[]){ch}, (hd_init){HD_INIT_CONST, 1.7f});
+    snprintf(name, sizeof name, "rm%d", c->g->n_nodes);
+    return hd_buffer(c->g, name, 1, (int64_t[]){ch}, (hd_init){HD_INIT_UNIFORM, 1.0f});
+}
+static hd_node *c_bn_train_4d(ctx *c)
+{
+    hd_node *rv, *rm = bn_stats(c, D0, &rv);
+    return hd_batch_norm(c->g, IN(ANY, B, D0, D1 + 1, D2 + 1), IN(ANY, D0), IN(ANY, D0), rm, rv, 0.1f, 1e-5f);
+}
+static hd_node *c_bn_train_2d(ctx *c) { return hd_batch_norm(c->g, IN(ANY, B, D0 + 1), NULL, NULL, NULL, NULL, 0.1f, 1e-5f); }
+static hd_node *c_bn_eval(ctx *c)
+{
+    hd_graph_set_training(c->g, 0);
+    hd_node *rv, *rm = bn_stats(c, D0, &rv);
+    return hd_batch_norm(c->g, IN(ANY, B, D0, D1, D2), IN(ANY, D0), IN(ANY, D0), rm, rv, 0.1f, 1e-3f);
+}
 /* stop_grad's gradient is zero by definition: y = a * stop(b) must give
  * dL/db = 0 while finite differences see b.  Checked against x * const below. */
 static hd_node *c_stop(ctx *c)
@@ -165,6 +215,17 @@ static const grad_case cases[] = {
     {"bce_logits_loss", HD_OP_BCE_LOGITS, c_bce, 1e-3, 1e-2, 2e-4},
     {"binomial_nll_loss", HD_OP_BINOMIAL_NLL, c_binomial, 1e-3, 1e-2, 2e-4},
     {"gaussian_nll_loss", HD_OP_GAUSSIAN_NLL, c_gauss, 1e-3, 1e-2, 2e-4},
+    {"conv2d same 3x3 + bias", HD_OP_CONV2D, c_conv2d_same, 1e-3, 1e-2, 2e-3},
+    {"conv2d same 4x3 stride (2,1)", HD_OP_CONV2D, c_conv2d_same_s2, 1e-3, 1e-2, 2e-3},
+    {"conv2d valid 3x2 stride 2 + bias", HD_OP_CONV2D, c_conv2d_valid, 1e-3, 1e-2, 2e-3},
+    {"conv_transpose2d same 5x5 stride 2", HD_OP_CONV_TRANSPOSE2D, c_convt_same_s2, 1e-3, 1e-2, 2e-3},
+    {"conv_transpose2d same 5x5 stride 1 + bias", HD_OP_CONV_TRANSPOSE2D, c_convt_same_s1, 1e-3, 1e-2, 2e-3},
+    {"conv_transpose2d valid 3x2 stride (2,1) + bias", HD_OP_CONV_TRANSPOSE2D, c_convt_valid, 1e-3, 1e-2, 2e-3},
+    {"max_pool2d 2x2 stride 2", HD_OP_MAX_POOL2D, c_max_pool, 1e-4, 1e-2, 1e-3},
+    {"max_pool2d 3x3 stride (2,1)", HD_OP_MAX_POOL2D, c_max_pool_overlap, 1e-4, 1e-2, 1e-3},
+    {"batch_norm training [B,C,H,W] affine", HD_OP_BATCH_NORM, c_bn_train_4d, 1e-3, 1e-2, 2e-3},
+    {"batch_norm training [B,F] plain", HD_OP_BATCH_NORM, c_bn_train_2d, 1e-3, 1e-2, 2e-3},
+    {"batch_norm evaluation (running stats)", HD_OP_BATCH_NORM, c_bn_eval, 1e-3, 1e-2, 2e-3},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 

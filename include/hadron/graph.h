@@ -65,6 +65,11 @@ hd_node *hd_input(hd_graph *g, const char *name, int ndim, const int64_t *shape)
  * are unique and become checkpoint keys, e.g. "dense0.weight". */
 hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init);
 int hd_graph_set_group(hd_graph *g, int group); /* 0..HD_MAX_GROUPS-1 */
+/* A buffer: state kept with the params (e.g. batch-norm running stats) that
+ * ops write in forward and no gradient or optimiser touches.  It joins the
+ * current group for checkpoints (saved and loaded with that group's params)
+ * but lies outside every hd_graph_param_range, after all the params. */
+hd_node *hd_buffer(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init);
 
 /* ---- running ------------------------------------------------------------- */
 
@@ -82,8 +87,9 @@ float hd_node_scalar(const hd_node *n);    /* first element of the value */
 const char *hd_node_name(const hd_node *n);
 const char *hd_node_op_name(const hd_node *n);
 int hd_node_is_param(const hd_node *n);
+int hd_node_is_buffer(const hd_node *n);   /* buffers are params too (hd_node_is_param) */
 int hd_graph_n_params(const hd_graph *g);
-hd_node *hd_graph_param(const hd_graph *g, int i); /* in layout order: grouped, then creation */
+hd_node *hd_graph_param(const hd_graph *g, int i); /* in layout order: grouped, then creation; buffers last */
 hd_node *hd_graph_find(const hd_graph *g, const char *name);
 /* All values (and grads) of a group lie contiguously: flat loops for optimisers. */
 int hd_graph_param_range(hd_graph *g, int group, float **values, float **grads, int64_t *n);
@@ -132,6 +138,26 @@ hd_node *hd_binomial_nll_loss(hd_graph *g, hd_node *logits, hd_node *k, hd_node 
 hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_node *target);
 /* KL(N(mean, e^logvar) || N(0, prior_std^2)) summed over elements (not a mean). */
 hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_std);
+
+/* Convolutions on NCHW tensors (docs/conv.md).  HD_PAD_SAME follows Keras/TF:
+ * conv2d out = ceil(H / s), padding max((out-1) s + k - H, 0) split with the
+ * smaller half first; conv_transpose2d out = H s, its exact adjoint. */
+typedef enum { HD_PAD_VALID, HD_PAD_SAME } hd_padding;
+/* x [B,Ci,H,W], w [Co,Ci,kh,kw], b [Co] or NULL -> [B,Co,OH,OW]. */
+hd_node *hd_conv2d(hd_graph *g, hd_node *x, hd_node *w, hd_node *b, int stride_h, int stride_w, hd_padding pad);
+/* x [B,Ci,H,W], w [Ci,Co,kh,kw] (PyTorch's layout), b [Co] or NULL -> [B,Co,H s,W s] ('same') or
+ * [B,Co,(H-1) s + kh,(W-1) s + kw] ('valid'). */
+hd_node *hd_conv_transpose2d(hd_graph *g, hd_node *x, hd_node *w, hd_node *b, int stride_h, int stride_w,
+                             hd_padding pad);
+/* x [B,C,H,W] -> [B,C,(H-kh)/sh+1,(W-kw)/sw+1], max of each window; gradient to the first maximum. */
+hd_node *hd_max_pool2d(hd_graph *g, hd_node *x, int kernel_h, int kernel_w, int stride_h, int stride_w);
+/* Batch norm over dim 1 of x [B,C,...] ([B,F] per feature, [B,C,H,W] per channel) as PyTorch:
+ * gamma, beta [C] or both NULL; running_mean, running_var [C] buffers (hd_buffer) or both NULL
+ * (then batch statistics in evaluation too).  Training: batch mean and biased variance, and
+ * running = (1 - momentum) running + momentum batch_stat (unbiased variance); evaluation:
+ * running stats.  PyTorch's defaults: momentum 0.1, eps 1e-5. */
+hd_node *hd_batch_norm(hd_graph *g, hd_node *x, hd_node *gamma, hd_node *beta, hd_node *running_mean,
+                       hd_node *running_var, float momentum, float eps);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,38 @@ int hd_dense_init(hd_graph *g, hd_dense_layer *layer, const char *name, int64_t 
                   int with_bias);
 hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x); /* x [B, in] -> [B, out] */
 
+/* 2-D convolution layers on NCHW tensors with PyTorch's names and default
+ * initialisation: "<name>.weight" [out, in, k, k] (transposed: [in, out, k, k])
+ * and "<name>.bias" [out], both U(+-1/sqrt(fan_in)), fan_in = in k k
+ * (transposed: out k k).  Padding as hd_conv2d (HD_PAD_SAME: Keras's). */
+typedef struct {
+    hd_node *weight, *bias; /* bias NULL without one */
+    int64_t in, out;
+    int kernel, stride, transposed;
+    hd_padding pad;
+} hd_conv2d_layer;
+
+int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
+                   int stride, hd_padding pad, int with_bias);
+int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out,
+                             int kernel, int stride, hd_padding pad, int with_bias);
+hd_node *hd_conv2d_apply(hd_graph *g, const hd_conv2d_layer *layer, hd_node *x); /* [B,in,H,W] -> [B,out,.,.] */
+
+/* Batch norm over dim 1 ([B, F] or [B, C, H, W]) as PyTorch's BatchNorm1d/2d:
+ * "<name>.weight" (gamma, ones) and "<name>.bias" (beta, zeros) when affine,
+ * and the buffers "<name>.running_mean" (zeros) and "<name>.running_var"
+ * (ones), saved in checkpoints with the layer's group but never trained.
+ * momentum 0.1 and eps 1e-5 are PyTorch's defaults; set the fields before
+ * apply for others (Keras's BatchNormalization: momentum 0.01, eps 1e-3). */
+typedef struct {
+    hd_node *weight, *bias, *running_mean, *running_var; /* weight, bias NULL unless affine */
+    int64_t features;
+    float momentum, eps;
+} hd_batch_norm_layer;
+
+int hd_batch_norm_init(hd_graph *g, hd_batch_norm_layer *layer, const char *name, int64_t features, int affine);
+hd_node *hd_batch_norm_apply(hd_graph *g, const hd_batch_norm_layer *layer, hd_node *x);
+
 /* Multi-layer perceptron: n_hidden dense+activation layers, then a dense
  * output layer with out_act.  Layers are named "<prefix>.dense<i>". */
 #define HD_MLP_MAX_LAYERS 16

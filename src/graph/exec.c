@@ -43,7 +43,7 @@ int hd_graph_forward(hd_graph *g, hd_node *out)
 
 static int wants_grad(const hd_node *n, int group)
 {
-    if (n->is_param) return group == HD_ALL || n->group == group;
+    if (n->is_param) return !n->is_buffer && (group == HD_ALL || n->group == group);
     return n->requires_grad; /* inputs that asked for one */
 }
 

@@ -137,6 +137,15 @@ hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape,
     return n;
 }
 
+hd_node *hd_buffer(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init)
+{
+    hd_node *n = hd_param(g, name, ndim, shape, init);
+    if (!n) return NULL;
+    n->is_buffer = 1;
+    n->requires_grad = 0;
+    return n;
+}
+
 int hd_input_requires_grad(hd_node *x)
 {
     if (!x || x->op != HD_OP_INPUT) return hd_error(HD_EINVAL, "requires_grad: not an input node");
@@ -180,6 +189,7 @@ float hd_node_scalar(const hd_node *n) { return n->val.data ? n->val.data[0] : 0
 const char *hd_node_name(const hd_node *n) { return n->name ? n->name : hd_ops[n->op]->name; }
 const char *hd_node_op_name(const hd_node *n) { return hd_ops[n->op]->name; }
 int hd_node_is_param(const hd_node *n) { return n->is_param; }
+int hd_node_is_buffer(const hd_node *n) { return n->is_buffer; }
 int hd_graph_n_params(const hd_graph *g) { return g->n_params; }
 hd_node *hd_graph_param(const hd_graph *g, int i) { return i >= 0 && i < g->n_params ? g->params[i] : NULL; }
 int64_t hd_graph_batch(const hd_graph *g) { return g->batch; }

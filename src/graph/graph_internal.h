@@ -14,6 +14,7 @@ enum hd_op_id {
     HD_OP_CONCAT, HD_OP_SLICE, HD_OP_RESHAPE, HD_OP_STOP_GRAD,
     HD_OP_DROPOUT, HD_OP_GAUSS_SAMPLE,
     HD_OP_MSE, HD_OP_BCE_LOGITS, HD_OP_BINOMIAL_NLL, HD_OP_GAUSSIAN_NLL, HD_OP_GAUSS_KL,
+    HD_OP_CONV2D, HD_OP_CONV_TRANSPOSE2D, HD_OP_MAX_POOL2D, HD_OP_BATCH_NORM,
     HD_OP_COUNT
 };
 
@@ -27,6 +28,7 @@ struct hd_node {
     int64_t ip[HD_MAX_DIM + 1]; /* integer op parameters */
     float fp[2];               /* float op parameters */
     int is_param, group;
+    int is_buffer;             /* a param that is state, not trained: no gradient, outside the group ranges */
     hd_init init;
     int requires_grad; /* leaf wants a gradient (params always) */
     int grad_capable;  /* some path from a grad leaf reaches here (not through stop_grad) */

@@ -43,17 +43,18 @@ static int layout_params(hd_graph *g)
     g->params = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *g->params);
     if (!g->params) return hd_error(HD_ENOMEM, "out of memory compiling the graph");
     int64_t off = 0;
-    for (int grp = 0; grp < HD_MAX_GROUPS; grp++) {
+    /* Trained params group by group, then the buffers (grp == HD_MAX_GROUPS),
+     * so that no group's range holds a buffer. */
+    for (int grp = 0; grp <= HD_MAX_GROUPS; grp++) {
         g->group_off[grp] = off;
         for (int i = 0; i < g->n_nodes; i++) {
             hd_node *n = g->nodes[i];
-            if (!n->is_param || n->group != grp) continue;
+            if (!n->is_param || (grp == HD_MAX_GROUPS ? !n->is_buffer : n->is_buffer || n->group != grp)) continue;
             g->params[g->n_params++] = n;
             n->val = hd_tensor_view((float *)(intptr_t)off, n->ndim, n->shape); /* offset for now */
             off += hd_shape_numel(n->ndim, n->shape);
         }
     }
-    g->group_off[HD_MAX_GROUPS] = off;
     g->param_val = hd_calloc((size_t)(off ? off : 1), sizeof(float));
     g->param_grad = hd_calloc((size_t)(off ? off : 1), sizeof(float));
     if (!g->param_val || !g->param_grad) return HD_ENOMEM;

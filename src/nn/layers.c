@@ -60,6 +60,70 @@ hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x)
     return layer->bias ? hd_linear(g, x, layer->weight, layer->bias) : hd_matmul(g, x, layer->weight, 1);
 }
 
+static int conv_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
+                     int stride, hd_padding pad, int with_bias, int transposed)
+{
+    char key[256];
+    *layer = (hd_conv2d_layer){.in = in, .out = out, .kernel = kernel, .stride = stride, .transposed = transposed,
+                               .pad = pad};
+    hd_init fan_in = {HD_INIT_FAN_IN, (float)((transposed ? out : in) * kernel * kernel)};
+    snprintf(key, sizeof key, "%s.weight", name);
+    layer->weight = hd_param(g, key, 4, (int64_t[]){transposed ? in : out, transposed ? out : in, kernel, kernel},
+                             fan_in);
+    if (!layer->weight) return HD_EINVAL;
+    if (!with_bias) return HD_OK;
+    snprintf(key, sizeof key, "%s.bias", name);
+    layer->bias = hd_param(g, key, 1, (int64_t[]){out}, fan_in);
+    return layer->bias ? HD_OK : HD_EINVAL;
+}
+
+int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
+                   int stride, hd_padding pad, int with_bias)
+{
+    return conv_init(g, layer, name, in, out, kernel, stride, pad, with_bias, 0);
+}
+
+int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out,
+                             int kernel, int stride, hd_padding pad, int with_bias)
+{
+    return conv_init(g, layer, name, in, out, kernel, stride, pad, with_bias, 1);
+}
+
+hd_node *hd_conv2d_apply(hd_graph *g, const hd_conv2d_layer *layer, hd_node *x)
+{
+    if (layer->transposed)
+        return hd_conv_transpose2d(g, x, layer->weight, layer->bias, layer->stride, layer->stride, layer->pad);
+    return hd_conv2d(g, x, layer->weight, layer->bias, layer->stride, layer->stride, layer->pad);
+}
+
+int hd_batch_norm_init(hd_graph *g, hd_batch_norm_layer *layer, const char *name, int64_t features, int affine)
+{
+    char key[256];
+    memset(layer, 0, sizeof *layer);
+    layer->features = features;
+    layer->momentum = 0.1f;
+    layer->eps = 1e-5f;
+    int64_t shape[1] = {features};
+    if (affine) {
+        snprintf(key, sizeof key, "%s.weight", name);
+        layer->weight = hd_param(g, key, 1, shape, (hd_init){HD_INIT_CONST, 1.0f});
+        snprintf(key, sizeof key, "%s.bias", name);
+        layer->bias = layer->weight ? hd_param(g, key, 1, shape, (hd_init){HD_INIT_ZEROS, 0.0f}) : NULL;
+        if (!layer->bias) return HD_EINVAL;
+    }
+    snprintf(key, sizeof key, "%s.running_mean", name);
+    layer->running_mean = hd_buffer(g, key, 1, shape, (hd_init){HD_INIT_ZEROS, 0.0f});
+    snprintf(key, sizeof key, "%s.running_var", name);
+    layer->running_var = layer->running_mean ? hd_buffer(g, key, 1, shape, (hd_init){HD_INIT_CONST, 1.0f}) : NULL;
+    return layer->running_var ? HD_OK : HD_EINVAL;
+}
+
+hd_node *hd_batch_norm_apply(hd_graph *g, const hd_batch_norm_layer *layer, hd_node *x)
+{
+    return hd_batch_norm(g, x, layer->weight, layer->bias, layer->running_mean, layer->running_var,
+                         layer->momentum, layer->eps);
+}
+
 hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x)
 {
     if (spec->n_hidden < 0 || spec->n_hidden > HD_MLP_MAX_LAYERS) {

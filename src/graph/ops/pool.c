@@ -1,0 +1,93 @@
+/* Pooling on NCHW tensors: max_pool2d with 'valid' windows.  The forward
+ * pass records the argmax of every window (the first maximum on ties, as
+ * PyTorch; a NaN wins, and propagates) in aux; backward adds dy there. */
+#include "ops_common.h"
+
+#include <math.h>
+
+enum { IP_KH, IP_KW, IP_SH, IP_SW };
+
+static int shape_max_pool2d(hd_node *n)
+{
+    const hd_node *x = n->in[0];
+    if (x->ndim != 4) return hd_shape_error1(n, x, "must be 4-D [B,C,H,W]");
+    for (int i = 1; i < 4; i++)
+        if (x->shape[i] == HD_BATCH) return hd_shape_error1(n, x, "has HD_BATCH outside dim 0");
+    for (int i = 0; i < 4; i++)
+        if (n->ip[i] < 1)
+            return hd_error(HD_EINVAL, "max_pool2d: kernel %lld x %lld and strides %lld x %lld must be >= 1",
+                            (long long)n->ip[IP_KH], (long long)n->ip[IP_KW], (long long)n->ip[IP_SH],
+                            (long long)n->ip[IP_SW]);
+    if (x->shape[2] < n->ip[IP_KH] || x->shape[3] < n->ip[IP_KW]) {
+        char s[96];
+        return hd_error(HD_ESHAPE, "max_pool2d: input shape %s is smaller than the %lld x %lld window",
+                        hd_shape_str(x->ndim, x->shape, s, sizeof s), (long long)n->ip[IP_KH],
+                        (long long)n->ip[IP_KW]);
+    }
+    n->ndim = 4;
+    n->shape[0] = x->shape[0];
+    n->shape[1] = x->shape[1];
+    n->shape[2] = (x->shape[2] - n->ip[IP_KH]) / n->ip[IP_SH] + 1;
+    n->shape[3] = (x->shape[3] - n->ip[IP_KW]) / n->ip[IP_SW] + 1;
+    return HD_OK;
+}
+
+/* aux holds one int32 argmax (index within the input plane) per output. */
+static int64_t max_pool2d_aux(const hd_node *n) { return hd_tensor_numel(&n->val); }
+
+static void max_pool2d_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    const hd_tensor *x = &n->in[0]->val;
+    const int64_t planes = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
+    const int64_t oh = n->val.shape[2], ow = n->val.shape[3];
+    const int64_t kh = n->ip[IP_KH], kw = n->ip[IP_KW], sh = n->ip[IP_SH], sw = n->ip[IP_SW];
+    int32_t *arg = (int32_t *)(void *)n->aux;
+#pragma omp parallel for schedule(static) if (planes * h * w > HD_PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *src = x->data + pl * h * w;
+        float *y = n->val.data + pl * oh * ow;
+        int32_t *a = arg + pl * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t best = oy * sh * w + ox * sw;
+                float m = src[best];
+                for (int64_t i = 0; i < kh; i++)
+                    for (int64_t j = 0; j < kw; j++) {
+                        int64_t k = (oy * sh + i) * w + ox * sw + j;
+                        float v = src[k];
+                        if (v > m || (isnan(v) && !isnan(m))) {
+                            m = v;
+                            best = k;
+                        }
+                    }
+                y[oy * ow + ox] = m;
+                a[oy * ow + ox] = (int32_t)best;
+            }
+    }
+}
+
+static void max_pool2d_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    hd_node *xn = n->in[0];
+    if (!xn->needs_grad) return;
+    const int64_t planes = xn->val.shape[0] * xn->val.shape[1], hw = xn->val.shape[2] * xn->val.shape[3];
+    const int64_t ohw = n->val.shape[2] * n->val.shape[3];
+    const int32_t *arg = (const int32_t *)(const void *)n->aux;
+#pragma omp parallel for schedule(static) if (planes * hw > HD_PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        float *dx = xn->grad.data + pl * hw;
+        const float *dy = n->grad.data + pl * ohw;
+        const int32_t *a = arg + pl * ohw;
+        for (int64_t o = 0; o < ohw; o++) dx[a[o]] += dy[o];
+    }
+}
+
+const hd_op hd_op_max_pool2d = {"max_pool2d", shape_max_pool2d, max_pool2d_fwd, max_pool2d_bwd, max_pool2d_aux};
+
+hd_node *hd_max_pool2d(hd_graph *g, hd_node *x, int kernel_h, int kernel_w, int stride_h, int stride_w)
+{
+    hd_op_args args = {.i = {[IP_KH] = kernel_h, [IP_KW] = kernel_w, [IP_SH] = stride_h, [IP_SW] = stride_w}};
+    return hd_node_add(g, HD_OP_MAX_POOL2D, 1, &x, &args);
+}
