@@ -136,6 +136,7 @@ static void test_conv2d(void **state)
     conv_case("conv2d_same_k5_s2_bias", 0);
     conv_case("conv2d_same_k4_s1", 0);
     conv_case("conv2d_valid_k3x2_s21_bias", 0);
+    conv_case("conv2d_same_k5_s2_c8_bias", 0);
 }
 
 static void test_conv_transpose2d(void **state)
@@ -144,6 +145,7 @@ static void test_conv_transpose2d(void **state)
     conv_case("convt_same_k5_s2", 1);
     conv_case("convt_same_k5_s1_bias", 1);
     conv_case("convt_valid_k3_s2_bias", 1);
+    conv_case("convt_same_k5_s2_c8", 1);
 }
 
 static void pool_case(const char *name)

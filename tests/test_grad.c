@@ -137,6 +137,15 @@ static hd_node *c_convt_valid(ctx *c)
     return hd_conv_transpose2d(c->g, IN(ANY, B, D0, D1 + 1, D2), IN(ANY, D0, D2, 3, 2), IN(ANY, D2), 2, 1,
                                HD_PAD_VALID);
 }
+/* 8 image channels: the channels-last im2col (conv.c) */
+static hd_node *c_conv2d_cl(ctx *c)
+{
+    return hd_conv2d(c->g, IN(ANY, B, 8, D1 + 2, D2 + 3), IN(ANY, D0, 8, 3, 3), IN(ANY, D0), 2, 1, HD_PAD_SAME);
+}
+static hd_node *c_convt_cl(ctx *c)
+{
+    return hd_conv_transpose2d(c->g, IN(ANY, B, D0, D1, D2 + 1), IN(ANY, D0, 8, 5, 3), NULL, 2, 2, HD_PAD_SAME);
+}
 static hd_node *c_max_pool(ctx *c) { return hd_max_pool2d(c->g, IN(ANY, B, D0, 2 * D1 + 1, 2 * D2 + 2), 2, 2, 2, 2); }
 static hd_node *c_max_pool_overlap(ctx *c) { return hd_max_pool2d(c->g, IN(ANY, B, D0, D1 + 3, D2 + 3), 3, 3, 2, 1); }
 /* Running stats are buffers the training forward updates; the output does
@@ -154,7 +163,10 @@ static hd_node *c_bn_train_4d(ctx *c)
     hd_node *rv, *rm = bn_stats(c, D0, &rv);
     return hd_batch_norm(c->g, IN(ANY, B, D0, D1 + 1, D2 + 1), IN(ANY, D0), IN(ANY, D0), rm, rv, 0.1f, 1e-5f);
 }
-static hd_node *c_bn_train_2d(ctx *c) { return hd_batch_norm(c->g, IN(ANY, B, D0 + 1), NULL, NULL, NULL, NULL, 0.1f, 1e-5f); }
+static hd_node *c_bn_train_2d(ctx *c)
+{
+    return hd_batch_norm(c->g, IN(ANY, B, D0 + 1), NULL, NULL, NULL, NULL, 0.1f, 1e-5f);
+}
 static hd_node *c_bn_eval(ctx *c)
 {
     hd_graph_set_training(c->g, 0);
@@ -221,6 +233,8 @@ static const grad_case cases[] = {
     {"conv_transpose2d same 5x5 stride 2", HD_OP_CONV_TRANSPOSE2D, c_convt_same_s2, 1e-3, 1e-2, 2e-3},
     {"conv_transpose2d same 5x5 stride 1 + bias", HD_OP_CONV_TRANSPOSE2D, c_convt_same_s1, 1e-3, 1e-2, 2e-3},
     {"conv_transpose2d valid 3x2 stride (2,1) + bias", HD_OP_CONV_TRANSPOSE2D, c_convt_valid, 1e-3, 1e-2, 2e-3},
+    {"conv2d same, 8 channels (channels last)", HD_OP_CONV2D, c_conv2d_cl, 1e-3, 1e-2, 2e-3},
+    {"conv_transpose2d same, 8 channels (channels last)", HD_OP_CONV_TRANSPOSE2D, c_convt_cl, 1e-3, 1e-2, 2e-3},
     {"max_pool2d 2x2 stride 2", HD_OP_MAX_POOL2D, c_max_pool, 1e-4, 1e-2, 1e-3},
     {"max_pool2d 3x3 stride (2,1)", HD_OP_MAX_POOL2D, c_max_pool_overlap, 1e-4, 1e-2, 1e-3},
     {"batch_norm training [B,C,H,W] affine", HD_OP_BATCH_NORM, c_bn_train_4d, 1e-3, 1e-2, 2e-3},

@@ -11,24 +11,30 @@
  * 'same' output is exactly TensorFlow's gradient of a 'same' conv2d (see
  * docs/conv.md).  Both weights are w [G, C, kh, kw].
  *
- * Inside, a chunk of nb samples is turned channels-last: the image becomes
- * imgT [nb, H, W, C] and the grid gridT [nb P, G] (P = OH OW), and im2col
- * writes col [nb P, kh kw C], one row per grid position with its taps in
- * (i, j, c) order.  Then the kw taps of one kernel row are kw C contiguous
- * floats in both col and imgT, so im2col and its adjoint col2im move whole
- * runs (memcpy and vector adds) instead of the few-pixel rows of an NCHW
- * im2col on small images (measured: docs/conv.md).  The weight is permuted
- * once per pass to wp [G, kh kw C].  With
- *     conv2d:            gridT = col wp^T     col = im2col(imgT)
- *     conv_transpose2d:  col = gridT wp       imgT = col2im(col)
- * the backward passes are the same products transposed, and
- * dwp += dgridT^T col in both.  The chunk is sized so that col holds about
- * HD_CONV_COL_FLOATS floats.  All scratch lives in the node's aux buffer. */
+ * A chunk of nb samples is processed at once (the chunk is sized so that
+ * the im2col columns hold about HD_CONV_COL_FLOATS floats).  The grid side
+ * is held as buf [G, nb P] (P = OH OW; plain copies from and to NCHW).  The
+ * image side has two layouts, chosen by C:
+ *   - channels first (C < HD_CONV_CL_MIN_C, e.g. the 1-channel images):
+ *     col [C kh kw, nb P] straight from NCHW, weight w as it is;
+ *   - channels last (the rest): the image is transposed to imgT
+ *     [nb, H, W, C] and col is [nb P, kh kw C], the weight permuted to
+ *     wp [G, kh kw C].  The kw taps of a kernel row are then kw C contiguous
+ *     floats in col and in imgT, so im2col and col2im move whole runs
+ *     instead of the few-pixel rows of a channels-first im2col on 7 x 7 or
+ *     14 x 14 images.  docs/conv.md has the measurements behind the choice.
+ * Either way, with W the (permuted) weight:
+ *     conv2d:            buf = W col'          col = im2col(image)
+ *     conv_transpose2d:  col = W^T buf (')     image = col2im(col)
+ * (' transposes col in the channels-last layout), the backward passes are
+ * the same products transposed, and dW += dbuf col' in both.  All scratch
+ * lives in the node's aux buffer. */
 #include "ops_common.h"
 
 #include <cblas.h>
 
 #define HD_CONV_COL_FLOATS (1 << 20) /* 4 MB of im2col columns per chunk */
+#define HD_CONV_CL_MIN_C 8            /* image channels from which the channels-last layout is used */
 
 typedef struct {
     int64_t c, h, w;   /* image side */
@@ -113,7 +119,7 @@ static void transpose(const float *src, int64_t nb, int64_t rows, int64_t cols, 
                 for (int64_t i = 0; i < n; i++) dst[b * n + i] += bias[rows == 1 ? i : 0];
         return;
     }
-    const int64_t R = rows / TILE * TILE, C = cols / TILE * TILE, tr = R / TILE;
+    const int64_t R = rows / TILE * TILE, tr = R / TILE;
 #pragma omp parallel for schedule(static) if (nb * n > HD_PAR_MIN)
     for (int64_t bt = 0; bt < nb * (tr + 1); bt++) { /* a band of TILE rows, or the leftover rows */
         int64_t b = bt / (tr + 1), r0 = bt % (tr + 1) * TILE;
@@ -122,7 +128,8 @@ static void transpose(const float *src, int64_t nb, int64_t rows, int64_t cols, 
         int64_t r1 = r0 < R ? r0 + TILE : rows, c0 = 0;
 #ifdef __AVX__
         if (r0 < R)
-            for (; c0 < C; c0 += TILE) tile8(s + r0 * cols + c0, cols, d + c0 * rows + r0, rows, bias ? bias + c0 : NULL, accumulate);
+            for (; c0 + TILE <= cols; c0 += TILE)
+                tile8(s + r0 * cols + c0, cols, d + c0 * rows + r0, rows, bias ? bias + c0 : NULL, accumulate);
 #endif
         for (int64_t r = r0; r < r1; r++)
             for (int64_t c = c0; c < cols; c++) {
@@ -162,11 +169,91 @@ static void tap_range(const geom *g, int64_t ox, int64_t *lo, int64_t *hi)
     if (*hi < *lo) *hi = *lo;
 }
 
+/* ---- im2col and col2im, channels first ---------------------------------------------- */
+
+/* First grid index o >= 0 with o s - p + j >= 0, and one past the last one
+ * with o s - p + j < len, clipped to [0, n). */
+static void grid_range(int64_t n, int64_t s, int64_t p, int64_t j, int64_t len, int64_t *lo, int64_t *hi)
+{
+    int64_t a = p - j; /* o s >= a */
+    int64_t l = a <= 0 ? 0 : (a + s - 1) / s;
+    int64_t b = len - 1 + p - j; /* o s <= b */
+    int64_t h = b < 0 ? 0 : b / s + 1;
+    *lo = l < n ? l : n;
+    *hi = h < n ? h : n;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* col [C kh kw, nb P] from nb NCHW images. */
+static void im2col_cf(const float *img, int64_t nb, const geom *g, float *col)
+{
+    const int64_t P = g->oh * g->ow, ld = nb * P, kk = g->kh * g->kw, rows = g->c * kk;
+    const int64_t plane = g->h * g->w;
+#pragma omp parallel for schedule(static) if (rows * ld > HD_PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t c = r / kk, i = (r / g->kw) % g->kh, j = r % g->kw, lo, hi;
+        grid_range(g->ow, g->sw, g->pl, j, g->w, &lo, &hi);
+        for (int64_t b = 0; b < nb; b++) {
+            const float *src = img + (b * g->c + c) * plane;
+            float *dst = col + r * ld + b * P;
+            for (int64_t oy = 0; oy < g->oh; oy++) {
+                int64_t iy = oy * g->sh - g->pt + i;
+                float *d = dst + oy * g->ow;
+                if (iy < 0 || iy >= g->h) {
+                    for (int64_t ox = 0; ox < g->ow; ox++) d[ox] = 0.0f;
+                    continue;
+                }
+                const float *sr = src + iy * g->w + j - g->pl; /* sr[ox sw] for ox in [lo, hi) */
+                for (int64_t ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                if (g->sw == 1)
+                    for (int64_t ox = lo; ox < hi; ox++) d[ox] = sr[ox];
+                else if (g->sw == 2) /* a constant stride lets the compiler vectorise the gather */
+                    for (int64_t ox = lo; ox < hi; ox++) d[ox] = sr[2 * ox];
+                else
+                    for (int64_t ox = lo; ox < hi; ox++) d[ox] = sr[ox * g->sw];
+                for (int64_t ox = hi; ox < g->ow; ox++) d[ox] = 0.0f;
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col_cf: adds col [C kh kw, nb P] into nb NCHW images. */
+static void col2im_cf(const float *col, int64_t nb, const geom *g, float *img)
+{
+    const int64_t P = g->oh * g->ow, ld = nb * P, kk = g->kh * g->kw;
+    const int64_t plane = g->h * g->w, planes = nb * g->c;
+#pragma omp parallel for schedule(static) if (planes * kk * P > HD_PAR_MIN)
+    for (int64_t bc = 0; bc < planes; bc++) { /* one image plane per iteration: no races */
+        int64_t b = bc / g->c, c = bc % g->c;
+        float *dst = img + bc * plane;
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                int64_t lo, hi;
+                grid_range(g->ow, g->sw, g->pl, j, g->w, &lo, &hi);
+                const float *src = col + ((c * g->kh + i) * g->kw + j) * ld + b * P;
+                for (int64_t oy = 0; oy < g->oh; oy++) {
+                    int64_t iy = oy * g->sh - g->pt + i;
+                    if (iy < 0 || iy >= g->h) continue;
+                    float *d = dst + iy * g->w + j - g->pl;
+                    const float *sr = src + oy * g->ow;
+                    if (g->sw == 1) {
+#pragma omp simd
+                        for (int64_t ox = lo; ox < hi; ox++) d[ox] += sr[ox];
+                    } else if (g->sw == 2) {
+                        for (int64_t ox = lo; ox < hi; ox++) d[2 * ox] += sr[ox];
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++) d[ox * g->sw] += sr[ox];
+                    }
+                }
+            }
+    }
+}
+
 /* ---- im2col and col2im, channels last ------------------------------------------------ */
 
 /* col [nb P, kh kw C] from imgT [nb, H, W, C]: per grid position and kernel
  * row, one run of kw C floats (zeros where the taps fall outside). */
-static void im2col(const float *imgT, int64_t nb, const geom *g, float *col)
+static void im2col_cl(const float *imgT, int64_t nb, const geom *g, float *col)
 {
     const int64_t P = g->oh * g->ow, rows = nb * P, C = g->c, run = g->kw * C, K = g->kh * run;
 #pragma omp parallel for schedule(static) if (rows * K > HD_PAR_MIN)
@@ -196,7 +283,7 @@ static void im2col(const float *imgT, int64_t nb, const geom *g, float *col)
 
 /* imgT [nb, H, W, C] = the adjoint of im2col applied to col (written, not
  * added).  One image row per iteration, so threads never share an output. */
-static void col2im(const float *col, int64_t nb, const geom *g, float *imgT)
+static void col2im_cl(const float *col, int64_t nb, const geom *g, float *imgT)
 {
     const int64_t P = g->oh * g->ow, C = g->c, run = g->kw * C, K = g->kh * run, rowlen = g->w * C;
 #pragma omp parallel for schedule(static) if (nb * g->h * rowlen * g->kh > HD_PAR_MIN)
@@ -269,7 +356,8 @@ static int shape_conv2d(hd_node *n)
     int rc = check_conv_inputs(n, 0);
     if (rc != HD_OK) return rc;
     const hd_node *x = n->in[0], *w = n->in[1];
-    if (x->shape[1] != w->shape[1]) return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Co,Ci,kh,kw])");
+    if (x->shape[1] != w->shape[1])
+        return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Co,Ci,kh,kw])");
     int64_t oh, ow, pt, pl;
     if (conv_axis(n, x->shape[2], w->shape[2], n->ip[IP_SH], &oh, &pt) != HD_OK ||
         conv_axis(n, x->shape[3], w->shape[3], n->ip[IP_SW], &ow, &pl) != HD_OK)
@@ -291,7 +379,8 @@ static int shape_conv_transpose2d(hd_node *n)
     int rc = check_conv_inputs(n, 1);
     if (rc != HD_OK) return rc;
     const hd_node *x = n->in[0], *w = n->in[1];
-    if (x->shape[1] != w->shape[0]) return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Ci,Co,kh,kw])");
+    if (x->shape[1] != w->shape[0])
+        return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Ci,Co,kh,kw])");
     int64_t sz[2];
     for (int a = 0; a < 2; a++) {
         int64_t in = x->shape[2 + a], k = w->shape[2 + a], s = n->ip[IP_SH + a], out = 0, pad = 0;
@@ -317,21 +406,31 @@ static geom geom_of(const hd_node *n, const hd_tensor *img, const hd_tensor *gri
                   .sh = n->ip[IP_SH], .sw = n->ip[IP_SW], .pt = n->ip[IP_PT], .pl = n->ip[IP_PL]};
 }
 
+/* One pass's working set.  W and dW are the weight and its gradient as the
+ * layout wants them: wp and dwp in aux (channels last), or the weight's own
+ * value and gradient (channels first). */
 typedef struct {
-    float *col, *imgT, *buf, *wp, *dwp; /* col [nb P, K], imgT [nb, H, W, C], buf [G, nb P], wp and dwp [G, K] */
-    int64_t nb, P, S, K;                /* chunk, grid positions, image pixels, col row length */
-} scratch;
+    const geom *g;
+    int cl;                   /* channels-last layout */
+    int64_t nb, P, S, K;      /* chunk, grid positions, image pixels, col row length (C kh kw) */
+    float *col, *imgT, *buf;  /* col, imgT [nb, H, W, C] (channels last), buf [G, nb P] */
+    float *W, *dW;            /* [G, K] */
+    float *wp, *dwp;          /* aux space for W and dW (channels last) */
+} pass;
 
-/* Offsets of the scratch arrays in aux (in floats); returns the total. */
-static int64_t scratch_layout(const geom *g, int64_t batch, scratch *s, int64_t off[5])
+/* Offsets of the scratch arrays in aux, in floats; returns the total. */
+static int64_t pass_layout(const geom *g, int64_t batch, pass *s, int64_t off[5])
 {
     int64_t per = g->c * g->kh * g->kw * g->oh * g->ow; /* col floats per sample */
     int64_t nb = HD_CONV_COL_FLOATS / (per ? per : 1);
+    s->g = g;
+    s->cl = g->c >= HD_CONV_CL_MIN_C;
     s->nb = nb < 1 ? 1 : nb < batch ? nb : batch;
     s->P = g->oh * g->ow;
     s->S = g->h * g->w;
     s->K = g->kh * g->kw * g->c;
-    int64_t sizes[5] = {s->nb * s->P * s->K, s->nb * s->S * g->c, g->g * s->nb * s->P, g->g * s->K, g->g * s->K};
+    int64_t wsz = s->cl ? g->g * s->K : 0;
+    int64_t sizes[5] = {s->nb * s->P * s->K, s->cl ? s->nb * s->S * g->c : 0, g->g * s->nb * s->P, wsz, wsz};
     int64_t total = 0;
     for (int i = 0; i < 5; i++) {
         off[i] = total;
@@ -340,24 +439,95 @@ static int64_t scratch_layout(const geom *g, int64_t batch, scratch *s, int64_t 
     return total;
 }
 
-static scratch scratch_of(const geom *g, int64_t batch, float *aux)
+static int64_t aux_of(const geom *g, int64_t batch)
 {
-    scratch s;
+    pass s;
     int64_t off[5];
-    scratch_layout(g, batch, &s, off);
+    return pass_layout(g, batch, &s, off);
+}
+
+/* Sets up a pass over weight node wn; backward zeroes the dW accumulator. */
+static pass pass_begin(const geom *g, int64_t batch, float *aux, hd_node *wn, int backward)
+{
+    pass s;
+    int64_t off[5];
+    pass_layout(g, batch, &s, off);
     s.col = aux + off[0];
     s.imgT = aux + off[1];
     s.buf = aux + off[2];
     s.wp = aux + off[3];
     s.dwp = aux + off[4];
+    s.W = wn->val.data;
+    s.dW = backward && wn->needs_grad ? wn->grad.data : NULL;
+    if (!s.cl) return s;
+    permute_weight(wn->val.data, g, s.wp);
+    s.W = s.wp;
+    if (s.dW) {
+        memset(s.dwp, 0, (size_t)(g->g * s.K) * sizeof *s.dwp);
+        s.dW = s.dwp;
+    }
     return s;
 }
 
-static int64_t aux_of(const geom *g, int64_t batch)
+static void pass_end(const pass *s, hd_node *wn)
 {
-    scratch s;
-    int64_t off[5];
-    return scratch_layout(g, batch, &s, off);
+    if (s->cl && s->dW) unpermute_add(s->dwp, s->g, wn->grad.data);
+}
+
+/* col = im2col of m NCHW images. */
+static void image_to_col(const pass *s, const float *img, int64_t m)
+{
+    if (!s->cl) {
+        im2col_cf(img, m, s->g, s->col);
+        return;
+    }
+    transpose(img, m, s->g->c, s->S, NULL, 0, s->imgT);
+    im2col_cl(s->imgT, m, s->g, s->col);
+}
+
+/* m NCHW images = col2im(col) (+ bias, may be NULL), or += when accumulating. */
+static void col_to_image(const pass *s, int64_t m, const float *bias, int accumulate, float *img)
+{
+    const geom *g = s->g;
+    if (s->cl) {
+        col2im_cl(s->col, m, g, s->imgT);
+        transpose(s->imgT, m, s->S, g->c, bias, accumulate, img);
+        return;
+    }
+    if (!accumulate) {
+#pragma omp parallel for schedule(static) if (m * g->c * s->S > HD_PAR_MIN)
+        for (int64_t bc = 0; bc < m * g->c; bc++) {
+            float v = bias ? bias[bc % g->c] : 0.0f;
+            for (int64_t p = 0; p < s->S; p++) img[bc * s->S + p] = v;
+        }
+    }
+    col2im_cf(s->col, m, g, img);
+}
+
+/* buf [G, mP] = W col' (conv2d forward, conv_transpose2d's dx). */
+static void gemm_buf(const pass *s, int64_t m)
+{
+    int G = (int)s->g->g, mp = (int)(m * s->P), K = (int)s->K;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, s->cl ? CblasTrans : CblasNoTrans, G, mp, K, 1.0f, s->W, K, s->col,
+                s->cl ? K : mp, 0.0f, s->buf, mp);
+}
+
+/* col = W^T buf, transposed when channels last (conv_transpose2d forward, conv2d's dx). */
+static void gemm_col(const pass *s, int64_t m)
+{
+    int G = (int)s->g->g, mp = (int)(m * s->P), K = (int)s->K;
+    if (s->cl) /* col [mP, K] = buf^T W */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, mp, K, G, 1.0f, s->buf, mp, s->W, K, 0.0f, s->col, K);
+    else /* col [K, mP] = W^T buf */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, mp, G, 1.0f, s->W, K, s->buf, mp, 0.0f, s->col, mp);
+}
+
+/* dW [G, K] += buf col'. */
+static void gemm_dw(const pass *s, int64_t m)
+{
+    int G = (int)s->g->g, mp = (int)(m * s->P), K = (int)s->K;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, s->cl ? CblasNoTrans : CblasTrans, G, K, mp, 1.0f, s->buf, mp, s->col,
+                s->cl ? K : mp, 1.0f, s->dW, K);
 }
 
 /* db[k] += sum of dy over the batch and the P positions of channel k. */
@@ -390,17 +560,12 @@ static void conv2d_fwd(hd_graph *gr, hd_node *n)
     (void)gr;
     const geom g = conv2d_geom(n);
     const int64_t B = n->val.shape[0];
-    scratch s = scratch_of(&g, B, n->aux);
+    pass s = pass_begin(&g, B, n->aux, n->in[1], 0);
     const float *x = n->in[0]->val.data, *bias = n->n_in == 3 ? n->in[2]->val.data : NULL;
-    permute_weight(n->in[1]->val.data, &g, s.wp);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
-        int mp = (int)(m * s.P);
-        transpose(x + b0 * g.c * s.S, m, g.c, s.S, NULL, 0, s.imgT);
-        im2col(s.imgT, m, &g, s.col);
-        /* buf [G, mP] = wp col^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.g, mp, (int)s.K, 1.0f, s.wp, (int)s.K, s.col,
-                    (int)s.K, 0.0f, s.buf, mp);
+        image_to_col(&s, x + b0 * g.c * s.S, m);
+        gemm_buf(&s, m);
         scatter(s.buf, m, g.g, s.P, bias, 0, n->val.data + b0 * g.g * s.P);
     }
 }
@@ -411,30 +576,23 @@ static void conv2d_bwd(hd_graph *gr, hd_node *n)
     hd_node *xn = n->in[0], *wn = n->in[1], *bn = n->n_in == 3 ? n->in[2] : NULL;
     const geom g = conv2d_geom(n);
     const int64_t B = n->val.shape[0];
-    scratch s = scratch_of(&g, B, n->aux);
     const float *dy = n->grad.data;
-    if (bn && bn->needs_grad) bias_grad(dy, B, g.g, s.P, bn->grad.data);
+    if (bn && bn->needs_grad) bias_grad(dy, B, g.g, g.oh * g.ow, bn->grad.data);
     if (!xn->needs_grad && !wn->needs_grad) return;
-    permute_weight(wn->val.data, &g, s.wp);
-    memset(s.dwp, 0, (size_t)(g.g * s.K) * sizeof *s.dwp);
+    pass s = pass_begin(&g, B, n->aux, wn, 1);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
-        int mp = (int)(m * s.P);
         gather(dy + b0 * g.g * s.P, m, g.g, s.P, s.buf);
-        if (wn->needs_grad) { /* dwp [G, K] += dy [G, mP] col */
-            transpose(xn->val.data + b0 * g.c * s.S, m, g.c, s.S, NULL, 0, s.imgT);
-            im2col(s.imgT, m, &g, s.col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.g, (int)s.K, mp, 1.0f, s.buf, mp, s.col,
-                        (int)s.K, 1.0f, s.dwp, (int)s.K);
+        if (wn->needs_grad) {
+            image_to_col(&s, xn->val.data + b0 * g.c * s.S, m);
+            gemm_dw(&s, m);
         }
-        if (xn->needs_grad) { /* dcol [mP, K] = dy^T wp, then back to the images */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, mp, (int)s.K, (int)g.g, 1.0f, s.buf, mp, s.wp,
-                        (int)s.K, 0.0f, s.col, (int)s.K);
-            col2im(s.col, m, &g, s.imgT);
-            transpose(s.imgT, m, s.S, g.c, NULL, 1, xn->grad.data + b0 * g.c * s.S);
+        if (xn->needs_grad) {
+            gemm_col(&s, m);
+            col_to_image(&s, m, NULL, 1, xn->grad.data + b0 * g.c * s.S);
         }
     }
-    if (wn->needs_grad) unpermute_add(s.dwp, &g, wn->grad.data);
+    pass_end(&s, wn);
 }
 
 const hd_op hd_op_conv2d = {"conv2d", shape_conv2d, conv2d_fwd, conv2d_bwd, conv2d_aux};
@@ -466,18 +624,13 @@ static void convt_fwd(hd_graph *gr, hd_node *n)
     (void)gr;
     const geom g = convt_geom(n);
     const int64_t B = n->val.shape[0];
-    scratch s = scratch_of(&g, B, n->aux);
+    pass s = pass_begin(&g, B, n->aux, n->in[1], 0);
     const float *x = n->in[0]->val.data, *bias = n->n_in == 3 ? n->in[2]->val.data : NULL;
-    permute_weight(n->in[1]->val.data, &g, s.wp);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
-        int mp = (int)(m * s.P);
         gather(x + b0 * g.g * s.P, m, g.g, s.P, s.buf);
-        /* col [mP, K] = x^T wp */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, mp, (int)s.K, (int)g.g, 1.0f, s.buf, mp, s.wp,
-                    (int)s.K, 0.0f, s.col, (int)s.K);
-        col2im(s.col, m, &g, s.imgT);
-        transpose(s.imgT, m, s.S, g.c, bias, 0, n->val.data + b0 * g.c * s.S);
+        gemm_col(&s, m);
+        col_to_image(&s, m, bias, 0, n->val.data + b0 * g.c * s.S);
     }
 }
 
@@ -487,29 +640,23 @@ static void convt_bwd(hd_graph *gr, hd_node *n)
     hd_node *xn = n->in[0], *wn = n->in[1], *bn = n->n_in == 3 ? n->in[2] : NULL;
     const geom g = convt_geom(n);
     const int64_t B = n->val.shape[0];
-    scratch s = scratch_of(&g, B, n->aux);
     const float *dy = n->grad.data;
-    if (bn && bn->needs_grad) bias_grad(dy, B, g.c, s.S, bn->grad.data);
+    if (bn && bn->needs_grad) bias_grad(dy, B, g.c, g.h * g.w, bn->grad.data);
     if (!xn->needs_grad && !wn->needs_grad) return;
-    permute_weight(wn->val.data, &g, s.wp);
-    memset(s.dwp, 0, (size_t)(g.g * s.K) * sizeof *s.dwp);
+    pass s = pass_begin(&g, B, n->aux, wn, 1);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
-        int mp = (int)(m * s.P);
-        transpose(dy + b0 * g.c * s.S, m, g.c, s.S, NULL, 0, s.imgT);
-        im2col(s.imgT, m, &g, s.col);
-        if (wn->needs_grad) { /* dwp [G, K] += x [G, mP] dcol */
+        image_to_col(&s, dy + b0 * g.c * s.S, m);
+        if (wn->needs_grad) {
             gather(xn->val.data + b0 * g.g * s.P, m, g.g, s.P, s.buf);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.g, (int)s.K, mp, 1.0f, s.buf, mp, s.col,
-                        (int)s.K, 1.0f, s.dwp, (int)s.K);
+            gemm_dw(&s, m);
         }
-        if (xn->needs_grad) { /* dx [G, mP] = wp dcol^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.g, mp, (int)s.K, 1.0f, s.wp, (int)s.K, s.col,
-                        (int)s.K, 0.0f, s.buf, mp);
+        if (xn->needs_grad) {
+            gemm_buf(&s, m);
             scatter(s.buf, m, g.g, s.P, NULL, 1, xn->grad.data + b0 * g.g * s.P);
         }
     }
-    if (wn->needs_grad) unpermute_add(s.dwp, &g, wn->grad.data);
+    pass_end(&s, wn);
 }
 
 const hd_op hd_op_conv_transpose2d = {"conv_transpose2d", shape_conv_transpose2d, convt_fwd, convt_bwd, convt_aux};

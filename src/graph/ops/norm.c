@@ -149,6 +149,28 @@ static void channel_sums(const bn_work *w, const float *u, const float *v, const
 static void channel_apply(const bn_work *w, const float *u, const float *v, float *out, int accumulate)
 {
     const int64_t C = w->C, S = w->S, rows = w->B * C;
+    if (S == 1) { /* [B, F]: vectorise along the features of a row */
+        const float *ka = w->ka, *kb = w->kb, *kc = w->kc, *mean = w->mean;
+#pragma omp parallel for schedule(static) if (rows > HD_PAR_MIN)
+        for (int64_t r = 0; r < w->B; r++) {
+            const float *ur = u + r * C, *vr = v ? v + r * C : NULL;
+            float *o = out + r * C;
+            if (vr && accumulate) { /* the backward pass */
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) o[c] += ka[c] * ur[c] + kb[c] * (vr[c] - mean[c]) + kc[c];
+            } else if (vr) {
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) o[c] = ka[c] * ur[c] + kb[c] * (vr[c] - mean[c]) + kc[c];
+            } else if (accumulate) {
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) o[c] += ka[c] * ur[c] + kc[c];
+            } else {
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++) o[c] = ka[c] * ur[c] + kc[c];
+            }
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) if (rows * S > HD_PAR_MIN)
     for (int64_t rc = 0; rc < rows; rc++) {
         int64_t c = rc % C;
