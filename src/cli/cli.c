@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,4 +126,18 @@ int cli_mkdir_parent(const char *file)
     if (!slash || slash == dir) return 0;
     *slash = '\0';
     return cli_mkdir(dir);
+}
+
+void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *fmt, ...)
+{
+    if (epoch == 1 || epoch % r->every == 0) {
+        if (r->bar.active) fputs("\r\033[K", stderr); /* clear the bar before the line */
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        fflush(stdout);
+        r->bar.last_draw = 0; /* redraw at once */
+    }
+    hd_progress_update(&r->bar, epoch, status);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hadron/core.h"
+
 typedef enum { FLAG_INT, FLAG_I64, FLAG_U64, FLAG_FLOAT, FLAG_STRING, FLAG_BOOL } flag_kind;
 
 typedef struct {
@@ -23,6 +25,13 @@ typedef struct {
  * on, 1 when --help was printed, 2 (after a message on stderr) on bad input. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_flag *flags, int n_flags);
 void cli_help(FILE *f, const cli_command *cmd, const cli_flag *flags, int n_flags);
+/* Per-epoch reporting of a training command: a line on stdout for the first
+ * epoch and every `every`-th (printf format), drawn above the progress bar,
+ * which moves on every epoch with `status`. */
+typedef struct { int every; hd_progress bar; } cli_report;
+void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 

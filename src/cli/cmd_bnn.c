@@ -4,24 +4,13 @@
 
 #include <stdio.h>
 
-typedef struct {
-    int every;
-    hd_progress bar;
-} report;
-
 static void print_epoch(void *user, int epoch, const hd_bnn_losses *trn, const hd_bnn_losses *val)
 {
-    report *r = user;
     char status[64];
     snprintf(status, sizeof status, "val loss %.4g", val->loss);
-    if (epoch == 1 || epoch % r->every == 0) {
-        if (r->bar.active) fputs("\r\033[K", stderr);
-        printf("epoch %4d  train loss %9.5f (NLL %9.5f KL %.5f MSE %.5f)  val loss %9.5f (NLL %9.5f MSE %.5f)\n", epoch,
-               trn->loss, trn->nll, trn->kl, trn->mse, val->loss, val->nll, val->mse);
-        fflush(stdout);
-        r->bar.last_draw = 0;
-    }
-    hd_progress_update(&r->bar, epoch, status);
+    cli_report_epoch(user, epoch, status,
+                     "epoch %4d  train loss %9.5f (NLL %9.5f KL %.5f MSE %.5f)  val loss %9.5f (NLL %9.5f MSE %.5f)\n",
+                     epoch, trn->loss, trn->nll, trn->kl, trn->mse, val->loss, val->nll, val->mse);
 }
 
 static int run(int argc, char **argv)
@@ -29,7 +18,7 @@ static int run(int argc, char **argv)
     hd_bnn_opts o = hd_bnn_opts_default();
     const char *layers = "20,20", *act = "relu";
     int threads = 0;
-    report rep = {.every = 10};
+    cli_report rep = {.every = 10};
     o.out_dir = "out/bnn";
     cli_flag flags[] = {
         {"data", FLAG_STRING, &o.data_dir, "directory of {trn,val,tst}_{dat,amp}.npy (hadron sim amplitudes)"},

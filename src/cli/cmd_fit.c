@@ -4,23 +4,11 @@
 
 #include <stdio.h>
 
-typedef struct {
-    int every;
-    hd_progress bar;
-} report;
-
 static void print_epoch(void *user, int epoch, double train, double test)
 {
-    report *r = user;
     char status[64];
     snprintf(status, sizeof status, "test mse %.6f", test);
-    if (epoch == 1 || epoch % r->every == 0) {
-        if (r->bar.active) fputs("\r\033[K", stderr); /* clear the bar before the line */
-        printf("epoch %4d  train mse %.6f  test mse %.6f\n", epoch, train, test);
-        fflush(stdout);
-        r->bar.last_draw = 0; /* redraw at once */
-    }
-    hd_progress_update(&r->bar, epoch, status);
+    cli_report_epoch(user, epoch, status, "epoch %4d  train mse %.6f  test mse %.6f\n", epoch, train, test);
 }
 
 static int run(int argc, char **argv)
@@ -28,7 +16,7 @@ static int run(int argc, char **argv)
     hd_fit_opts o = hd_fit_opts_default();
     const char *layers = "32,32", *act = "tanh";
     int threads = 0;
-    report rep = {.every = 10};
+    cli_report rep = {.every = 10};
     o.out_dir = "out/fit";
     cli_flag flags[] = {
         {"epochs", FLAG_INT, &o.epochs, "training epochs"},

@@ -6,23 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-    int every;
-    hd_progress bar;
-} report;
-
 static void print_epoch(void *user, int epoch, double train, double test, float lr)
 {
-    report *r = user;
     char status[64];
     snprintf(status, sizeof status, "test loss %.5g", test);
-    if (epoch == 1 || epoch % r->every == 0) {
-        if (r->bar.active) fputs("\r\033[K", stderr);
-        printf("epoch %4d  train loss %.6g  test loss %.6g  lr %.3g\n", epoch, train, test, (double)lr);
-        fflush(stdout);
-        r->bar.last_draw = 0;
-    }
-    hd_progress_update(&r->bar, epoch, status);
+    cli_report_epoch(user, epoch, status, "epoch %4d  train loss %.6g  test loss %.6g  lr %.3g\n", epoch, train, test,
+                     (double)lr);
 }
 
 static int run(int argc, char **argv)
@@ -30,7 +19,7 @@ static int run(int argc, char **argv)
     hd_surrogate_opts o = hd_surrogate_opts_default();
     const char *layers = "128,128,128", *loss = "binomial", *act = "relu", *phi = "cyclic";
     int threads = 0;
-    report rep = {.every = 10};
+    cli_report rep = {.every = 10};
     o.out_dir = "out/surrogate";
     cli_flag flags[] = {
         {"input", FLAG_STRING, &o.input, "histograms (.npz: gen, rec, edges_eta, edges_pt, edges_phi[, truth])"},
