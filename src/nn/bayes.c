@@ -2,7 +2,7 @@
  * biases deterministic.  Each forward pass draws the weights by the
  * reparameterisation trick (gauss_sample), so gradients reach mean and
  * log-variance; setting the graph step back repeats a draw. */
-#include "hadron/nn.h"
+#include "mlp_stack.h"
 
 #include <stdio.h>
 
@@ -40,26 +40,23 @@ hd_node *hd_bayes_dense_kl(hd_graph *g, const hd_bayes_dense_layer *layer)
     return hd_gauss_kl(g, layer->mean, layer->logvar, layer->prior_std);
 }
 
+typedef struct { float prior_std; hd_node *kl; } bayes_ctx;
+
+static hd_node *bayes_layer(hd_graph *g, const char *name, int64_t in, int64_t out, hd_node *x, void *ctx)
+{
+    bayes_ctx *c = ctx;
+    hd_bayes_dense_layer layer;
+    if (hd_bayes_dense_init(g, &layer, name, in, out, c->prior_std) != HD_OK) return NULL;
+    hd_node *kl = hd_bayes_dense_kl(g, &layer);
+    c->kl = c->kl ? hd_add(g, c->kl, kl) : kl;
+    return hd_bayes_dense_apply(g, &layer, x);
+}
+
 hd_node *hd_bayes_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, float prior_std, hd_node *x,
                       hd_node **kl)
 {
-    if (spec->n_hidden < 0 || spec->n_hidden > HD_MLP_MAX_LAYERS) {
-        hd_error(HD_EINVAL, "bayes mlp: %d hidden layers, at most %d", spec->n_hidden, HD_MLP_MAX_LAYERS);
-        return NULL;
-    }
-    int64_t in = spec->n_in;
-    *kl = NULL;
-    for (int i = 0; i <= spec->n_hidden && x; i++) {
-        int last = i == spec->n_hidden;
-        int64_t out = last ? spec->n_out : spec->hidden[i];
-        char name[128];
-        hd_bayes_dense_layer layer;
-        snprintf(name, sizeof name, "%s.bayes%d", prefix, i);
-        if (hd_bayes_dense_init(g, &layer, name, in, out, prior_std) != HD_OK) return NULL;
-        x = hd_activate(g, hd_bayes_dense_apply(g, &layer, x), last ? spec->out_act : spec->act);
-        hd_node *k = hd_bayes_dense_kl(g, &layer);
-        *kl = *kl ? hd_add(g, *kl, k) : k;
-        in = out;
-    }
-    return *kl ? x : NULL;
+    bayes_ctx c = {prior_std, NULL};
+    hd_node *y = hd_mlp_stack(g, spec, prefix, "bayes", x, bayes_layer, &c);
+    *kl = c.kl;
+    return y && c.kl ? y : NULL;
 }

@@ -1,5 +1,5 @@
 /* Layer builders: activations, dense layers, multi-layer perceptrons. */
-#include "hadron/nn.h"
+#include "mlp_stack.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -124,7 +124,8 @@ hd_node *hd_batch_norm_apply(hd_graph *g, const hd_batch_norm_layer *layer, hd_n
                          layer->momentum, layer->eps);
 }
 
-hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x)
+hd_node *hd_mlp_stack(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, const char *kind, hd_node *x,
+                      hd_mlp_layer_fn layer, void *ctx)
 {
     if (spec->n_hidden < 0 || spec->n_hidden > HD_MLP_MAX_LAYERS) {
         hd_error(HD_EINVAL, "mlp: %d hidden layers, at most %d", spec->n_hidden, HD_MLP_MAX_LAYERS);
@@ -135,13 +136,23 @@ hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_nod
         int last = i == spec->n_hidden;
         int64_t out = last ? spec->n_out : spec->hidden[i];
         char name[128];
-        hd_dense_layer layer;
-        snprintf(name, sizeof name, "%s.dense%d", prefix, i);
-        if (hd_dense_init(g, &layer, name, in, out, 1) != HD_OK) return NULL;
-        x = hd_activate(g, hd_dense_apply(g, &layer, x), last ? spec->out_act : spec->act);
+        snprintf(name, sizeof name, "%s.%s%d", prefix, kind, i);
+        x = hd_activate(g, layer(g, name, in, out, x, ctx), last ? spec->out_act : spec->act);
         in = out;
     }
     return x;
+}
+
+static hd_node *dense_layer(hd_graph *g, const char *name, int64_t in, int64_t out, hd_node *x, void *ctx)
+{
+    (void)ctx;
+    hd_dense_layer layer;
+    return hd_dense_init(g, &layer, name, in, out, 1) == HD_OK ? hd_dense_apply(g, &layer, x) : NULL;
+}
+
+hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x)
+{
+    return hd_mlp_stack(g, spec, prefix, "dense", x, dense_layer, NULL);
 }
 
 int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv)
