@@ -34,11 +34,7 @@ static void write_split(const char *name, hd_dtype dat_type, int64_t n_amp, doub
         else ((int64_t *)dat.data)[i] = (int64_t)v;
     }
     for (int64_t i = 0; i < n_amp; i++) ((double *)amp.data)[i] = i == 3 ? bad_amp : exp((double)i);
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s_dat.npy", dir, name);
-    assert_int_equal(hd_npy_write(path, &dat), HD_OK);
-    snprintf(path, sizeof path, "%s/%s_amp.npy", dir, name);
-    assert_int_equal(hd_npy_write(path, &amp), HD_OK);
+    write_amp_pair(dir, name, &dat, &amp);
     hd_array_free(&dat);
     hd_array_free(&amp);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 /* The seed's training-set size: calibration needs the epistemic part to have
  * shrunk below the fit residual, which takes about this much data and 200
@@ -35,11 +36,7 @@ static void write_split(const char *name, int part, int64_t n)
     assert_int_equal(hd_array_new(&dat, HD_F64, 3, (int64_t[]){n, 5, 4}), HD_OK);
     assert_int_equal(hd_array_new(&amp, HD_F64, 1, (int64_t[]){n}), HD_OK);
     assert_int_equal(hd_sim_amplitudes(&o, dat.data, amp.data), HD_OK);
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s_dat.npy", dir, name);
-    assert_int_equal(hd_npy_write(path, &dat), HD_OK);
-    snprintf(path, sizeof path, "%s/%s_amp.npy", dir, name);
-    assert_int_equal(hd_npy_write(path, &amp), HD_OK);
+    write_amp_pair(dir, name, &dat, &amp);
     hd_array_free(&dat);
     hd_array_free(&amp);
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hadron/core.h"
+#include "hadron/data.h"
 
 /* The whole file, malloc'ed (free it); *size its length. */
 static inline unsigned char *slurp(const char *path, size_t *size)
@@ -39,6 +39,16 @@ static inline void assert_error(int rc, int code, const char *part1, const char 
     if (rc != code) fail_msg("rc %d, expected %d (%s)", rc, code, msg);
     if (part1 && !strstr(msg, part1)) fail_msg("message \"%s\" lacks \"%s\"", msg, part1);
     if (part2 && !strstr(msg, part2)) fail_msg("message \"%s\" lacks \"%s\"", msg, part2);
+}
+
+/* <dir>/<name>_dat.npy and <name>_amp.npy, the bnn workflow's pair of files. */
+static inline void write_amp_pair(const char *dir, const char *name, const hd_array *dat, const hd_array *amp)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s_dat.npy", dir, name);
+    assert_int_equal(hd_npy_write(path, dat), HD_OK);
+    snprintf(path, sizeof path, "%s/%s_amp.npy", dir, name);
+    assert_int_equal(hd_npy_write(path, amp), HD_OK);
 }
 
 #endif
