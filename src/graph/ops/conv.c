@@ -95,8 +95,13 @@ static inline void tile8(const float *s, int64_t ls, float *d, int64_t ld, const
         u[4 * k + 2] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
         u[4 * k + 3] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
     }
+    __m256 w[8];
+    for (int k = 0; k < 4; k++) { /* immediates must be constants, even at -O0 */
+        w[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
+        w[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
+    }
     for (int k = 0; k < 8; k++) {
-        __m256 v = _mm256_permute2f128_ps(u[k & 3], u[4 + (k & 3)], k < 4 ? 0x20 : 0x31);
+        __m256 v = w[k];
         float *dk = d + k * ld;
         if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(dk));
         else if (bias) v = _mm256_add_ps(v, _mm256_set1_ps(bias[k]));
