@@ -404,6 +404,47 @@ static void test_bad_arguments(void **state)
     hd_optim_free(opt);
 }
 
+/* Copying the state (moments and step count) into a fresh optimiser and
+ * stepping on gives the same bits as never stopping: what --resume needs. */
+static void test_state_resumes_exactly(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 5; k++) {
+        hd_optim_kind kind = (hd_optim_kind)k;
+        hd_optim_opts o = hd_optim_opts_default(kind);
+        o.momentum = kind == HD_SGD ? 0.9f : 0.0f;
+        enum { N = 7, STEPS = 6, STOP = 3 };
+        float straight[N], resumed[N], g[N];
+        for (int i = 0; i < N; i++) straight[i] = resumed[i] = 0.1f * (float)(i - 3);
+        hd_optim *a = hd_optim_new(kind, &o, N), *b = hd_optim_new(kind, &o, N), *c = NULL;
+        assert_non_null(a);
+        assert_non_null(b);
+        for (int s = 0; s < STEPS; s++) {
+            if (s == STOP) { /* b stops here; c takes over from its state */
+                c = hd_optim_new(kind, &o, N);
+                float *bm, *bv, *cm, *cv;
+                int64_t bn, cn;
+                assert_int_equal(hd_optim_state(b, &bm, &bv, &bn), HD_OK);
+                assert_int_equal(hd_optim_state(c, &cm, &cv, &cn), HD_OK);
+                assert_int_equal(bn, cn);
+                assert_true(kind == HD_SGD ? bv == NULL : bv != NULL);
+                if (bm) memcpy(cm, bm, sizeof(float) * N);
+                if (bv) memcpy(cv, bv, sizeof(float) * N);
+                assert_int_equal(hd_optim_set_steps(c, hd_optim_steps(b)), HD_OK);
+            }
+            for (int i = 0; i < N; i++) g[i] = sinf((float)(s * N + i));
+            assert_int_equal(hd_optim_step(a, straight, g), HD_OK);
+            for (int i = 0; i < N; i++) g[i] = sinf((float)(s * N + i));
+            assert_int_equal(hd_optim_step(s < STOP ? b : c, resumed, g), HD_OK);
+        }
+        assert_memory_equal(straight, resumed, sizeof straight);
+        assert_int_equal(hd_optim_set_steps(c, -1), HD_EINVAL);
+        hd_optim_free(a);
+        hd_optim_free(b);
+        hd_optim_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_lr),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_state_resumes_exactly),
     };
     return cmocka_run_group_tests(tests, load_cases, NULL);
 }

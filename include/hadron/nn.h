@@ -116,6 +116,11 @@ int hd_optim_step(hd_optim *o, float *params, float *grads);
 void hd_optim_set_lr(hd_optim *o, float lr);
 float hd_optim_lr(const hd_optim *o);
 int64_t hd_optim_steps(const hd_optim *o);
+/* The state a checkpoint needs to resume exactly: the moment arrays of n
+ * floats each, read and written in place (*m NULL for plain SGD, *v NULL
+ * unless Adam-like), and the step count (bias corrections). */
+int hd_optim_state(hd_optim *o, float **m, float **v, int64_t *n);
+int hd_optim_set_steps(hd_optim *o, int64_t t);
 const char *hd_optim_name(hd_optim_kind kind);
 int hd_optim_parse(const char *s, hd_optim_kind *out);
 /* Global L2 norm of g; if above max_norm, scale g by max_norm / (norm + 1e-6)

@@ -99,6 +99,23 @@ float hd_optim_lr(const hd_optim *o) { return o ? o->opts.lr : 0.0f; }
 
 int64_t hd_optim_steps(const hd_optim *o) { return o ? o->t : 0; }
 
+int hd_optim_state(hd_optim *o, float **m, float **v, int64_t *n)
+{
+    if (!o || !m || !v || !n) return hd_error(HD_EINVAL, "hd_optim_state: NULL argument");
+    *m = o->m;
+    *v = o->v;
+    *n = o->n;
+    return HD_OK;
+}
+
+int hd_optim_set_steps(hd_optim *o, int64_t t)
+{
+    if (!o) return hd_error(HD_EINVAL, "hd_optim_set_steps: NULL optimiser");
+    if (t < 0) return hd_error(HD_EINVAL, "%s: step count %lld must be >= 0", optim_names[o->kind], (long long)t);
+    o->t = t;
+    return HD_OK;
+}
+
 double hd_clip_grad_norm(float *g, int64_t n, double max_norm)
 {
     if (!g || n <= 0) return 0.0;
