@@ -103,6 +103,7 @@ static hd_node *c_gauss_sample(ctx *c) { return hd_gauss_sample(c->g, IN(ANY, D0
 static hd_node *c_gauss_kl(ctx *c) { return hd_gauss_kl(c->g, IN(ANY, D0, D1), IN(ANY, D0, D1), 0.7f); }
 static hd_node *c_mse(ctx *c) { return hd_mse_loss(c->g, IN(ANY, B, D0), IN(ANY, B, D0)); }
 static hd_node *c_bce(ctx *c) { return hd_bce_logits_loss(c->g, IN(ANY, B, D0), IN(POS, B, D0)); }
+static hd_node *c_softmax_ce(ctx *c) { return hd_softmax_cross_entropy_loss(c->g, IN(ANY, B, D0 + 1), IN(POS, B, D0 + 1)); }
 static hd_node *c_binomial(ctx *c)
 {
     return hd_binomial_nll_loss(c->g, IN(ANY, B, D0), IN(POS, B, D0), IN(POS, B, D0));
@@ -226,6 +227,7 @@ static const grad_case cases[] = {
     {"mse_loss", HD_OP_MSE, c_mse, 1e-3, 1e-2, 2e-4},
     {"bce_logits_loss", HD_OP_BCE_LOGITS, c_bce, 1e-3, 1e-2, 2e-4},
     {"binomial_nll_loss", HD_OP_BINOMIAL_NLL, c_binomial, 1e-3, 1e-2, 2e-4},
+    {"softmax_cross_entropy_loss", HD_OP_SOFTMAX_CE, c_softmax_ce, 1e-3, 1e-2, 2e-4},
     {"gaussian_nll_loss", HD_OP_GAUSSIAN_NLL, c_gauss, 1e-3, 1e-2, 2e-4},
     {"conv2d same 3x3 + bias", HD_OP_CONV2D, c_conv2d_same, 1e-3, 1e-2, 2e-3},
     {"conv2d same 4x3 stride (2,1)", HD_OP_CONV2D, c_conv2d_same_s2, 1e-3, 1e-2, 2e-3},

@@ -136,6 +136,10 @@ hd_node *hd_bce_logits_loss(hd_graph *g, hd_node *logits, hd_node *target); /* s
 hd_node *hd_binomial_nll_loss(hd_graph *g, hd_node *logits, hd_node *k, hd_node *n);
 /* Gaussian NLL, constant dropped: 0.5 (logvar + (t - mean)^2 exp(-logvar)). */
 hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_node *target);
+/* Softmax cross-entropy of logits [N, C] against target [N, C] (one-hot or
+ * probabilities), mean over the N rows: -sum_c t_c log softmax(z)_c, as
+ * PyTorch's CrossEntropyLoss with probability targets. */
+hd_node *hd_softmax_cross_entropy_loss(hd_graph *g, hd_node *logits, hd_node *target);
 /* KL(N(mean, e^logvar) || N(0, prior_std^2)) summed over elements (not a mean). */
 hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_std);
 

@@ -6,6 +6,7 @@ extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_linear, hd_op_a
     hd_op_leaky_relu, hd_op_sigmoid, hd_op_tanh, hd_op_softplus, hd_op_log_sigmoid, hd_op_sum,
     hd_op_mean, hd_op_concat, hd_op_slice, hd_op_reshape, hd_op_stop_grad, hd_op_dropout, hd_op_gauss_sample,
     hd_op_mse, hd_op_bce_logits, hd_op_binomial_nll, hd_op_gaussian_nll, hd_op_gauss_kl,
+    hd_op_softmax_ce,
     hd_op_conv2d, hd_op_conv_transpose2d, hd_op_max_pool2d, hd_op_batch_norm;
 
 const hd_op *const hd_ops[HD_OP_COUNT] = {
@@ -26,6 +27,7 @@ const hd_op *const hd_ops[HD_OP_COUNT] = {
     [HD_OP_BCE_LOGITS] = &hd_op_bce_logits, [HD_OP_BINOMIAL_NLL] = &hd_op_binomial_nll,
     [HD_OP_GAUSSIAN_NLL] = &hd_op_gaussian_nll, [HD_OP_GAUSS_SAMPLE] = &hd_op_gauss_sample,
     [HD_OP_GAUSS_KL] = &hd_op_gauss_kl,
+    [HD_OP_SOFTMAX_CE] = &hd_op_softmax_ce,
     [HD_OP_CONV2D] = &hd_op_conv2d,         [HD_OP_CONV_TRANSPOSE2D] = &hd_op_conv_transpose2d,
     [HD_OP_MAX_POOL2D] = &hd_op_max_pool2d, [HD_OP_BATCH_NORM] = &hd_op_batch_norm,
 };

@@ -167,3 +167,64 @@ hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_st
     hd_op_args args = {.f = {prior_std}};
     return hd_node_add(g, HD_OP_GAUSS_KL, 2, in, &args);
 }
+
+/* softmax_cross_entropy: logits z and target t, both [N, C] (t one-hot or any
+ * probabilities); the mean over rows of -sum_c t_c log softmax(z)_c, which is
+ * PyTorch's CrossEntropyLoss with probability targets.  Log-sum-exp with the
+ * row maximum subtracted, in double. */
+static int shape_softmax_ce(hd_node *n)
+{
+    if (n->in[0]->ndim != 2) return hd_shape_error1(n, n->in[0], "logits must be [N, C]");
+    if (!same_shape(n->in[0], n->in[1])) return hd_shape_error2(n, n->in[0], n->in[1], "must be equal");
+    n->ndim = 0;
+    return HD_OK;
+}
+
+static double row_logsumexp(const float *z, int64_t c)
+{
+    double m = z[0], s = 0;
+    for (int64_t j = 1; j < c; j++) m = z[j] > m ? z[j] : m;
+    for (int64_t j = 0; j < c; j++) s += exp((double)z[j] - m);
+    return m + log(s);
+}
+
+static void softmax_ce_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    int64_t rows = n->in[0]->val.shape[0], c = n->in[0]->val.shape[1];
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *z = n->in[0]->val.data + r * c, *t = n->in[1]->val.data + r * c;
+        double lse = row_logsumexp(z, c);
+        for (int64_t j = 0; j < c; j++) total += (double)t[j] * (lse - z[j]);
+    }
+    n->val.data[0] = (float)(total / (double)rows);
+}
+
+static void softmax_ce_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    int64_t rows = n->in[0]->val.shape[0], c = n->in[0]->val.shape[1];
+    double dy = (double)n->grad.data[0] / (double)rows;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *z = n->in[0]->val.data + r * c, *t = n->in[1]->val.data + r * c;
+        double lse = row_logsumexp(z, c), t_sum = 0;
+        for (int64_t j = 0; j < c; j++) t_sum += t[j];
+        if (n->in[0]->needs_grad) {
+            float *dz = n->in[0]->grad.data + r * c;
+            for (int64_t j = 0; j < c; j++) dz[j] += (float)(dy * (exp((double)z[j] - lse) * t_sum - t[j]));
+        }
+        if (n->in[1]->needs_grad) {
+            float *dt = n->in[1]->grad.data + r * c;
+            for (int64_t j = 0; j < c; j++) dt[j] += (float)(dy * (lse - z[j]));
+        }
+    }
+}
+
+const hd_op hd_op_softmax_ce = {"softmax_cross_entropy_loss", shape_softmax_ce, softmax_ce_fwd, softmax_ce_bwd, NULL};
+
+hd_node *hd_softmax_cross_entropy_loss(hd_graph *g, hd_node *logits, hd_node *target)
+{
+    hd_node *in[2] = {logits, target};
+    return hd_node_add(g, HD_OP_SOFTMAX_CE, 2, in, NULL);
+}
