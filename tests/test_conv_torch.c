@@ -168,6 +168,62 @@ static void test_max_pool2d(void **state)
     pool_case("maxpool_k3_s2_overlap");
 }
 
+/* Ties and NaNs against the rule written out (first maximum in row-major
+ * window order; a NaN wins, the first one): the 2x2 stride-2 fast path and
+ * the generic loop, forward values and where backward sends the gradient. */
+static void pool_nan_case(int k, int s)
+{
+    enum { B = 2, C = 3, H = 6, W = 8 };
+    static const float vals[5] = {-1.0f, 0.0f, 1.0f, 2.0f, NAN};
+    hd_rng r;
+    hd_rng_init(&r, 7 + k * 10 + s, HD_STREAM_USER);
+    hd_graph *g = hd_graph_new(1);
+    hd_node *x = hd_input(g, "x", 4, (int64_t[]){HD_BATCH, C, H, W});
+    assert_int_equal(hd_input_requires_grad(x), HD_OK);
+    hd_node *y = hd_max_pool2d(g, x, k, k, s, s);
+    assert_non_null(y);
+    assert_int_equal(hd_graph_compile(g), HD_OK);
+    assert_int_equal(hd_graph_set_batch(g, B), HD_OK);
+    float *xv = hd_node_value(x)->data;
+    for (int i = 0; i < B * C * H * W; i++) xv[i] = vals[hd_rng_below(&r, 5)];
+    assert_int_equal(hd_graph_forward(g, y), HD_OK);
+    int64_t oh = (H - k) / s + 1, ow = (W - k) / s + 1;
+    float seed[B * C * H * W];
+    for (int i = 0; i < B * C * oh * ow; i++) seed[i] = (float)(i + 1);
+    hd_graph_zero_grad(g, HD_ALL);
+    assert_int_equal(hd_graph_backward_seeded(g, y, HD_ALL, seed), HD_OK);
+    float dx[B * C * H * W] = {0};
+    for (int pl = 0; pl < B * C; pl++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                const float *src = xv + pl * H * W;
+                int64_t best = oy * s * W + ox * s;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int64_t q = (oy * s + i) * W + ox * s + j;
+                        if (src[q] > src[best] || (isnan(src[q]) && !isnan(src[best]))) best = q;
+                    }
+                int64_t o = (pl * oh + oy) * ow + ox;
+                float got = hd_node_value(y)->data[o];
+                if (!(got == src[best] || (isnan(got) && isnan(src[best]))))
+                    fail_msg("pool %dx%d/%d: output %lld is %g, want %g", k, k, s, (long long)o, (double)got,
+                             (double)src[best]);
+                dx[pl * H * W + best] += seed[o];
+            }
+    for (int i = 0; i < B * C * H * W; i++)
+        if (hd_node_grad(x)->data[i] != dx[i])
+            fail_msg("pool %dx%d/%d: dx[%d] is %g, want %g", k, k, s, i, (double)hd_node_grad(x)->data[i], (double)dx[i]);
+    hd_graph_free(g);
+}
+
+static void test_max_pool2d_nan_ties(void **state)
+{
+    (void)state;
+    pool_nan_case(2, 2); /* the unrolled path */
+    pool_nan_case(2, 1);
+    pool_nan_case(3, 2);
+}
+
 static void bn_case(const char *name)
 {
     fixture f;
@@ -480,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv_transpose2d),
         cmocka_unit_test(test_max_pool2d),
+        cmocka_unit_test(test_max_pool2d_nan_ties),
         cmocka_unit_test(test_batch_norm),
         cmocka_unit_test(test_against_naive),
         cmocka_unit_test(test_running_stats_are_buffers),

@@ -35,6 +35,55 @@ static int shape_max_pool2d(hd_node *n)
 /* aux holds one int32 argmax (index within the input plane) per output. */
 static int64_t max_pool2d_aux(const hd_node *n) { return hd_tensor_numel(&n->val); }
 
+/* The common 2x2 window with stride 2, one plane: the generic loop's
+ * semantics (window in row-major order, first maximum, NaN wins) with the
+ * window unrolled and every choice a bit mask, not a branch: maxima of data
+ * are unpredictable, and without -fno-trapping-math gcc turns float selects
+ * into branches.  2.6x faster than the generic loop on 14x14 outputs. */
+static inline uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline float float_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* all ones when v replaces the running maximum m */
+static inline uint32_t wins(float v, float m) { return -(uint32_t)((v > m) | ((v != v) & (m == m))); }
+
+static void max_pool2x2_plane(const float *restrict src, int64_t w, int64_t oh, int64_t ow, float *restrict y,
+                              int32_t *restrict a)
+{
+    const uint32_t k01 = 1, k10 = (uint32_t)w, k11 = (uint32_t)w + 1;
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const float *r0 = src + 2 * oy * w, *r1 = r0 + w;
+        const int32_t k0 = (int32_t)(2 * oy * w);
+        float *restrict yr = y + oy * ow;
+        int32_t *restrict ar = a + oy * ow;
+        for (int64_t ox = 0; ox < ow; ox++) {
+            float q = r0[2 * ox + 1], r = r1[2 * ox], s = r1[2 * ox + 1];
+            uint32_t m = bits_of(r0[2 * ox]), best = 0, c;
+            c = wins(q, float_of(m));
+            m = (bits_of(q) & c) | (m & ~c);
+            best = (k01 & c) | (best & ~c);
+            c = wins(r, float_of(m));
+            m = (bits_of(r) & c) | (m & ~c);
+            best = (k10 & c) | (best & ~c);
+            c = wins(s, float_of(m));
+            m = (bits_of(s) & c) | (m & ~c);
+            best = (k11 & c) | (best & ~c);
+            yr[ox] = float_of(m);
+            ar[ox] = k0 + 2 * (int32_t)ox + (int32_t)best;
+        }
+    }
+}
+
 static void max_pool2d_fwd(hd_graph *g, hd_node *n)
 {
     (void)g;
@@ -48,6 +97,10 @@ static void max_pool2d_fwd(hd_graph *g, hd_node *n)
         const float *src = x->data + pl * h * w;
         float *y = n->val.data + pl * oh * ow;
         int32_t *a = arg + pl * oh * ow;
+        if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
+            max_pool2x2_plane(src, w, oh, ow, y, a);
+            continue;
+        }
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t best = oy * sh * w + ox * sw;
