@@ -158,6 +158,44 @@ static void test_histogram_counts_and_density(void **state)
     assert_non_null(strstr(hd_last_error(), "no range"));
 }
 
+/* Two 2 x 3 maps: each a matrix file, row 0 first, drawn at bin centres. */
+static void test_heat_maps(void **state)
+{
+    (void)state;
+    const float a[6] = {0, 1, 2, 3, 4, 5}, b[6] = {5, 4, 3, 2, 1, 0};
+    hd_map_plot p = {.title = "maps", .xlabel = "phi", .ylabel = "eta", .n = 2, .maps = {a, b},
+                     .titles = {"observed", "simulated"}, .h = 2, .w = 3, .x0 = 0, .x1 = 3, .y0 = -1, .y1 = 1,
+                     .zmax = 5};
+    char stem[64], path[80], buf[4096];
+    snprintf(stem, sizeof stem, "%s/maps", dir);
+    int rendered = -1;
+    assert_int_equal(hd_plot_maps(stem, &p, &rendered), HD_OK);
+    snprintf(path, sizeof path, "%s_0.dat", stem);
+    read_all(path, buf, sizeof buf);
+    assert_string_equal(buf, "0 1 2\n3 4 5\n");
+    remove(path);
+    snprintf(path, sizeof path, "%s_1.dat", stem);
+    read_all(path, buf, sizeof buf);
+    assert_string_equal(buf, "5 4 3\n2 1 0\n");
+    remove(path);
+    snprintf(path, sizeof path, "%s.gp", stem);
+    read_all(path, buf, sizeof buf);
+    assert_non_null(strstr(buf, "set multiplot layout 1,2"));
+    assert_non_null(strstr(buf, "set cbrange [0:5]"));
+    /* bin width 1 in x, 1 in y: the first bin's centre is at (0.5, -0.5) */
+    assert_non_null(strstr(buf, "'maps_1.dat' matrix using (0 + ($1 + 0.5) * 1):(-1 + ($2 + 0.5) * 1):3"));
+    remove(path);
+    if (rendered) {
+        snprintf(path, sizeof path, "%s.png", stem);
+        read_all(path, buf, 16);
+        assert_memory_equal(buf + 1, "PNG", 3);
+        remove(path);
+    }
+    p.zmax = 0; /* an empty image has no colour scale */
+    assert_int_equal(hd_plot_maps(stem, &p, NULL), HD_EINVAL);
+    assert_non_null(strstr(hd_last_error(), "zmax > 0"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -182,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_missing_gnuplot_is_not_an_error),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_histogram_counts_and_density),
+        cmocka_unit_test(test_heat_maps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,8 +45,38 @@ typedef struct {
 } hd_hist_plot;
 
 int hd_plot_hist(const char *stem, const hd_hist_plot *p, int *rendered);
+/* Heat maps side by side, each h x w (row 0 at y0), on a common colour
+ * scale [0, zmax]: writes <stem>_<i>.dat, <stem>.gp and <stem>.png. */
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    int n;
+    const float *maps[HD_PLOT_MAX_SERIES];
+    const char *titles[HD_PLOT_MAX_SERIES];
+    int64_t h, w;
+    double x0, x1, y0, y1; /* extent of the columns (x) and the rows (y) */
+    double zmax;
+} hd_map_plot;
+
+int hd_plot_maps(const char *stem, const hd_map_plot *p, int *rendered);
 /* Runs gnuplot on a script; HD_OK and *rendered = 0 when gnuplot is absent. */
 int hd_plot_render(const char *script, int *rendered);
+
+
+/* ---- images (metrics/image.c) --------------------------------------------------
+ * n images of h x w floats tiled `cols` to a row with a 2-pixel gap, each
+ * pixel a zoom x zoom square, as an 8-bit grayscale PNG written atomically:
+ * values lo and below are black, hi and above white. */
+int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const float *images, int cols, float lo,
+                      float hi, int zoom);
+
+/* ---- Frechet distance (metrics/frechet.c) -------------------------------------
+ * Between Gaussians fitted to two samples x1 [n1, d] and x2 [n2, d] (row
+ * major): |mu1 - mu2|^2 + Tr(C1 + C2 - 2 (C1 C2)^(1/2)) with the sample
+ * covariances (n - 1 normalisation), as pytorch-fid.  Computed in double; the
+ * trace of the square root through symmetric eigendecompositions (LAPACK
+ * dsyev), so singular covariances are fine.  Errors: n1 or n2 < 2, d < 1, a
+ * non-finite value (the message names the sample, row and column). */
+int hd_frechet_distance(int64_t n1, const float *x1, int64_t n2, const float *x2, int64_t d, double *out);
 
 #ifdef __cplusplus
 }

@@ -213,3 +213,60 @@ int hd_plot_hist(const char *stem, const hd_hist_plot *p, int *rendered)
     if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
     return hd_plot_render(script, rendered);
 }
+
+/* ---- heat maps ------------------------------------------------------------------- */
+
+/* Map i as a whitespace matrix, row 0 first (gnuplot's `matrix`). */
+static int map_data(const char *path, const hd_map_plot *p, int i)
+{
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    for (int64_t y = 0; y < p->h; y++)
+        for (int64_t x = 0; x < p->w; x++) fprintf(af.f, "%.6g%c", (double)p->maps[i][y * p->w + x], x + 1 < p->w ? ' ' : '\n');
+    return hd_atomic_commit(&af);
+}
+
+static void map_script(FILE *f, const char *png, const char *stem_name, const hd_map_plot *p)
+{
+    double dx = (p->x1 - p->x0) / (double)p->w, dy = (p->y1 - p->y0) / (double)p->h;
+    fprintf(f, "# hadron plot: edit and re-run with `gnuplot <this file>`\n");
+    fprintf(f, "set terminal pngcairo size %d,480 enhanced font 'DejaVu Sans,11'\nset output ", 420 * p->n + 60);
+    quoted(f, png);
+    fprintf(f, "\nset multiplot layout 1,%d title ", p->n);
+    quoted(f, p->title);
+    fprintf(f, "\nset xlabel ");
+    quoted(f, p->xlabel);
+    fprintf(f, "\nset ylabel ");
+    quoted(f, p->ylabel);
+    fprintf(f, "\nset palette rgb 34,35,36\nset cbrange [0:%.6g]\nset size ratio -1\nset xrange [%g:%g]\nset yrange [%g:%g]\n",
+            p->zmax, p->x0, p->x1, p->y0, p->y1);
+    for (int i = 0; i < p->n; i++) {
+        fprintf(f, "set title ");
+        quoted(f, p->titles[i]);
+        fprintf(f, "\nplot '%s_%d.dat' matrix using (%g + ($1 + 0.5) * %g):(%g + ($2 + 0.5) * %g):3 with image notitle\n",
+                stem_name, i, p->x0, dx, p->y0, dy);
+    }
+    fprintf(f, "unset multiplot\n");
+}
+
+int hd_plot_maps(const char *stem, const hd_map_plot *p, int *rendered)
+{
+    if (p->n < 1 || p->n > HD_PLOT_MAX_SERIES || p->h < 1 || p->w < 1 || !(p->x1 > p->x0) || !(p->y1 > p->y0) ||
+        !(p->zmax > 0))
+        return hd_error(HD_EINVAL, "plot %s: 1..%d maps of h, w >= 1, increasing axes and zmax > 0", stem,
+                        HD_PLOT_MAX_SERIES);
+    char script[4096], png[4096], data[4200];
+    script_paths(stem, script, png, sizeof script);
+    int rc = HD_OK;
+    for (int i = 0; rc == HD_OK && i < p->n; i++) {
+        snprintf(data, sizeof data, "%s_%d.dat", stem, i);
+        rc = map_data(data, p, i);
+    }
+    hd_atomic_file af;
+    if (rc != HD_OK || (rc = hd_atomic_open(&af, script)) != HD_OK) return rc;
+    const char *slash = strrchr(stem, '/');
+    map_script(af.f, png, slash ? slash + 1 : stem, p);
+    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    return hd_plot_render(script, rendered);
+}
