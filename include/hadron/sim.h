@@ -85,6 +85,150 @@ double hd_me2_qqbar_aag(const double *p, double charge);
 /* |M|^2 of q qbar -> gamma gamma, dimensionless, from p [4 x 4]: p1, p2, k1, k2. */
 double hd_me2_qqbar_aa(const double *p, double charge);
 
+
+/* ---- events (sim/event.c) ---------------------------------------------------------
+ * One collision event as a flat list of particles, each with its production
+ * vertex and, when it decayed, its decay vertex: enough for a detector
+ * simulation.  HepMC3 conventions: status 1 is a final-state particle, 2 a
+ * decayed hadron, anything else an intermediate (quarks, Z, ...); momenta in
+ * GeV, positions in mm (x, y, z, c t).  Who came from whom is kept as vertex
+ * numbers: particles with end_vertex k went into vertex k, those with
+ * prod_vertex k came out of it (numbers 1, 2, ... in order of first mention
+ * along the list, production vertex before end vertex; 0 when unknown, e.g.
+ * the beams' production vertex).  The detector needs only the positions. */
+typedef struct {
+    int pdg;
+    int status;
+    double p[4];    /* E, px, py, pz */
+    double mass;    /* generated mass, GeV */
+    double prod[4]; /* production vertex x, y, z, ct */
+    double end[4];  /* decay vertex; meaningful only when has_end */
+    int has_end;
+    int prod_vertex, end_vertex; /* vertex numbers, 0: none (docs/events.md) */
+} hd_particle;
+
+typedef struct {
+    int64_t n, cap;
+    hd_particle *p;
+} hd_event; /* zero-initialise; reuse across events; hd_event_free at the end */
+
+void hd_event_clear(hd_event *ev);                          /* n = 0, keeps the memory */
+hd_particle *hd_event_push(hd_event *ev);                   /* a zeroed new particle; NULL (error set) on OOM */
+void hd_event_free(hd_event *ev);
+int hd_pdg_charge3(int pdg);                                /* 3 x electric charge; 0 for neutral or unknown */
+
+/* ---- e+e- -> gamma* or Z -> q qbar events (sim/eeqq.c) -----------------------------
+ * A self-contained LEP-like hadronic Z generator (docs/events.md): five quark
+ * flavours with the Z's branching fractions, 1 + cos^2 theta axis, a simple
+ * string-like fragmentation into pi, K, p, n, Lambda, eta and resonances
+ * that decay, photons from pi0, and displaced decay vertices for K0S and
+ * Lambda (pi+-, K+-, K0L are left stable, as Pythia does by default: no
+ * end vertex).  About 20.9 charged particles per event.  Event `index` of
+ * a seed draws only from its own blocks of (seed, HD_STREAM_SIM): events do
+ * not depend on the order or thread that makes them. */
+typedef struct {
+    uint64_t seed;
+    double sqrt_s; /* GeV (91.2), 10..1000; flavours and angles stay those of the Z pole */
+} hd_eeqq_opts;
+
+hd_eeqq_opts hd_eeqq_opts_default(void);
+int hd_eeqq_event(const hd_eeqq_opts *o, uint64_t index, hd_event *ev); /* fills ev (cleared first) */
+
+/* ---- HepMC3 ASCII events (sim/hepmc3.c) --------------------------------------------
+ * Reader and writer of the HepMC3 "Asciiv3" text format (docs/events.md;
+ * the reader also takes it gzip-compressed).  Errors name the file, the
+ * line number and the problem (broken line, unknown record, a particle or
+ * vertex that points at one that does not exist, counts that do not match
+ * the E line).  Units become GeV and mm. */
+typedef struct hd_hepmc3_reader hd_hepmc3_reader;
+
+int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out);
+/* Next event into ev: 1 read, 0 at the end of the file, < 0 on error. */
+int hd_hepmc3_next(hd_hepmc3_reader *r, hd_event *ev);
+void hd_hepmc3_close(hd_hepmc3_reader *r);
+/* Whole text in memory (the fuzz target's entry): calls on_event per event;
+ * a non-zero return from it stops the parse and is returned. */
+int hd_hepmc3_parse_buffer(const char *name, const char *text, size_t len,
+                           int (*on_event)(void *user, const hd_event *ev), void *user);
+int hd_hepmc3_write_events(const char *path, int64_t n, const hd_event *events); /* atomic */
+/* The same one event at a time (events numbered 0, 1, ...): the file
+ * appears at close, complete; abort removes it.  Both free the writer. */
+typedef struct hd_hepmc3_writer hd_hepmc3_writer;
+int hd_hepmc3_writer_open(const char *path, hd_hepmc3_writer **out);
+int hd_hepmc3_writer_add(hd_hepmc3_writer *w, const hd_event *ev);
+int hd_hepmc3_writer_close(hd_hepmc3_writer *w);
+void hd_hepmc3_writer_abort(hd_hepmc3_writer *w); /* NULL is fine */
+
+/* ---- simulators with parameters (sim/simulator.c) ----------------------------------
+ * What hadron avo tunes: a simulator maps a parameter vector theta to
+ * observations.  It declares its parameter names and their allowed box and
+ * the shape of one observation. */
+#define HD_SIM_MAX_PARAMS 8
+
+typedef struct hd_simulator hd_simulator;
+struct hd_simulator {
+    const char *name;
+    int n_params;
+    const char *param_names[HD_SIM_MAX_PARAMS];
+    double lo[HD_SIM_MAX_PARAMS], hi[HD_SIM_MAX_PARAMS]; /* the allowed box */
+    int obs_ndim;
+    int64_t obs_shape[3];                                 /* one observation, e.g. {1, 32, 32} or {1} */
+    /* n observations at theta (inside the box) into out [n, obs...], drawing
+     * only from rng; called concurrently from several threads. */
+    int (*simulate)(const hd_simulator *s, const double *theta, int64_t n, hd_rng *rng, float *out);
+    void (*destroy)(hd_simulator *s); /* frees state and s itself; NULL for a static simulator */
+    void *state;
+};
+
+int64_t hd_simulator_obs_size(const hd_simulator *s);           /* floats per observation */
+/* For draw d of n_draws: per_draw observations at theta[d * n_params ...],
+ * clamped to the box, into out[d * per_draw * obs_size ...], from the
+ * stream (seed, HD_STREAM_SIM) at counter (first + d) << 32.  Draws run in
+ * parallel over threads; the result does not depend on the thread count. */
+int hd_simulator_run(const hd_simulator *s, int64_t n_draws, const double *theta, int64_t per_draw,
+                     uint64_t seed, uint64_t first, float *out);
+void hd_simulator_free(hd_simulator *s);                         /* calls destroy; NULL is fine */
+
+/* The Weinberg simulator of the AVO paper (sim/weinberg.c): x = cos A of the
+ * muon in e+e- -> mu+mu-, p(x) ~ (1 + x^2) + c x with
+ * c = 2 tanh(10 (2 E_beam - 90) / 90) G_f; params "E_beam" [40, 50] GeV and
+ * "G_f" [0.5, 1.5]; one observation is one x (shape {1}). */
+double hd_weinberg_c(double e_beam, double g_f);
+hd_simulator *hd_weinberg_new(void);
+
+/* The spherical tracker of pythia-mill (sim/tracker.c; docs/tracker.md):
+ * every charged particle is a straight segment from its production vertex
+ * to its decay vertex (stable ones: far away), both shifted by `offset`
+ * along z; where it crosses a sphere of radius R outward, its energy (or 1
+ * in binary mode) is added to an eta x phi cell, eta over +-eta_max,
+ * phi over [0, 2 pi).  Several layers: radii evenly from r_min to r_max. */
+typedef struct {
+    int n_eta, n_phi, n_layers;  /* 32, 32, 1 */
+    double eta_max;              /* 5 */
+    double r_min, r_max;         /* mm: 10, 10 */
+    int binary;                  /* 0: deposit energy; 1: 1 per hit cell */
+    double energy_threshold;     /* GeV, binary mode: hits with E above it (0) */
+} hd_tracker_opts;
+
+hd_tracker_opts hd_tracker_opts_default(void);
+/* Adds the hits of ev at `offset` (mm) to image [n_layers, n_eta, n_phi]
+ * (the caller zeroes it); returns the number of hits, or HD_EINVAL. */
+int64_t hd_tracker_hits(const hd_tracker_opts *o, const hd_event *ev, double offset, float *image);
+
+/* Events for the tracker simulator: event(source, index, ev) fills ev with
+ * event `index` of a deterministic source (the e+e- generator, or a pool of
+ * events read from a HepMC3 file; index taken modulo its size). */
+typedef struct {
+    int (*event)(void *source, uint64_t index, hd_event *ev);
+    void *source;
+    uint64_t n_events; /* 0: unbounded (a generator) */
+} hd_event_source;
+
+/* Parameter "offset" in [lo, hi] mm; one observation is one event's image
+ * [n_layers, n_eta, n_phi].  The simulator borrows the source.  NULL (error
+ * set) on bad options or a pool of more than 2^32 - 1 events. */
+hd_simulator *hd_tracker_sim_new(const hd_tracker_opts *o, hd_event_source src, double lo, double hi);
+
 #ifdef __cplusplus
 }
 #endif

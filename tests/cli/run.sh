@@ -85,5 +85,19 @@ cp "$tmp/a/val_dat.npy" "$tmp/a/val_amp.npy"
 expect "bnn: momenta given as amplitudes" 1 "$tmp/a/val_amp.npy: shape (300, 5, 4) but amplitudes must be (N,)" \
   "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m2" --epochs 1
 
+# the event generator: HepMC3 files, the same for any thread count
+expect "sim events" 0 "wrote $tmp/e/events.hepmc3: 300 events" "$hadron" sim events --n 300 --seed 5 --out "$tmp/e/events.hepmc3"
+expect "sim events --help" 0 "--sqrt-s" "$hadron" sim events --help
+check "events file is HepMC3" grep -qx "HepMC::Asciiv3-START_EVENT_LISTING" "$tmp/e/events.hepmc3"
+check "events file is complete" test "$(tail -n 2 "$tmp/e/events.hepmc3" | head -n 1)" = "HepMC::Asciiv3-END_EVENT_LISTING"
+check "one E line per event" test "$(grep -c '^E ' "$tmp/e/events.hepmc3")" -eq 300
+check "same seed, one thread: the same file" bash -c "'$hadron' sim events --n 300 --seed 5 --threads 1 \
+  --out '$tmp/e/again.hepmc3' >/dev/null && cmp -s '$tmp/e/events.hepmc3' '$tmp/e/again.hepmc3'"
+expect "sim events needs events" 2 "--n 0: need at least 1 event" "$hadron" sim events --n 0 --out "$tmp/e/x.hepmc3"
+expect "sim events: energy out of range" 1 "sqrt_s = 5 GeV" "$hadron" sim events --n 10 --sqrt-s 5 --out "$tmp/e/x.hepmc3"
+expect "sim events: bad number" 2 "--sqrt-s: 'z' is not a valid number" "$hadron" sim events --sqrt-s z
+check "no file left by a failed run" test ! -e "$tmp/e/x.hepmc3"
+expect "sim events: unwritable output" 1 "$tmp/file" "$hadron" sim events --n 10 --out "$tmp/file/ev.hepmc3"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
