@@ -5,6 +5,7 @@
 #define HADRON_WORKFLOWS_H
 
 #include "nn.h"
+#include "sim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +112,74 @@ typedef struct {
 
 hd_bnn_opts hd_bnn_opts_default(void);
 int hd_bnn_run(const hd_bnn_opts *opts, hd_bnn_result *result);
+
+
+/* ---- gan (workflows/gan.c, gan_sample.c): DCGAN on 28 x 28 images (seed 002) --
+ * The seed's generator (dense 100 -> 7x7x256, batch norm, LeakyReLU,
+ * transposed convolutions to 28 x 28, tanh) and discriminator (two strided
+ * convolutions with LeakyReLU and dropout 0.3, one logit), binary cross-
+ * entropy from logits with the non-saturating generator loss, Adam for both.
+ * Images are IDX files (data.h) scaled to [-1, 1]; Fashion-MNIST by default.
+ * Outputs in out_dir (docs/gan.md): checkpoint.safetensors (both networks,
+ * both optimisers, every epoch or checkpoint_every epochs, atomic),
+ * history.csv (losses per step), samples/epoch_NNN.png (a fixed latent
+ * batch), loss.png, classifier.safetensors (unless given), metrics.json.
+ * resume continues from the checkpoint bit-identically: the same seed gives
+ * the same weights as a run that was never stopped. */
+
+typedef struct { double d_loss, g_loss, d_real, d_fake; } hd_gan_losses; /* d_real/d_fake: mean D output */
+
+typedef struct {
+    const char *data_dir;    /* {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; NULL: hd_idx_default_dir() */
+    const char *out_dir;
+    const char *classifier;  /* a classifier.safetensors to reuse; NULL: train one */
+    uint64_t seed;
+    int epochs;              /* total, also when resuming (default 5) */
+    int64_t batch;           /* 256; a last partial batch of an epoch is dropped */
+    int64_t n_train;         /* first n training images (0: all) */
+    int64_t latent;          /* 100 */
+    float lr;                /* 1e-4 for both networks */
+    int checkpoint_every;    /* epochs (1) */
+    int resume;              /* continue from out_dir/checkpoint.safetensors */
+    int64_t fd_samples;      /* generated and real images for the Frechet distance (10000) */
+    int grid;                /* images in the per-epoch grid (16) */
+    void (*on_step)(void *user, int epoch, int64_t step_in_epoch, int64_t steps_per_epoch, const hd_gan_losses *l);
+    void (*on_epoch)(void *user, int epoch, const hd_gan_losses *mean, double seconds);
+    void (*on_stage)(void *user, const char *what); /* "training the classifier", ... */
+    void *user;
+} hd_gan_opts;
+
+typedef struct {
+    double fd_initial, fd_final, fd_ratio; /* Frechet distance in classifier features: untrained, trained, quotient */
+    int classes_present;                   /* labels given to >= 2% of generated images */
+    double class_fraction[10];
+    double classifier_accuracy;            /* on the t10k images */
+    int epochs;
+    int64_t steps;
+    double seconds_per_step;               /* median */
+} hd_gan_result;
+
+hd_gan_opts hd_gan_opts_default(void);
+int hd_gan_train(const hd_gan_opts *opts, hd_gan_result *result);
+
+/* Latent-space exploration from a trained generator (the seed's last part):
+ * an n x n grid of images whose latent dimension j has mean
+ * scale_means * m_j and standard deviation scale_stds * s_j, with m and s
+ * evenly spaced over [-1, 1]; and interpolation strips between two latent
+ * points, linear and spherical. */
+typedef struct {
+    const char *checkpoint;  /* a gan train checkpoint.safetensors */
+    const char *out_dir;     /* grid.png, interp_linear.png, interp_slerp.png, samples.npy */
+    uint64_t seed;
+    int n;                   /* grid side (10) */
+    double scale_means, scale_stds; /* 1, 1 */
+    int interp_steps;        /* images per strip (10) */
+    int interp_rows;         /* strips, each between two new latent points (4) */
+} hd_gan_sample_opts;
+
+hd_gan_sample_opts hd_gan_sample_opts_default(void);
+int hd_gan_sample(const hd_gan_sample_opts *opts);
+
 
 #ifdef __cplusplus
 }

@@ -128,16 +128,26 @@ int cli_mkdir_parent(const char *file)
     return cli_mkdir(dir);
 }
 
+void cli_print_above(hd_progress *bar, const char *fmt, ...)
+{
+    if (bar->active) fputs("\r\033[K", stderr); /* clear the bar before the line */
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    bar->last_draw = 0; /* redraw at once */
+}
+
 void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *fmt, ...)
 {
     if (epoch == 1 || epoch % r->every == 0) {
-        if (r->bar.active) fputs("\r\033[K", stderr); /* clear the bar before the line */
+        char line[1024];
         va_list ap;
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
-        fflush(stdout);
-        r->bar.last_draw = 0; /* redraw at once */
+        cli_print_above(&r->bar, "%s", line);
     }
     hd_progress_update(&r->bar, epoch, status);
 }

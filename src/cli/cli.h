@@ -29,12 +29,14 @@ void cli_help(FILE *f, const cli_command *cmd, const cli_flag *flags, int n_flag
  * epoch and every `every`-th (printf format), drawn above the progress bar,
  * which moves on every epoch with `status`. */
 typedef struct { int every; hd_progress bar; } cli_report;
+/* A line on stdout (printf format) above a progress bar on stderr. */
+void cli_print_above(hd_progress *bar, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
-extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn;
+extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn, cmd_gan;
 
 #endif

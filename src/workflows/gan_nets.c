@@ -1,0 +1,132 @@
+/* The DCGAN of seed 002 (a Keras model) built in a hadron graph.  Keras's
+ * defaults where they differ from PyTorch's: LeakyReLU slope 0.3, batch norm
+ * momentum 0.01 (Keras 0.99) and eps 1e-3.  Weights keep PyTorch's default
+ * initialisation (nn.h).  The generator's 7 x 7 x 256 reshape is NCHW here:
+ * the dense units are only relabelled. */
+#include "gan_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SLOPE 0.3f
+#define DROPOUT 0.3f
+
+static hd_node *bn_leaky(hd_graph *g, const char *name, int64_t features, hd_node *x)
+{
+    hd_batch_norm_layer bn;
+    if (!x || hd_batch_norm_init(g, &bn, name, features, 1) != HD_OK) return NULL;
+    bn.momentum = 0.01f;
+    bn.eps = 1e-3f;
+    return hd_leaky_relu(g, hd_batch_norm_apply(g, &bn, x), SLOPE);
+}
+
+static hd_node *up(hd_graph *g, const char *name, int64_t in, int64_t out, int stride, hd_node *x)
+{
+    hd_conv2d_layer c;
+    if (!x || hd_conv_transpose2d_init(g, &c, name, in, out, 5, stride, HD_PAD_SAME, 0) != HD_OK) return NULL;
+    return hd_conv2d_apply(g, &c, x);
+}
+
+hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent)
+{
+    hd_dense_layer dense;
+    if (hd_dense_init(g, &dense, "gen.dense", latent, 7 * 7 * 256, 0) != HD_OK) return NULL;
+    hd_node *x = bn_leaky(g, "gen.bn0", 7 * 7 * 256, hd_dense_apply(g, &dense, z));
+    x = hd_reshape(g, x, 4, (int64_t[]){HD_BATCH, 256, 7, 7});
+    x = bn_leaky(g, "gen.bn1", 128, up(g, "gen.up1", 256, 128, 1, x));
+    x = bn_leaky(g, "gen.bn2", 64, up(g, "gen.up2", 128, 64, 2, x));
+    return hd_tanh(g, up(g, "gen.up3", 64, 1, 2, x));
+}
+
+int hd_gan_disc_init(hd_graph *g, hd_gan_disc *d)
+{
+    int rc = hd_conv2d_init(g, &d->c1, "disc.conv1", 1, 64, 5, 2, HD_PAD_SAME, 1);
+    if (rc == HD_OK) rc = hd_conv2d_init(g, &d->c2, "disc.conv2", 64, 128, 5, 2, HD_PAD_SAME, 1);
+    if (rc == HD_OK) rc = hd_dense_init(g, &d->out, "disc.dense", 128 * 7 * 7, 1, 1);
+    return rc;
+}
+
+hd_node *hd_gan_disc_apply(hd_graph *g, const hd_gan_disc *d, hd_node *x)
+{
+    x = hd_dropout(g, hd_leaky_relu(g, hd_conv2d_apply(g, &d->c1, x), SLOPE), DROPOUT);
+    x = hd_dropout(g, hd_leaky_relu(g, hd_conv2d_apply(g, &d->c2, x), SLOPE), DROPOUT);
+    x = hd_reshape(g, x, 2, (int64_t[]){HD_BATCH, 128 * 7 * 7});
+    return hd_dense_apply(g, &d->out, x);
+}
+
+/* mean over the batch of softplus(sign * logits): BCE from logits against
+ * target 1 (sign -1) or 0 (sign +1). */
+static hd_node *bce_mean(hd_graph *g, hd_node *logits, float sign)
+{
+    return hd_mean(g, hd_softplus(g, hd_scale(g, logits, sign)), HD_AXIS_ALL);
+}
+
+static int build_graph(hd_gan_net *n, uint64_t seed, int64_t latent)
+{
+    hd_graph *g = n->g = hd_graph_new(seed);
+    if (!g) return HD_ENOMEM;
+    n->latent = latent;
+    n->z = hd_input(g, "z", 2, (int64_t[]){HD_BATCH, latent});
+    n->real = hd_input(g, "real", 4, (int64_t[]){HD_BATCH, 1, HD_GAN_SIDE, HD_GAN_SIDE});
+    hd_graph_set_group(g, HD_GAN_GROUP_G);
+    n->fake = hd_gan_generator(g, n->z, latent);
+    hd_graph_set_group(g, HD_GAN_GROUP_D);
+    hd_gan_disc d;
+    int rc = hd_gan_disc_init(g, &d);
+    if (rc != HD_OK) return rc;
+    n->d_real = hd_gan_disc_apply(g, &d, n->real);
+    n->d_fake = hd_gan_disc_apply(g, &d, n->fake);
+    n->d_loss = hd_add(g, bce_mean(g, n->d_real, -1.0f), bce_mean(g, n->d_fake, 1.0f));
+    n->g_loss = bce_mean(g, n->d_fake, -1.0f);
+    n->both = hd_add(g, n->d_loss, n->g_loss);
+    if (!n->both) return HD_EINVAL;
+    return hd_graph_compile(g);
+}
+
+int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, float lr)
+{
+    memset(n, 0, sizeof *n);
+    int rc = build_graph(n, seed, latent);
+    if (rc == HD_OK) rc = hd_graph_set_batch(n->g, batch);
+    if (rc != HD_OK) return rc;
+    hd_graph_param_range(n->g, HD_GAN_GROUP_G, &n->pg, &n->gg, &n->ng);
+    hd_graph_param_range(n->g, HD_GAN_GROUP_D, &n->pd, &n->gd, &n->nd);
+    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
+    oo.lr = lr;
+    n->opt_g = hd_optim_new(HD_ADAM, &oo, n->ng);
+    n->opt_d = hd_optim_new(HD_ADAM, &oo, n->nd);
+    return n->opt_g && n->opt_d ? HD_OK : HD_ENOMEM;
+}
+
+void hd_gan_net_free(hd_gan_net *n)
+{
+    hd_optim_free(n->opt_g);
+    hd_optim_free(n->opt_d);
+    hd_graph_free(n->g);
+    memset(n, 0, sizeof *n);
+}
+
+static double mean_sigmoid(hd_node *logits)
+{
+    const hd_tensor *t = hd_node_value(logits);
+    int64_t k = hd_tensor_numel(t);
+    double s = 0;
+    for (int64_t i = 0; i < k; i++) s += 1.0 / (1.0 + exp(-(double)t->data[i]));
+    return s / (double)k;
+}
+
+int hd_gan_net_step(hd_gan_net *n, hd_gan_losses *out)
+{
+    int rc = hd_graph_forward(n->g, n->both);
+    if (rc != HD_OK) return rc;
+    hd_graph_zero_grad(n->g, HD_GAN_GROUP_D);
+    hd_graph_zero_grad(n->g, HD_GAN_GROUP_G);
+    if ((rc = hd_graph_backward(n->g, n->d_loss, HD_GAN_GROUP_D)) ||
+        (rc = hd_graph_backward(n->g, n->g_loss, HD_GAN_GROUP_G)) ||
+        (rc = hd_optim_step(n->opt_d, n->pd, n->gd)) || (rc = hd_optim_step(n->opt_g, n->pg, n->gg)))
+        return rc;
+    if (out)
+        *out = (hd_gan_losses){.d_loss = hd_node_scalar(n->d_loss), .g_loss = hd_node_scalar(n->g_loss),
+                               .d_real = mean_sigmoid(n->d_real), .d_fake = mean_sigmoid(n->d_fake)};
+    return HD_OK;
+}
