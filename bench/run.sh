@@ -4,10 +4,11 @@
 #   bash bench/run.sh [threads] [case ...]
 #
 # threads defaults to $(nproc); cases default to all (see bench/README.md).
-# Builds bench_dense and bench_surrogate in $HADRON_BENCH_BUILD (default
-# build-bench/ beside the sources) when needed, runs each configuration in
-# hadron (bench_dense, or bench_surrogate for the surrogate_* cases) and then
-# in PyTorch (bench/torch_dense.py or bench/torch_surrogate.py, with
+# Builds bench_dense, bench_surrogate and bench_gan in $HADRON_BENCH_BUILD
+# (default build-bench/ beside the sources) when needed, runs each
+# configuration in hadron (bench_dense; bench_surrogate for the surrogate_*
+# cases, bench_gan for the dcgan_* cases) and then in PyTorch
+# (bench/torch_dense.py, torch_surrogate.py or torch_gan.py, with
 # /usr/bin/python3, Debian's python3-torch), and prints one JSON line per
 # configuration with hadron_us, torch_us and ratio = torch_us / hadron_us (> 1: hadron is
 # faster).  Without torch, torch_us and ratio are null and a note goes to
@@ -33,9 +34,9 @@ mkdir -p "$build"
 log=$build/bench-build.log
 if { [ -f "$build/CMakeCache.txt" ] ||
      cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF; } >"$log" 2>&1 &&
-   cmake --build "$build" --target bench_dense bench_surrogate -j "$(nproc)" >>"$log" 2>&1; then
+   cmake --build "$build" --target bench_dense bench_surrogate bench_gan -j "$(nproc)" >>"$log" 2>&1; then
     :
-elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ]; then
+elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ] && [ -x "$build/bench/bench_gan" ]; then
     echo "run.sh: warning: build failed (see $log); using the existing programs in $build/bench" >&2
 else
     cat "$log" >&2
@@ -62,25 +63,30 @@ fi
 # One configuration at a time, hadron then PyTorch, so that both sides of a
 # ratio are measured close together in time (this VM's speed drifts).
 # The surrogate_* cases belong to bench_surrogate / torch_surrogate.py, the
-# others to bench_dense / torch_dense.py.
-dense_cases=() surrogate_cases=()
+# dcgan_* cases to bench_gan / torch_gan.py, the others to bench_dense /
+# torch_dense.py.
+dense_cases=() surrogate_cases=() gan_cases=()
 if [ $# -eq 0 ]; then
     dense_cases=(dense_fwd_bwd mlp_infer)
     surrogate_cases=(surrogate_epoch surrogate_infer)
+    gan_cases=(dcgan_step dcgan_layers)
 fi
 for c in "$@"; do
     case $c in
     surrogate_*) surrogate_cases+=("$c") ;;
+    dcgan_*) gan_cases+=("$c") ;;
     *) dense_cases+=("$c") ;;
     esac
 done
 configs=""
 if [ ${#dense_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_dense" --list "${dense_cases[@]}")$'\n'; fi
 if [ ${#surrogate_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_surrogate" --list "${surrogate_cases[@]}")$'\n'; fi
+if [ ${#gan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_gan" --list "${gan_cases[@]}")$'\n'; fi
 hadron_out="" torch_out=""
 for c in $configs; do
     case $c in
     surrogate_*) bin=$build/bench/bench_surrogate py=torch_surrogate.py ;;
+    dcgan_*) bin=$build/bench/bench_gan py=torch_gan.py ;;
     *) bin=$build/bench/bench_dense py=torch_dense.py ;;
     esac
     hadron_out+=$("$bin" --threads "$threads" --time "$budget" "$c")$'\n'
@@ -93,7 +99,7 @@ for c in $configs; do
     fi
 done
 
-# Join on (case, batch, units, threads) with any python3; without one, print
+# Join on (case, layer, batch, units, threads) with any python3; without one, print
 # the hadron lines with null torch fields.
 joiner=""
 for p in /usr/bin/python3 python3; do
@@ -119,12 +125,12 @@ def lines(name):
                 pass
     return out
 
-key = lambda d: (d.get("case"), d.get("batch"), d.get("units"), d.get("threads"))
+key = lambda d: (d.get("case"), d.get("layer"), d.get("batch"), d.get("units"), d.get("threads"))
 torch = {key(d): d for d in lines("TORCH_OUT")}
 for h in lines("HADRON_OUT"):
     t = torch.get(key(h), {})
     hu, tu = h.get("hadron_us"), t.get("torch_us")
-    row = {k: h.get(k) for k in ("case", "batch", "units", "threads")}
+    row = {k: h[k] for k in ("case", "layer", "batch", "units", "threads") if k in h}
     row.update(hadron_us=hu, torch_us=tu, ratio=round(tu / hu, 3) if hu and tu else None)
     for d in (h, t):
         for k, v in d.items():
