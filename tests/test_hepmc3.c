@@ -418,6 +418,43 @@ static void test_reader_api(void **state)
     assert_error(read_all(path, NULL, 0), HD_EFORMAT, "not_hepmc.txt:1:", "START_EVENT_LISTING");
 }
 
+/* A pool of a file's events as a tracker source: event i comes back as read. */
+static void test_event_pool(void **state)
+{
+    (void)state;
+    hd_event evs[2] = {{0}}, ev = {0};
+    assert_int_equal(read_all(FIX "valid.hepmc3", evs, 2), 2);
+    hd_event_pool *p;
+    assert_int_equal(hd_event_pool_read(FIX "valid.hepmc3", 0, &p), HD_OK);
+    assert_int_equal(hd_event_pool_size(p), 2);
+    hd_event_source src = hd_event_pool_source(p);
+    assert_int_equal(src.n_events, 2);
+    for (int k = 1; k >= 0; k--) { /* out of order */
+        assert_int_equal(src.event(src.source, (uint64_t)k, &ev), HD_OK);
+        assert_int_equal(ev.n, evs[k].n);
+        assert_memory_equal(ev.p, evs[k].p, (size_t)ev.n * sizeof *ev.p);
+    }
+    assert_error(src.event(src.source, 2, &ev), HD_EINVAL, "event 2 of 2", NULL);
+    hd_event_pool_free(p);
+    assert_int_equal(hd_event_pool_read(FIX "valid.hepmc3", 1, &p), HD_OK); /* the first only */
+    assert_int_equal(hd_event_pool_size(p), 1);
+    hd_event_pool_free(p);
+    /* a broken file: nothing kept, the line named */
+    p = (hd_event_pool *)1;
+    assert_error(hd_event_pool_read(FIX "missing_vertex.hepmc3", 0, &p), HD_EFORMAT, "missing_vertex.hepmc3:", NULL);
+    assert_null(p);
+    char path[128];
+    tmp_path(path, sizeof path, "empty.hepmc3");
+    static const char empty[] = "HepMC::Version 3.02.05\nHepMC::Asciiv3-START_EVENT_LISTING\n"
+                                "HepMC::Asciiv3-END_EVENT_LISTING\n";
+    spill(path, empty, sizeof empty - 1);
+    assert_error(hd_event_pool_read(path, 0, &p), HD_EFORMAT, "empty.hepmc3: no events", NULL);
+    hd_event_pool_free(NULL);
+    hd_event_free(&ev);
+    hd_event_free(evs);
+    hd_event_free(evs + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_reads_gzip),
         cmocka_unit_test(test_writes_hand_made_events),
         cmocka_unit_test(test_reader_api),
+        cmocka_unit_test(test_event_pool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

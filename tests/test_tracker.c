@@ -449,8 +449,6 @@ static void test_sim_source_error(void **state)
 
 /* ---- generated events --------------------------------------------------------------- */
 
-static int eeqq_event(void *source, uint64_t index, hd_event *ev) { return hd_eeqq_event(source, index, ev); }
-
 /* Energy-weighted mean eta of the hits (bin centres) of n images. */
 static double mean_eta(const float *img, int64_t n)
 {
@@ -473,7 +471,7 @@ static void test_generated_events_shift_by_offset_over_r(void **state)
     enum { EVENTS = 2000 };
     hd_eeqq_opts g = hd_eeqq_opts_default();
     hd_tracker_opts o = hd_tracker_opts_default();
-    hd_simulator *s = hd_tracker_sim_new(&o, (hd_event_source){eeqq_event, &g, 0}, -2, 2);
+    hd_simulator *s = hd_tracker_sim_new(&o, hd_eeqq_source(&g), -2, 2);
     assert_non_null(s);
     float *at0 = malloc(EVENTS * 1024 * sizeof *at0), *at1 = malloc(EVENTS * 1024 * sizeof *at1);
     assert_non_null(at0);

@@ -229,6 +229,17 @@ typedef struct {
  * set) on bad options or a pool of more than 2^32 - 1 events. */
 hd_simulator *hd_tracker_sim_new(const hd_tracker_opts *o, hd_event_source src, double lo, double hi);
 
+/* Event sources (sim/event_source.c).  The generator's source borrows o
+ * (event i is hd_eeqq_event(o, i)).  A pool holds the events of a HepMC3
+ * file (the first max_events; 0: all) in memory, compactly; its source
+ * draws among them with replacement and borrows the pool. */
+hd_event_source hd_eeqq_source(const hd_eeqq_opts *o);
+typedef struct hd_event_pool hd_event_pool;
+int hd_event_pool_read(const char *path, int64_t max_events, hd_event_pool **out);
+int64_t hd_event_pool_size(const hd_event_pool *p);
+hd_event_source hd_event_pool_source(const hd_event_pool *p);
+void hd_event_pool_free(hd_event_pool *p); /* NULL is fine */
+
 #ifdef __cplusplus
 }
 #endif
