@@ -181,6 +181,64 @@ hd_gan_sample_opts hd_gan_sample_opts_default(void);
 int hd_gan_sample(const hd_gan_sample_opts *opts);
 
 
+/* ---- avo (workflows/avo.c): adversarial variational optimisation (seed 000) --
+ * Tunes the parameters theta of a non-differentiable simulator (sim.h) so
+ * that simulated data match observed data (arXiv:1707.07113): a factorised
+ * Gaussian proposal q(theta | mean, softplus(rho)), a discriminator between
+ * simulated and observed data trained alternately with it, and the
+ * score-function (REINFORCE) gradient of the adversarial loss with respect
+ * to (mean, rho).  Outputs in out_dir (docs/avo.md): history.csv,
+ * metrics.json, convergence.png, and images.png (detector images) or
+ * hist.png (vector data). */
+
+typedef enum { HD_AVO_BCE, HD_AVO_WASSERSTEIN } hd_avo_loss;
+
+typedef struct {
+    hd_simulator *sim;            /* borrowed */
+    const char *out_dir;
+    const float *observed;        /* [n_observed, obs...] or NULL: simulate at truth */
+    int64_t n_observed;           /* 4096 */
+    const double *truth;          /* [n_params] or NULL (then observed is needed) */
+    double mean0[HD_SIM_MAX_PARAMS], width0[HD_SIM_MAX_PARAMS]; /* the proposal's start */
+    uint64_t seed;
+    int iterations;               /* 256 */
+    int64_t per_draw;             /* observations per parameter draw (8) */
+    int64_t disc_samples;         /* simulated observations per discriminator epoch (4096) */
+    int64_t pretrain_samples;     /* simulated observations for pre-training (65536) */
+    int pretrain_epochs;          /* 4 */
+    int64_t proposal_draws;       /* parameter draws per proposal step (256) */
+    int64_t batch;                /* discriminator batch, half simulated, half observed (32) */
+    float lr_disc, lr_proposal;   /* Adam: 1e-3 and 0.02 (the seed's) */
+    hd_avo_loss loss;
+    float r1;                     /* R1 penalty weight on observed data (0: off) */
+    float gamma;                  /* entropy regularisation: + gamma H(q), shrinks the widths (0; docs/avo.md) */
+    int baseline;                 /* 1: subtract the mean reward (variance reduction) */
+    int64_t disc_hidden;          /* MLP discriminator of vector data: two hidden layers of this width (64) */
+    const char *obs_label;        /* axis label of vector data, or "x label|y label" of images (NULL: index) */
+    double image_extent[4];       /* images: x0, x1 (columns), y0, y1 (rows); all 0: bin indices */
+    /* Optional: a function of theta reported too, e.g. "c" of the Weinberg
+     * model, as its mean over the proposal (theta clamped to the box as the
+     * simulator sees it): where the data depend on theta only through a
+     * linear mixture in it, that is the value the simulated data show. */
+    const char *derived_name;
+    double (*derived)(const double *theta);
+    void (*on_iteration)(void *user, int it, const double *mean, const double *width, double d_loss, double p_loss);
+    void (*on_stage)(void *user, const char *what);
+    void *user;
+} hd_avo_opts;
+
+typedef struct {
+    double mean[HD_SIM_MAX_PARAMS], width[HD_SIM_MAX_PARAMS];
+    double derived;               /* E_q[derived(theta)] of the final proposal (NAN without one) */
+    double seconds;
+    int iterations;
+} hd_avo_result;
+
+/* Defaults; mean0/width0 are the middle of the simulator's box and
+ * softplus(2) (the seed's start). */
+hd_avo_opts hd_avo_opts_default(hd_simulator *sim);
+int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);
+
 #ifdef __cplusplus
 }
 #endif

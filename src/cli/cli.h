@@ -37,6 +37,7 @@ void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
-extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn, cmd_gan;
+extern const cli_command cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn, cmd_gan,
+    cmd_avo;
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const cli_command *const commands[] = {&cmd_demo, &cmd_sim, &cmd_surrogate, &cmd_predict, &cmd_bnn, &cmd_gan, &cmd_fit, &cmd_info};
+static const cli_command *const commands[] = {&cmd_demo, &cmd_sim, &cmd_surrogate, &cmd_predict, &cmd_bnn, &cmd_gan, &cmd_avo, &cmd_fit, &cmd_info};
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)

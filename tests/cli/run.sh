@@ -25,7 +25,7 @@ expect "version" 0 "hadron 0.1.0" "$hadron" --version
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn; do
+for cmd in demo fit info sim surrogate predict bnn avo; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -98,6 +98,21 @@ expect "sim events: energy out of range" 1 "sqrt_s = 5 GeV" "$hadron" sim events
 expect "sim events: bad number" 2 "--sqrt-s: 'z' is not a valid number" "$hadron" sim events --sqrt-s z
 check "no file left by a failed run" test ! -e "$tmp/e/x.hepmc3"
 expect "sim events: unwritable output" 1 "$tmp/file" "$hadron" sim events --n 10 --out "$tmp/file/ev.hepmc3"
+
+# avo: a short Weinberg run, and the refusals
+fix=$(cd "$(dirname "$0")/../fixtures" && pwd)
+expect "avo weinberg" 0 "c = " "$hadron" avo --simulator weinberg --truth 42,0.9 --iterations 5 --pretrain-samples 0 \
+  --out "$tmp/avo"
+for f in history.csv metrics.json convergence_E_beam.gp convergence_c.gp hist.gp; do check "avo wrote $f" test -s "$tmp/avo/$f"; done
+check "avo history: header, start, 5 iterations" test "$(wc -l < "$tmp/avo/history.csv")" -eq 7
+expect "avo: unknown simulator" 2 "--simulator 'pythia': tracker or weinberg" "$hadron" avo --simulator pythia --truth 1
+expect "avo: truth needs two numbers" 2 "--truth '42': need 2 comma-separated" "$hadron" avo --simulator weinberg --truth 42
+expect "avo: truth outside the box" 1 "truth E_beam = 60 lies outside [40, 50]" "$hadron" avo --simulator weinberg \
+  --truth 60,1 --out "$tmp/avo2"
+expect "avo: no data" 2 "give --observed FILE.npy or --truth" "$hadron" avo
+expect "avo: observed of the wrong shape" 1 "$tmp/a/val_dat.npy: the weinberg simulator needs float32 or float64 of shape (N, 1)" \
+  "$hadron" avo --simulator weinberg --observed "$tmp/a/val_dat.npy"
+expect "avo: broken HepMC3 events" 1 "missing_vertex.hepmc3:" "$hadron" avo --truth 1 --events "$fix/hepmc3/missing_vertex.hepmc3"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

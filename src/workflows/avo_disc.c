@@ -1,0 +1,203 @@
+/* The avo discriminator: the seed's small CNN for detector images (four
+ * blocks of 3 x 3 'same' convolution with 8, 12, 16, 24 channels, LeakyReLU
+ * 0.05 and 2 x 2 max-pooling, then one logit) or an MLP for vector data;
+ * trained on batches of half simulated, half observed rows.
+ *
+ * The R1 penalty (r1 / 2) E_obs |grad_x D(x)|^2 needs a gradient of a
+ * gradient, which the graph does not have.  It is estimated instead with a
+ * random direction u ~ N(0, I) per row: E_u[(u . g)^2] = |g|^2, and
+ * u . g = (D(x + eps u) - D(x - eps u)) / (2 eps) + O(eps^2), a function of
+ * the parameters that first-order backpropagation differentiates
+ * (docs/avo.md).
+ *
+ * The network is small and its batches are 16 + 16 rows: on two cores a
+ * step takes twice as long on two threads as on one (OpenMP and OpenBLAS
+ * overheads), so training and evaluation run on one thread while the
+ * simulator runs on all of them. */
+#include "avo_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define R1_EPS 1e-2f /* data are scaled to unit RMS */
+
+typedef struct { hd_conv2d_layer conv[4]; int n_conv; hd_dense_layer dense[3]; int n_dense; int64_t c, h, w; } arch;
+
+static int cnn_init(hd_graph *g, arch *a)
+{
+    static const int64_t width[4] = {8, 12, 16, 24};
+    int64_t c = a->c, h = a->h, w = a->w;
+    char name[32];
+    for (a->n_conv = 0; a->n_conv < 4 && h >= 2 && w >= 2; a->n_conv++) {
+        snprintf(name, sizeof name, "disc.conv%d", a->n_conv);
+        if (hd_conv2d_init(g, &a->conv[a->n_conv], name, c, width[a->n_conv], 3, 1, HD_PAD_SAME, 1) != HD_OK)
+            return HD_EINVAL;
+        c = width[a->n_conv];
+        h /= 2;
+        w /= 2;
+    }
+    a->n_dense = 1;
+    return hd_dense_init(g, &a->dense[0], "disc.dense", c * h * w, 1, 1);
+}
+
+static int mlp_init(hd_graph *g, arch *a, int64_t in, int64_t hidden)
+{
+    a->n_dense = 3;
+    int rc = hd_dense_init(g, &a->dense[0], "disc.dense0", in, hidden, 1);
+    if (rc == HD_OK) rc = hd_dense_init(g, &a->dense[1], "disc.dense1", hidden, hidden, 1);
+    if (rc == HD_OK) rc = hd_dense_init(g, &a->dense[2], "disc.dense2", hidden, 1, 1);
+    return rc;
+}
+
+static hd_node *apply(hd_graph *g, const arch *a, hd_node *x)
+{
+    for (int i = 0; i < a->n_conv; i++)
+        x = hd_max_pool2d(g, hd_leaky_relu(g, hd_conv2d_apply(g, &a->conv[i], x), 0.05f), 2, 2, 2, 2);
+    if (a->n_conv) {
+        x = hd_reshape(g, x, 2, (int64_t[]){HD_BATCH, a->dense[0].in});
+        return hd_dense_apply(g, &a->dense[0], x);
+    }
+    for (int i = 0; i < a->n_dense; i++) {
+        x = hd_dense_apply(g, &a->dense[i], x);
+        if (i + 1 < a->n_dense) x = hd_leaky_relu(g, x, 0.2f);
+    }
+    return x;
+}
+
+static hd_node *input(hd_graph *g, const char *name, const hd_simulator *s)
+{
+    int64_t shape[4] = {HD_BATCH};
+    for (int i = 0; i < s->obs_ndim; i++) shape[i + 1] = s->obs_shape[i];
+    return hd_input(g, name, s->obs_ndim + 1, shape);
+}
+
+static hd_node *mean_of(hd_graph *g, hd_node *x) { return hd_mean(g, x, HD_AXIS_ALL); }
+
+static int build_loss(hd_avo_disc *d, const arch *a)
+{
+    hd_graph *g = d->g;
+    if (d->kind == HD_AVO_BCE)
+        d->loss = hd_add(g, mean_of(g, hd_softplus(g, hd_scale(g, d->d_real, -1.0f))),
+                         mean_of(g, hd_softplus(g, d->d_fake)));
+    else
+        d->loss = hd_sub(g, mean_of(g, d->d_fake), mean_of(g, d->d_real));
+    if (d->r1 > 0) {
+        hd_node *diff = hd_sub(g, apply(g, a, d->real_plus), apply(g, a, d->real_minus));
+        hd_node *slope = hd_scale(g, diff, 1.0f / (2.0f * R1_EPS));
+        d->loss = hd_add(g, d->loss, hd_scale(g, mean_of(g, hd_square(g, slope)), 0.5f * d->r1));
+    }
+    return d->loss ? HD_OK : HD_EINVAL;
+}
+
+int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
+{
+    memset(d, 0, sizeof *d);
+    const hd_simulator *s = o->sim;
+    d->kind = o->loss;
+    d->r1 = o->r1;
+    d->half = o->batch / 2;
+    d->obs_size = hd_simulator_obs_size(s);
+    hd_graph *g = d->g = hd_graph_new(o->seed);
+    if (!g) return HD_ENOMEM;
+    arch a = {0};
+    int rc;
+    if (s->obs_ndim == 3) {
+        a.c = s->obs_shape[0];
+        a.h = s->obs_shape[1];
+        a.w = s->obs_shape[2];
+        rc = cnn_init(g, &a);
+    } else {
+        rc = mlp_init(g, &a, d->obs_size, o->disc_hidden);
+    }
+    if (rc != HD_OK) return rc;
+    d->real = input(g, "real", s);
+    d->fake = input(g, "fake", s);
+    d->real_plus = input(g, "real_plus", s);
+    d->real_minus = input(g, "real_minus", s);
+    d->d_real = apply(g, &a, d->real);
+    d->d_fake = apply(g, &a, d->fake);
+    if ((rc = build_loss(d, &a)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->half))) return rc;
+    hd_graph_param_range(g, HD_ALL, &d->params, &d->grads, &d->n_params);
+    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
+    oo.lr = o->lr_disc;
+    d->opt = hd_optim_new(HD_ADAM, &oo, d->n_params);
+    return d->opt ? HD_OK : HD_ENOMEM;
+}
+
+void hd_avo_disc_free(hd_avo_disc *d)
+{
+    hd_optim_free(d->opt);
+    hd_graph_free(d->g);
+    memset(d, 0, sizeof *d);
+}
+
+static void copy_rows(float *dst, const hd_avo_set *s, const int64_t *order, int64_t first, int64_t n, int64_t size)
+{
+    for (int64_t i = 0; i < n; i++)
+        memcpy(dst + i * size, s->x + order[(first + i) % s->n] * size, (size_t)size * sizeof(float));
+}
+
+/* x +- eps u for the R1 estimate, u ~ N(0, I) from rng. */
+static void perturb(hd_avo_disc *d, hd_rng *rng)
+{
+    int64_t n = d->half * d->obs_size;
+    const float *x = hd_node_value(d->real)->data;
+    float *p = hd_node_value(d->real_plus)->data, *m = hd_node_value(d->real_minus)->data;
+    hd_rng_fill_normal(rng, p, n, 0.0f, R1_EPS);
+    for (int64_t i = 0; i < n; i++) {
+        m[i] = x[i] - p[i];
+        p[i] = x[i] + p[i];
+    }
+}
+
+/* One thread for the discriminator; returns the count to restore. */
+static int single_thread(void)
+{
+    int threads = hd_get_threads();
+    hd_set_threads(1);
+    return threads;
+}
+
+int hd_avo_disc_epoch(hd_avo_disc *d, const hd_avo_set *sim, const hd_avo_set *obs, hd_rng *rng, double *loss)
+{
+    int threads = single_thread();
+    int64_t *os = hd_malloc((size_t)sim->n * sizeof(int64_t)), *oo = hd_malloc((size_t)obs->n * sizeof(int64_t));
+    int rc = os && oo ? HD_OK : HD_ENOMEM;
+    int64_t steps = sim->n / d->half;
+    double sum = 0;
+    if (rc == HD_OK) {
+        hd_rng_permutation(rng, sim->n, os);
+        hd_rng_permutation(rng, obs->n, oo);
+    }
+    for (int64_t k = 0; rc == HD_OK && k < steps; k++) {
+        copy_rows(hd_node_value(d->fake)->data, sim, os, k * d->half, d->half, d->obs_size);
+        copy_rows(hd_node_value(d->real)->data, obs, oo, k * d->half, d->half, d->obs_size);
+        if (d->r1 > 0) perturb(d, rng);
+        hd_graph_zero_grad(d->g, HD_ALL);
+        if ((rc = hd_graph_forward(d->g, d->loss)) || (rc = hd_graph_backward(d->g, d->loss, HD_ALL))) break;
+        sum += hd_node_scalar(d->loss);
+        rc = hd_optim_step(d->opt, d->params, d->grads);
+    }
+    *loss = steps ? sum / (double)steps : NAN;
+    hd_free(os);
+    hd_free(oo);
+    hd_set_threads(threads);
+    return rc;
+}
+
+int hd_avo_disc_reward(hd_avo_disc *d, const hd_avo_set *s, double *reward)
+{
+    int threads = single_thread(), rc = HD_OK;
+    float *dst = hd_node_value(d->fake)->data;
+    for (int64_t first = 0; rc == HD_OK && first < s->n; first += d->half) {
+        int64_t rows = s->n - first < d->half ? s->n - first : d->half;
+        memset(dst, 0, (size_t)(d->half * d->obs_size) * sizeof(float));
+        memcpy(dst, s->x + first * d->obs_size, (size_t)(rows * d->obs_size) * sizeof(float));
+        if ((rc = hd_graph_forward(d->g, d->d_fake))) break;
+        const float *z = hd_node_value(d->d_fake)->data;
+        for (int64_t i = 0; i < rows; i++)
+            reward[first + i] = d->kind == HD_AVO_BCE ? 1.0 / (1.0 + exp(-(double)z[i])) : (double)z[i];
+    }
+    hd_set_threads(threads);
+    return rc;
+}
