@@ -10,17 +10,19 @@ static int run(int argc, char **argv)
     cli_flag flags[] = {{"out", FLAG_STRING, &out, "output directory"}};
     int rc = cli_parse(&cmd_demo, argc, argv, flags, 1);
     if (rc) return rc == 1 ? 0 : rc;
-    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096];
+    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
     snprintf(amp, sizeof amp, "%s/amplitudes", out);
     snprintf(bnn, sizeof bnn, "%s/bnn", out);
+    snprintf(avo, sizeof avo, "%s/avo", out);
     char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50"};
     char *sim_argv[] = {"sim", "tracking", "--out", hist};
     char *sur_argv[] = {"surrogate", "--input", hist, "--out", sur, "--print-every", "100"};
     char *amp_argv[] = {"sim", "amplitudes", "--out", amp, "--val", "5000", "--test", "5000"};
     char *bnn_argv[] = {"bnn", "--data", amp, "--out", bnn, "--print-every", "50"};
+    char *avo_argv[] = {"avo", "--simulator", "weinberg", "--truth", "42,0.9", "--n-observed", "16384", "--out", avo};
     printf("== fit: an MLP learns a known function ==\n");
     if ((rc = cmd_fit.run(5, fit_argv)) != 0) return rc;
     printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
@@ -31,12 +33,15 @@ static int run(int argc, char **argv)
     if ((rc = cmd_sim.run(8, amp_argv)) != 0) return rc;
     printf("\n== bnn: a Bayesian network regresses the amplitudes and says how sure it is ==\n");
     if ((rc = cmd_bnn.run(7, bnn_argv)) != 0) return rc;
+    printf("\n== avo: tune the Weinberg model's beam energy and coupling to 'observed' e+e- -> mu+mu- data ==\n");
+    if ((rc = cmd_avo.run(9, avo_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
            "  %s/calibration.png       predicted uncertainty vs actual error\n"
+           "  %s/convergence_c.png   AVO: the fitted asymmetry c per iteration, against the truth\n"
            "  %s/loss.png               the fit demo's losses\n",
-           sur, sur, sur, bnn, bnn, dir);
+           sur, sur, sur, bnn, bnn, avo, dir);
     return 0;
 }
 
