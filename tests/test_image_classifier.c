@@ -75,11 +75,7 @@ static int teardown(void **state)
     hd_tensor_free(f->test);
     hd_free(f->train_labels);
     hd_free(f->test_labels);
-    if (f->dir[0]) {
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-        if (system(cmd) != 0) return -1;
-    }
+    if (f->dir[0] && remove_tree(f->dir) != 0) return -1;
     free(f);
     return 0;
 }

@@ -32,6 +32,14 @@ static inline void spill(const char *path, const void *bytes, size_t n)
     fclose(f);
 }
 
+/* rm -rf dir (a path without single quotes); 0 on success, -1 otherwise. */
+static inline int remove_tree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* rc is code and hd_last_error() contains part1 and part2 (either may be NULL). */
 static inline void assert_error(int rc, int code, const char *part1, const char *part2)
 {
