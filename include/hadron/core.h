@@ -65,6 +65,7 @@ void hd_arena_free(hd_arena *a);
 
 #define HD_MAX_DIM 4
 #define HD_BATCH (-1) /* a symbolic batch dimension in a graph shape */
+#define HD_PI 3.14159265358979323846 /* M_PI is not C11 */
 
 /* float32, C order (PyTorch dimension order), 0..4 dimensions (0 = scalar).
  * An owning tensor frees data in hd_tensor_free; a view never does. */

@@ -115,7 +115,7 @@ static hd_simulator *make_simulator(const avo_args *a, hd_avo_opts *o, hd_eeqq_o
     }
     o->obs_label = "phi|eta";
     o->image_extent[0] = 0;
-    o->image_extent[1] = 2 * 3.14159265358979323846;
+    o->image_extent[1] = 2 * HD_PI;
     o->image_extent[2] = -a->eta_max;
     o->image_extent[3] = a->eta_max;
     return hd_tracker_sim_new(&t, src, -a->offset_max, a->offset_max);

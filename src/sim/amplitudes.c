@@ -24,7 +24,6 @@
 
 #include <math.h>
 
-#define PI 3.14159265358979323846
 
 /* Events between progress reports. */
 enum { ROUND_EVENTS = 1 << 14 };
@@ -54,14 +53,14 @@ double hd_me2_qqbar_aag(const double *p, double charge)
         sum += (a[i] * a[i] + b[i] * b[i]) / (a[j] * b[j] * a[l] * b[l]);
     }
     double s = 2 * hd_amp_dot(p, p + 4), r3 = 4 * s * sum;
-    double e2 = 4 * PI * HD_AMP_ALPHA, gs2 = 4 * PI * HD_AMP_ALPHA_S, q2 = charge * charge;
+    double e2 = 4 * HD_PI * HD_AMP_ALPHA, gs2 = 4 * HD_PI * HD_AMP_ALPHA_S, q2 = charge * charge;
     return e2 * e2 * q2 * q2 * gs2 * (4.0 / 36.0) * r3;
 }
 
 double hd_me2_qqbar_aa(const double *p, double charge)
 {
     double a = hd_amp_dot(p, p + 8), b = hd_amp_dot(p, p + 12); /* -t/2 and -u/2 */
-    double e2 = 4 * PI * HD_AMP_ALPHA, q2 = charge * charge;
+    double e2 = 4 * HD_PI * HD_AMP_ALPHA, q2 = charge * charge;
     return (2.0 / 3.0) * e2 * e2 * q2 * q2 * (a / b + b / a);
 }
 

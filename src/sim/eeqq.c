@@ -23,7 +23,6 @@
 
 #include <math.h>
 
-#define PI 3.14159265358979323846
 #define SIN2_THETA_W 0.23122
 
 /* Fragmentation parameters (docs/events.md says how they were chosen). */
@@ -274,7 +273,7 @@ int hd_eeqq_event(const hd_eeqq_opts *o, uint64_t index, hd_event *ev)
     rng.counter = index << EVENT_SHIFT;
     hd_event_clear(ev);
     int q = draw_flavour(&rng);
-    double ct = draw_cos_theta(&rng), st = sqrt(fmax(0.0, 1 - ct * ct)), phi = 2 * PI * hd_u01(&rng);
+    double ct = draw_cos_theta(&rng), st = sqrt(fmax(0.0, 1 - ct * ct)), phi = 2 * HD_PI * hd_u01(&rng);
     double cp = cos(phi), sp = sin(phi), axis[3] = {st * cp, st * sp, ct};
     if ((rc = hard_process(ev, o->sqrt_s, q, axis))) return rc;
     int failed = 1;

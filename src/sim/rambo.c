@@ -4,7 +4,6 @@
 
 #include <math.h>
 
-#define PI 3.14159265358979323846
 
 double hd_amp_uniform(hd_rng *rng)
 {
@@ -21,7 +20,7 @@ void hd_rambo_massless(double w, int n, const double *u, double *k)
     double q[4] = {0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
         const double *r = u + 4 * i;
-        double c = 2 * r[0] - 1, s = sqrt(fmax(0.0, 1 - c * c)), phi = 2 * PI * r[1], e = -log(r[2] * r[3]);
+        double c = 2 * r[0] - 1, s = sqrt(fmax(0.0, 1 - c * c)), phi = 2 * HD_PI * r[1], e = -log(r[2] * r[3]);
         double *ki = k + 4 * i;
         ki[0] = e;
         ki[1] = e * s * cos(phi);
@@ -47,7 +46,7 @@ double hd_amp_eta(const double *p) { return asinh(p[3] / hd_amp_pt(p)); }
 double hd_amp_delta_r(const double *a, const double *b)
 {
     double deta = hd_amp_eta(a) - hd_amp_eta(b), dphi = fabs(atan2(a[2], a[1]) - atan2(b[2], b[1]));
-    if (dphi > PI) dphi = 2 * PI - dphi;
+    if (dphi > HD_PI) dphi = 2 * HD_PI - dphi;
     return hypot(deta, dphi);
 }
 

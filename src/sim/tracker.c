@@ -20,7 +20,6 @@
 #include <math.h>
 #include <string.h>
 
-#define PI 3.14159265358979323846
 #define FAR_MM 1e6 /* where a stable particle's segment ends */
 
 enum { MAX_BINS = 1 << 16, MAX_LAYERS = 1024, MAX_CELLS = 1 << 26 };
@@ -103,7 +102,7 @@ static int outward_crossing(const segment *s, double r, double *h)
 
 static grid make_grid(const hd_tracker_opts *o)
 {
-    return (grid){o->n_eta, o->n_phi, tanh(o->eta_max), 2 * o->eta_max / o->n_eta, 2 * PI / o->n_phi};
+    return (grid){o->n_eta, o->n_phi, tanh(o->eta_max), 2 * o->eta_max / o->n_eta, 2 * HD_PI / o->n_phi};
 }
 
 /* Cell eta * n_phi + phi of a hit h on the sphere of radius r; -1 outside the eta range. */
@@ -114,7 +113,7 @@ static int64_t hit_cell(const grid *g, double r, const double *h)
     int half = g->n_eta / 2, ie = (int)(atanh(z) / g->d_eta);
     if (ie >= half) ie = half - 1; /* rounding just inside eta_max */
     ie = h[2] < 0 ? half - 1 - ie : half + ie;
-    int ip = (int)((atan2(h[1], h[0]) + PI) / g->d_phi);
+    int ip = (int)((atan2(h[1], h[0]) + HD_PI) / g->d_phi);
     if (ip >= g->n_phi) ip = g->n_phi - 1; /* phi = 2 pi */
     return (int64_t)ie * g->n_phi + ip;
 }

@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const double PI = 3.14159265358979323846;
-
-double hd_fit_target(double x0, double x1) { return sin(PI * x0) * cos(PI * x1 / 2); }
+double hd_fit_target(double x0, double x1) { return sin(HD_PI * x0) * cos(HD_PI * x1 / 2); }
 
 hd_fit_opts hd_fit_opts_default(void)
 {

@@ -70,7 +70,7 @@ static int write_eff_script(const char *dir, const hd_hist3 *h, int kphi, int ha
     if (rc != HD_OK) return rc;
     FILE *f = af.f;
     int cols = (int)ceil(sqrt((double)h->n_eta)), rows = (h->n_eta + cols - 1) / cols;
-    double phi_deg = 0.5 * (h->edges_phi[kphi] + h->edges_phi[kphi + 1]) * 180.0 / 3.14159265358979;
+    double phi_deg = 0.5 * (h->edges_phi[kphi] + h->edges_phi[kphi + 1]) * 180.0 / HD_PI;
     fprintf(f, "# hadron surrogate: efficiency vs pT per eta slice; edit and re-run with `gnuplot efficiency.gp`\n");
     fprintf(f, "set terminal pngcairo size %d,%d enhanced font 'DejaVu Sans,10'\nset output 'efficiency.png'\n",
             360 * cols + 40, 300 * rows + 60);
