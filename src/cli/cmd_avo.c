@@ -36,10 +36,11 @@ static int read_observed(const char *path, const hd_simulator *s, hd_array *a, f
         return 1;
     }
     int64_t size = hd_simulator_obs_size(s), rows = a->ndim ? a->shape[0] : 0;
+    /* (N, obs...) exactly, or (N,) for scalar observations */
     int ok = a->ndim >= 1 && rows >= 2 && (a->dtype == HD_F32 || a->dtype == HD_F64) &&
-             hd_array_numel(a) == rows * size;
-    for (int i = 1; ok && i < a->ndim; i++) ok = a->ndim - 1 == s->obs_ndim && a->shape[i] == s->obs_shape[i - 1];
-    if (!ok && !(s->obs_ndim == 1 && s->obs_shape[0] == 1 && a->ndim == 1 && rows >= 2)) {
+             hd_array_numel(a) == rows * size && (a->ndim == 1 || a->ndim - 1 == s->obs_ndim);
+    for (int i = 1; ok && i < a->ndim; i++) ok = a->shape[i] == s->obs_shape[i - 1];
+    if (!ok) {
         char want[64] = "";
         for (int i = 0; i < s->obs_ndim; i++)
             snprintf(want + strlen(want), sizeof want - strlen(want), ", %lld", (long long)s->obs_shape[i]);

@@ -112,6 +112,9 @@ expect "avo: truth outside the box" 1 "truth E_beam = 60 lies outside [40, 50]" 
 expect "avo: no data" 2 "give --observed FILE.npy or --truth" "$hadron" avo
 expect "avo: observed of the wrong shape" 1 "$tmp/a/val_dat.npy: the weinberg simulator needs float32 or float64 of shape (N, 1)" \
   "$hadron" avo --simulator weinberg --observed "$tmp/a/val_dat.npy"
+h="{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
+{ printf '\x93NUMPY\x01\x00\x76\x00%-117s\n' "$h"; printf '\x00\x00\x80\x3f\x00\x00\xc0\x7f'; } > "$tmp/nan.npy"
+expect "avo: a NaN observation" 1 "$tmp/nan.npy: entry 1 (row 1) is nan" "$hadron" avo --simulator weinberg --observed "$tmp/nan.npy"
 expect "avo: broken HepMC3 events" 1 "missing_vertex.hepmc3:" "$hadron" avo --truth 1 --events "$fix/hepmc3/missing_vertex.hepmc3"
 
 echo "$passed passed, $failed failed"
