@@ -25,7 +25,7 @@ expect "version" 0 "hadron 0.1.0" "$hadron" --version
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn avo; do
+for cmd in demo fit info sim surrogate predict bnn gan avo; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -98,6 +98,13 @@ expect "sim events: energy out of range" 1 "sqrt_s = 5 GeV" "$hadron" sim events
 expect "sim events: bad number" 2 "--sqrt-s: 'z' is not a valid number" "$hadron" sim events --sqrt-s z
 check "no file left by a failed run" test ! -e "$tmp/e/x.hepmc3"
 expect "sim events: unwritable output" 1 "$tmp/file" "$hadron" sim events --n 10 --out "$tmp/file/ev.hepmc3"
+
+# gan: the commands and their refusals (training itself: tests/test_gan.c)
+expect "gan train --help" 0 "usage: hadron gan train" "$hadron" gan train --help
+expect "gan sample --help" 0 "usage: hadron gan sample" "$hadron" gan sample --help
+expect "gan: no subcommand" 2 "usage: hadron gan <train|sample>" "$hadron" gan
+expect "gan sample needs a model" 2 "--model CHECKPOINT is required" "$hadron" gan sample --out "$tmp/g"
+expect "gan: missing data" 1 "/nonexistent/train-images-idx3-ubyte" "$hadron" gan train --data /nonexistent --out "$tmp/g"
 
 # avo: a short Weinberg run, and the refusals
 fix=$(cd "$(dirname "$0")/../fixtures" && pwd)
