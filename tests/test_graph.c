@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "hadron/hadron.h"
@@ -243,6 +244,41 @@ static void test_init_follows_name(void **state)
     hd_graph_free(b);
 }
 
+/* Keras's initialisation: Glorot-uniform weights over (in + out) k k, zero
+ * bias; refused once the graph is compiled. */
+static void test_keras_init(void **state)
+{
+    (void)state;
+    hd_graph *g = hd_graph_new(4);
+    hd_dense_layer d;
+    hd_conv2d_layer c;
+    assert_int_equal(hd_dense_init(g, &d, "d", 300, 200, 1), HD_OK);
+    assert_int_equal(hd_conv_transpose2d_init(g, &c, "c", 64, 1, 5, 2, HD_PAD_SAME, 1), HD_OK);
+    assert_int_equal(hd_dense_keras_init(g, &d), HD_OK);
+    assert_int_equal(hd_conv2d_keras_init(g, &c), HD_OK);
+    assert_int_equal(hd_graph_compile(g), HD_OK);
+    const struct { hd_node *w, *b; double bound; } cases[] = {
+        {d.weight, d.bias, sqrt(6.0 / 500)}, {c.weight, c.bias, sqrt(6.0 / (65 * 25))}};
+    for (int k = 0; k < 2; k++) {
+        const hd_tensor *w = hd_node_value(cases[k].w), *b = hd_node_value(cases[k].b);
+        int64_t n = hd_tensor_numel(w);
+        double max = 0, sq = 0;
+        for (int64_t i = 0; i < n; i++) {
+            max = fmax(max, fabs(w->data[i]));
+            sq += (double)w->data[i] * w->data[i];
+        }
+        assert_true(max <= cases[k].bound && max > 0.98 * cases[k].bound);
+        double var = cases[k].bound * cases[k].bound / 3; /* of U(-a, a) */
+        assert_true(fabs(sq / (double)n / var - 1) < 6 * sqrt(0.8 / (double)n)); /* 6 sigma */
+        for (int64_t i = 0; i < hd_tensor_numel(b); i++) assert_float_equal(b->data[i], 0.0f, 0);
+    }
+    float before = hd_node_value(d.weight)->data[0];
+    assert_int_equal(hd_dense_keras_init(g, &d), HD_ESTATE);
+    assert_non_null(strstr(hd_last_error(), "d.weight"));
+    assert_float_equal(hd_node_value(d.weight)->data[0], before, 0);
+    hd_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_in_step),
         cmocka_unit_test(test_same_seed_same_init),
         cmocka_unit_test(test_init_follows_name),
+        cmocka_unit_test(test_keras_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

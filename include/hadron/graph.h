@@ -41,7 +41,8 @@ typedef enum {
     HD_INIT_CONST,   /* every value = a */
     HD_INIT_UNIFORM, /* U(-a, a) */
     HD_INIT_NORMAL,  /* N(0, a^2) */
-    HD_INIT_FAN_IN   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch Linear's default; fan_in = a */
+    HD_INIT_FAN_IN,  /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch Linear's default; fan_in = a */
+    HD_INIT_GLOROT   /* U(-sqrt(6/a), sqrt(6/a)), a = fan_in + fan_out: Keras's glorot_uniform default */
 } hd_init_kind;
 
 typedef struct { hd_init_kind kind; float a; } hd_init;
@@ -64,6 +65,8 @@ hd_node *hd_input(hd_graph *g, const char *name, int ndim, const int64_t *shape)
 /* Parameters join the current group (hd_graph_set_group, default 0).  Names
  * are unique and become checkpoint keys, e.g. "dense0.weight". */
 hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init);
+/* Replaces a parameter's initialisation; only before hd_graph_compile. */
+int hd_param_set_init(hd_graph *g, hd_node *param, hd_init init);
 int hd_graph_set_group(hd_graph *g, int group); /* 0..HD_MAX_GROUPS-1 */
 /* A buffer: state kept with the params (e.g. batch-norm running stats) that
  * ops write in forward and no gradient or optimiser touches.  It joins the

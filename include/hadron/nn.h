@@ -44,6 +44,13 @@ int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *na
                              int kernel, int stride, hd_padding pad, int with_bias);
 hd_node *hd_conv2d_apply(hd_graph *g, const hd_conv2d_layer *layer, hd_node *x); /* [B,in,H,W] -> [B,out,.,.] */
 
+/* Keras's default initialisation instead of PyTorch's (before compile):
+ * Glorot-uniform weights, fan_in + fan_out = (in + out) k k, and zero bias.
+ * For a stride-2 transposed convolution to few channels PyTorch's bound is
+ * several times larger (1/sqrt(out k k)); see docs/gan.md. */
+int hd_dense_keras_init(hd_graph *g, const hd_dense_layer *layer);
+int hd_conv2d_keras_init(hd_graph *g, const hd_conv2d_layer *layer);
+
 /* Batch norm over dim 1 ([B, F] or [B, C, H, W]) as PyTorch's BatchNorm1d/2d:
  * "<name>.weight" (gamma, ones) and "<name>.bias" (beta, zeros) when affine,
  * and the buffers "<name>.running_mean" (zeros) and "<name>.running_var"

@@ -137,6 +137,16 @@ hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape,
     return n;
 }
 
+int hd_param_set_init(hd_graph *g, hd_node *param, hd_init init)
+{
+    if (!param || !param->is_param) return hd_error(HD_EINVAL, "param_set_init: not a parameter");
+    if (g->compiled)
+        return hd_error(HD_ESTATE, "param_set_init: '%s' is already initialised (the graph is compiled)",
+                        param->name);
+    param->init = init;
+    return HD_OK;
+}
+
 hd_node *hd_buffer(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init)
 {
     hd_node *n = hd_param(g, name, ndim, shape, init);

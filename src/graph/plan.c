@@ -35,6 +35,11 @@ static void init_param(hd_graph *g, hd_node *p)
         hd_rng_fill_uniform(&r, x, n, -bound, bound);
         break;
     }
+    case HD_INIT_GLOROT: {
+        float bound = sqrtf(6.0f / (a > 0 ? a : 1.0f));
+        hd_rng_fill_uniform(&r, x, n, -bound, bound);
+        break;
+    }
     }
 }
 

@@ -89,6 +89,23 @@ int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *na
     return conv_init(g, layer, name, in, out, kernel, stride, pad, with_bias, 1);
 }
 
+static int keras_init(hd_graph *g, hd_node *weight, hd_node *bias, int64_t fan_sum)
+{
+    int rc = hd_param_set_init(g, weight, (hd_init){HD_INIT_GLOROT, (float)fan_sum});
+    if (rc == HD_OK && bias) rc = hd_param_set_init(g, bias, (hd_init){HD_INIT_ZEROS, 0.0f});
+    return rc;
+}
+
+int hd_dense_keras_init(hd_graph *g, const hd_dense_layer *layer)
+{
+    return keras_init(g, layer->weight, layer->bias, layer->in + layer->out);
+}
+
+int hd_conv2d_keras_init(hd_graph *g, const hd_conv2d_layer *layer)
+{
+    return keras_init(g, layer->weight, layer->bias, (layer->in + layer->out) * layer->kernel * layer->kernel);
+}
+
 hd_node *hd_conv2d_apply(hd_graph *g, const hd_conv2d_layer *layer, hd_node *x)
 {
     if (layer->transposed)

@@ -1,7 +1,7 @@
 /* The DCGAN of seed 002 (a Keras model) built in a hadron graph.  Keras's
  * defaults where they differ from PyTorch's: LeakyReLU slope 0.3, batch norm
- * momentum 0.01 (Keras 0.99) and eps 1e-3.  Weights keep PyTorch's default
- * initialisation (nn.h).  The generator's 7 x 7 x 256 reshape is NCHW here:
+ * momentum 0.01 (Keras 0.99) and eps 1e-3, Glorot-uniform weights and zero
+ * biases (nn.h; docs/gan.md says why this matters).  The generator's 7 x 7 x 256 reshape is NCHW here:
  * the dense units are only relabelled. */
 #include "gan_internal.h"
 
@@ -23,14 +23,18 @@ static hd_node *bn_leaky(hd_graph *g, const char *name, int64_t features, hd_nod
 static hd_node *up(hd_graph *g, const char *name, int64_t in, int64_t out, int stride, hd_node *x)
 {
     hd_conv2d_layer c;
-    if (!x || hd_conv_transpose2d_init(g, &c, name, in, out, 5, stride, HD_PAD_SAME, 0) != HD_OK) return NULL;
+    if (!x || hd_conv_transpose2d_init(g, &c, name, in, out, 5, stride, HD_PAD_SAME, 0) != HD_OK ||
+        hd_conv2d_keras_init(g, &c) != HD_OK)
+        return NULL;
     return hd_conv2d_apply(g, &c, x);
 }
 
 hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent)
 {
     hd_dense_layer dense;
-    if (hd_dense_init(g, &dense, "gen.dense", latent, 7 * 7 * 256, 0) != HD_OK) return NULL;
+    if (hd_dense_init(g, &dense, "gen.dense", latent, 7 * 7 * 256, 0) != HD_OK ||
+        hd_dense_keras_init(g, &dense) != HD_OK)
+        return NULL;
     hd_node *x = bn_leaky(g, "gen.bn0", 7 * 7 * 256, hd_dense_apply(g, &dense, z));
     x = hd_reshape(g, x, 4, (int64_t[]){HD_BATCH, 256, 7, 7});
     x = bn_leaky(g, "gen.bn1", 128, up(g, "gen.up1", 256, 128, 1, x));
@@ -41,8 +45,11 @@ hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent)
 int hd_gan_disc_init(hd_graph *g, hd_gan_disc *d)
 {
     int rc = hd_conv2d_init(g, &d->c1, "disc.conv1", 1, 64, 5, 2, HD_PAD_SAME, 1);
+    if (rc == HD_OK) rc = hd_conv2d_keras_init(g, &d->c1);
     if (rc == HD_OK) rc = hd_conv2d_init(g, &d->c2, "disc.conv2", 64, 128, 5, 2, HD_PAD_SAME, 1);
+    if (rc == HD_OK) rc = hd_conv2d_keras_init(g, &d->c2);
     if (rc == HD_OK) rc = hd_dense_init(g, &d->out, "disc.dense", 128 * 7 * 7, 1, 1);
+    if (rc == HD_OK) rc = hd_dense_keras_init(g, &d->out);
     return rc;
 }
 
