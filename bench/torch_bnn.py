@@ -3,6 +3,7 @@
 
     /usr/bin/python3 bench/torch_bnn.py --data DIR [--epochs N] [--hidden H] [--lr LR]
         [--lr-final LR] [--batch B] [--samples K] [--prior-std S] [--threads N] [--seed S]
+        [--save-init FILE]
 
 DIR holds {trn,val,tst}_dat.npy (N, 5, 4): (E, px, py, pz) of the two incoming
 gluons, the two photons and the outgoing gluon, and {trn,val,tst}_amp.npy (N,):
@@ -135,6 +136,24 @@ class BayesMLP(torch.nn.Module):
         return sum(layer.kl() for layer in self.layers)
 
 
+def save_init(model, path):
+    """The initial weights as safetensors under hadron's names, for
+    `hadron bnn --init` (bnn.bayes<i>.weight_mean / weight_logvar / bias)."""
+    tensors = {}
+    for i, layer in enumerate(model.layers):
+        for name, t in (("weight_mean", layer.mu), ("weight_logvar", layer.logsig2), ("bias", layer.bias)):
+            tensors[f"bnn.bayes{i}.{name}"] = t.detach().numpy().astype("<f4")
+    header, blobs, off = {}, [], 0
+    for k, a in tensors.items():
+        header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+
+
 def gauss_nll(mean, logvar, y):
     return torch.mean((y - mean) ** 2 / (2 * torch.exp(logvar)) + 0.5 * logvar)
 
@@ -221,6 +240,8 @@ def main():
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
                    help="torch threads (default: $OMP_NUM_THREADS, else all cores)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--save-init", metavar="FILE",
+                   help="write the initial weights here (safetensors) for hadron bnn --init: both then start alike")
     a = p.parse_args()
     if a.epochs < 1 or a.hidden < 1 or a.batch < 1 or a.samples < 2 or not a.lr > 0 or not a.prior_std > 0 \
             or (a.lr_final is not None and not a.lr_final > 0):
@@ -240,6 +261,8 @@ def main():
     n_train = x_trn.shape[0]
 
     model = BayesMLP(x_trn.shape[1], a.hidden, a.prior_std)
+    if a.save_init:
+        save_init(model, a.save_init)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     decay = 1.0
     if a.lr_final is not None:

@@ -56,7 +56,9 @@ int hd_graph_set_batch(hd_graph *g, int64_t batch); /* (re)plan activation buffe
 int64_t hd_graph_batch(const hd_graph *g);
 void hd_graph_set_training(hd_graph *g, int training); /* default 1; 0 = evaluation (no dropout) */
 int hd_graph_training(const hd_graph *g);
-void hd_graph_set_step(hd_graph *g, uint64_t step); /* counter of random ops; forward in training mode advances it */
+/* The counter of random ops; a forward pass in training mode advances it.
+ * Their streams are addressed by its low 32 bits: steps 2^32 apart repeat. */
+void hd_graph_set_step(hd_graph *g, uint64_t step);
 uint64_t hd_graph_step(const hd_graph *g);
 
 /* ---- leaves ---------------------------------------------------------------- */

@@ -95,6 +95,10 @@ typedef struct {
     int epochs;         /* default 200 */
     int samples;        /* K networks sampled on the test set (default 50) */
     uint64_t seed;
+    /* optional: start from these weights instead of the seed's draw (a
+     * safetensors file with the network's names, e.g. a model.safetensors of
+     * the same layers, or bench/torch_bnn.py --save-init) */
+    const char *init_path;
     void (*on_epoch)(void *user, int epoch, const hd_bnn_losses *train, const hd_bnn_losses *val);
     void *user;
 } hd_bnn_opts;

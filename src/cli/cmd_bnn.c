@@ -32,6 +32,7 @@ static int run(int argc, char **argv)
         {"lr-final", FLAG_FLOAT, &o.lr_final, "learning rate at the last epoch (exponential decay)"},
         {"samples", FLAG_INT, &o.samples, "networks sampled to predict the test set"},
         {"seed", FLAG_U64, &o.seed, "random seed"},
+        {"init", FLAG_STRING, &o.init_path, "start from these weights (a model.safetensors of the same layers)"},
         {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
         {"print-every", FLAG_INT, &rep.every, "print the losses every N epochs"},
     };

@@ -9,7 +9,10 @@
 #include <string.h>
 
 #define EVAL_CHUNK 2048
-#define SAMPLE_STEP0 ((uint64_t)1 << 40) /* steps of the test-set draws, apart from training's */
+/* Steps of the test-set draws, apart from training's.  Random ops address
+ * their stream by the low 32 bits of the step (graph.h): 1 << 40 wrapped to
+ * training's first steps. */
+#define SAMPLE_STEP0 ((uint64_t)1 << 31)
 
 hd_bnn_opts hd_bnn_opts_default(void)
 {
@@ -43,6 +46,7 @@ static int build_net(const hd_bnn_opts *o, const hd_mlp_spec *spec, int64_t n_tr
     int rc;
     if (!m->loss) return HD_EINVAL;
     if ((rc = hd_graph_compile(m->g))) return rc;
+    if (o->init_path && (rc = hd_checkpoint_load(m->g, o->init_path, HD_ALL))) return rc;
     hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
     hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
     oo.lr = o->lr;

@@ -81,6 +81,10 @@ done
 check "bnn history has a row per epoch" test "$(wc -l < "$tmp/a/m/history.csv")" -eq 4
 check "bnn metrics.json has the pulls" grep -q '"pull_std": [0-9]' "$tmp/a/m/metrics.json"
 expect "bnn needs --data" 2 "--data DIR is required" "$hadron" bnn
+expect "bnn --init from another network" 1 "model.safetensors: missing tensor 'bnn.bayes0.weight_mean'" \
+  "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m3" --epochs 1 --init "$tmp/s/m/model.safetensors"
+expect "bnn --init from its own model" 0 "pulls: mean" \
+  "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m3" --epochs 1 --samples 4 --init "$tmp/a/m/model.safetensors"
 cp "$tmp/a/val_dat.npy" "$tmp/a/val_amp.npy"
 expect "bnn: momenta given as amplitudes" 1 "$tmp/a/val_amp.npy: shape (300, 5, 4) but amplitudes must be (N,)" \
   "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m2" --epochs 1
