@@ -138,7 +138,7 @@ typedef struct {
     const char *out_dir;
     const char *classifier;  /* a classifier.safetensors to reuse; NULL: train one */
     uint64_t seed;
-    int epochs;              /* total, also when resuming (default 5) */
+    int epochs;              /* total, also when resuming (default 10) */
     int64_t batch;           /* 256; a last partial batch of an epoch is dropped */
     int64_t n_train;         /* first n training images (0: all) */
     int64_t latent;          /* 100 */

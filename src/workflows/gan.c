@@ -21,7 +21,7 @@
 
 hd_gan_opts hd_gan_opts_default(void)
 {
-    return (hd_gan_opts){.seed = 1, .epochs = 5, .batch = 256, .latent = 100, .lr = 1e-4f, .checkpoint_every = 1,
+    return (hd_gan_opts){.seed = 1, .epochs = 10, .batch = 256, .latent = 100, .lr = 1e-4f, .checkpoint_every = 1,
                          .fd_samples = 10000, .grid = 16};
 }
 
