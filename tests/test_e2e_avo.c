@@ -20,7 +20,7 @@
 #include "hadron/hadron.h"
 #include "test_util.h"
 
-static char dir[64];
+static char dir[] = "/tmp/hadron_test_avo_XXXXXX";
 
 static double weinberg_c(const double *t) { return hd_weinberg_c(t[0], t[1]); }
 
@@ -45,9 +45,7 @@ static char *read_text(const char *d, const char *name)
     char path[256];
     size_t n;
     snprintf(path, sizeof path, "%s/%s", d, name);
-    char *t = (char *)slurp(path, &n);
-    t[n] = '\0';
-    return t;
+    return (char *)slurp(path, &n);
 }
 
 static double json_number(const cJSON *j, const char *obj, const char *key)
@@ -196,8 +194,7 @@ static void test_bad_options(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/hadron_test_avo_%d", (int)getpid());
-    return mkdir(dir, 0777);
+    return mkdtemp(dir) ? 0 : -1;
 }
 
 static int teardown(void **state)

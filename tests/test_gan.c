@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +22,7 @@
 #define KILL_EPOCH 2
 #define KILL_STEP 3
 
-static char dir_a[64], dir_b[64];
+static char dir_a[] = "/tmp/hadron_test_gan_a_XXXXXX", dir_b[] = "/tmp/hadron_test_gan_b_XXXXXX";
 
 static hd_gan_opts small_opts(const char *out)
 {
@@ -80,11 +79,7 @@ static void assert_same_file(const char *pa, const char *pb)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir_a, sizeof dir_a, "/tmp/hadron_test_gan_a_%d", (int)getpid());
-    snprintf(dir_b, sizeof dir_b, "/tmp/hadron_test_gan_b_%d", (int)getpid());
-    mkdir(dir_a, 0777);
-    mkdir(dir_b, 0777);
-    return 0;
+    return mkdtemp(dir_a) && mkdtemp(dir_b) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -8,7 +8,7 @@
 
 #include "hadron/data.h"
 
-/* The whole file, malloc'ed (free it); *size its length. */
+/* The whole file, malloc'ed (free it) and NUL-terminated; *size its length. */
 static inline unsigned char *slurp(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -20,6 +20,7 @@ static inline unsigned char *slurp(const char *path, size_t *size)
     assert_non_null(buf);
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     fclose(f);
+    buf[n] = '\0';
     *size = (size_t)n;
     return buf;
 }
