@@ -32,7 +32,7 @@ int hd_gan_save(const char *path, const hd_gan_opts *o, hd_gan_net *n, const hd_
         views[i] = hd_tensor_view(arr[i], 1, &len[i]);
         extra[i] = &views[i];
     }
-    char v[9][32];
+    char v[10][32];
     snprintf(v[0], 32, "%" PRId64, n->latent);
     snprintf(v[1], 32, "%" PRId64, o->batch);
     snprintf(v[2], 32, "%" PRIu64, o->seed);
@@ -42,9 +42,10 @@ int hd_gan_save(const char *path, const hd_gan_opts *o, hd_gan_net *n, const hd_
     snprintf(v[6], 32, "%" PRId64, st->step);
     snprintf(v[7], 32, "%" PRIu64, st->graph_step);
     snprintf(v[8], 32, "%.17g", st->fd_initial);
+    snprintf(v[9], 32, "%.9g", (double)o->beta1);
     hd_meta meta[] = {{"model", "dcgan"},  {"workflow", "gan"}, {"latent", v[0]},     {"batch", v[1]},
-                      {"seed", v[2]},      {"n_train", v[3]},   {"lr", v[4]},         {"epoch", v[5]},
-                      {"step", v[6]},      {"graph_step", v[7]}, {"fd_initial", v[8]}};
+                      {"seed", v[2]},      {"n_train", v[3]},   {"lr", v[4]},         {"beta1", v[9]},
+                      {"epoch", v[5]},     {"step", v[6]},      {"graph_step", v[7]}, {"fd_initial", v[8]}};
     return hd_checkpoint_save_extra(n->g, path, HD_ALL, 4, moment_names, extra, (int)(sizeof meta / sizeof meta[0]),
                                     meta);
 }
@@ -77,11 +78,18 @@ static int check_same(const hd_safetensors *st, const char *path, const hd_gan_o
             return hd_error(HD_EINVAL, "%s: trained with --%s %" PRIu64 "; resume with the same (not %" PRIu64 ")", path,
                             same[i].flag, have, same[i].want);
     }
-    const char *lr = hd_safetensors_meta(st, "lr");
-    char want[32];
-    snprintf(want, sizeof want, "%.9g", (double)o->lr);
-    if (!lr || strcmp(lr, want) != 0)
-        return hd_error(HD_EINVAL, "%s: trained with --lr %s; resume with the same (not %s)", path, lr ? lr : "?", want);
+    struct { const char *key; float want; } rates[] = {{"lr", o->lr}, {"beta1", o->beta1}};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        const char *have = hd_safetensors_meta(st, rates[i].key);
+        char want[32];
+        snprintf(want, sizeof want, "%.9g", (double)rates[i].want);
+        if (!have)
+            return hd_error(HD_EINVAL, "%s: no %s in the metadata (written by an older hadron); train afresh", path,
+                            rates[i].key);
+        if (strcmp(have, want) != 0)
+            return hd_error(HD_EINVAL, "%s: trained with --%s %g; resume with the same (not %g)", path, rates[i].key,
+                            strtod(have, NULL), (double)rates[i].want);
+    }
     return HD_OK;
 }
 
