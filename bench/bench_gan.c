@@ -68,7 +68,7 @@ static void piece_adam(void *p)
 static void bench_step(void)
 {
     step_ctx c = {0};
-    int rc = hd_gan_net_build(&c.n, 1, GAN_BATCH, GAN_LATENT, 1e-4f);
+    int rc = hd_gan_net_build(&c.n, 1, GAN_BATCH, GAN_LATENT, 1e-4f, 0.5f);
     if (rc != HD_OK) bench_die("gan net");
     /* Real images in [-1, 1] (the workflow scales pixels to that range),
      * latent points ~ N(0, 1); fixed for the whole run. */

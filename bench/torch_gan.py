@@ -33,8 +33,8 @@ loss's gradient with respect to D's parameters only
 with respect to G's parameters only (backward(inputs=G params)), so
 autograd does the same work as hadron's two group backward passes (no dW of
 D for the generator loss, no pass into G for the discriminator loss); then
-Adam(lr=1e-4, foreach=True) on each network.  Gradients are cleared with
-zero_grad(set_to_none=True).
+Adam(lr=1e-4, betas=(0.5, 0.999), foreach=True) on each network.  Gradients
+are cleared with zero_grad(set_to_none=True).
 
 "torch_detach_us" times the step most PyTorch DCGAN code takes instead
 (PyTorch's examples/dcgan): D on fake.detach() for the discriminator's
@@ -80,8 +80,8 @@ def make_nets():
     G, D = generator(), discriminator()
     G.train()
     D.train()
-    opt_g = torch.optim.Adam(G.parameters(), lr=LR, foreach=True)
-    opt_d = torch.optim.Adam(D.parameters(), lr=LR, foreach=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999), foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999), foreach=True)
     g = torch.Generator().manual_seed(3)
     real = torch.rand(BATCH, 1, 28, 28, generator=g) * 2 - 1  # images scaled to [-1, 1]
     z = torch.randn(BATCH, LATENT, generator=g)
