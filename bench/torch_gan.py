@@ -51,7 +51,7 @@ import torch.nn.functional as F
 
 from bench_util import emit, main, time_median
 
-BATCH, LATENT, LR, SLOPE, DROPOUT = 256, 100, 1e-4, 0.3, 0.3
+BATCH, LATENT, LR, BETAS, SLOPE, DROPOUT = 256, 100, 1e-4, (0.5, 0.999), 0.3, 0.3
 
 
 def generator():
@@ -80,8 +80,8 @@ def make_nets():
     G, D = generator(), discriminator()
     G.train()
     D.train()
-    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999), foreach=True)
-    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999), foreach=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS, foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS, foreach=True)
     g = torch.Generator().manual_seed(3)
     real = torch.rand(BATCH, 1, 28, 28, generator=g) * 2 - 1  # images scaled to [-1, 1]
     z = torch.randn(BATCH, LATENT, generator=g)

@@ -143,7 +143,7 @@ typedef struct {
     int64_t n_train;         /* first n training images (0: all) */
     int64_t latent;          /* 100 */
     float lr;                /* 1e-4 for both networks */
-    float beta1;             /* Adam's first-moment decay for both: 0.5 (DCGAN paper); the seed's Keras default is 0.9 */
+    float beta1;             /* Adam's first-moment decay for both: 0.5 (DCGAN paper; the seed's Keras: 0.9) */
     int checkpoint_every;    /* epochs (1) */
     int resume;              /* continue from out_dir/checkpoint.safetensors */
     int64_t fd_samples;      /* generated and real images for the Frechet distance (10000) */

@@ -21,8 +21,8 @@
 
 hd_gan_opts hd_gan_opts_default(void)
 {
-    return (hd_gan_opts){.seed = 1, .epochs = 10, .batch = 256, .latent = 100, .lr = 1e-4f, .beta1 = 0.5f, .checkpoint_every = 1,
-                         .fd_samples = 10000, .grid = 16};
+    return (hd_gan_opts){.seed = 1, .epochs = 10, .batch = 256, .latent = 100, .lr = 1e-4f, .beta1 = 0.5f,
+                         .checkpoint_every = 1, .fd_samples = 10000, .grid = 16};
 }
 
 typedef struct {
@@ -53,8 +53,8 @@ static void stage(const run *r, const char *what)
 static int check_opts(const hd_gan_opts *o)
 {
     if (!o->out_dir) return hd_error(HD_EINVAL, "gan: an output directory is needed");
-    if (o->epochs < 1 || o->batch < 2 || o->latent < 1 || o->latent > 4096 || !(o->lr > 0) || !(o->beta1 >= 0 && o->beta1 < 1) ||
-        o->checkpoint_every < 1 || o->fd_samples < 2 || o->grid < 1 || o->grid > 1024 || o->n_train < 0)
+    if (o->epochs < 1 || o->batch < 2 || o->latent < 1 || o->latent > 4096 || !(o->lr > 0) ||
+        !(o->beta1 >= 0 && o->beta1 < 1) || o->checkpoint_every < 1 || o->fd_samples < 2 || o->grid < 1 || o->grid > 1024 || o->n_train < 0)
         return hd_error(HD_EINVAL, "gan: epochs, checkpoint interval, grid >= 1, batch and fd samples >= 2, "
                                    "latent 1..4096, learning rate > 0, beta1 in [0, 1), n_train >= 0");
     return HD_OK;

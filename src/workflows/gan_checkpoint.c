@@ -38,14 +38,14 @@ int hd_gan_save(const char *path, const hd_gan_opts *o, hd_gan_net *n, const hd_
     snprintf(v[2], 32, "%" PRIu64, o->seed);
     snprintf(v[3], 32, "%" PRId64, o->n_train);
     snprintf(v[4], 32, "%.9g", (double)o->lr);
-    snprintf(v[5], 32, "%d", st->epoch);
-    snprintf(v[6], 32, "%" PRId64, st->step);
-    snprintf(v[7], 32, "%" PRIu64, st->graph_step);
-    snprintf(v[8], 32, "%.17g", st->fd_initial);
-    snprintf(v[9], 32, "%.9g", (double)o->beta1);
+    snprintf(v[5], 32, "%.9g", (double)o->beta1);
+    snprintf(v[6], 32, "%d", st->epoch);
+    snprintf(v[7], 32, "%" PRId64, st->step);
+    snprintf(v[8], 32, "%" PRIu64, st->graph_step);
+    snprintf(v[9], 32, "%.17g", st->fd_initial);
     hd_meta meta[] = {{"model", "dcgan"},  {"workflow", "gan"}, {"latent", v[0]},     {"batch", v[1]},
-                      {"seed", v[2]},      {"n_train", v[3]},   {"lr", v[4]},         {"beta1", v[9]},
-                      {"epoch", v[5]},     {"step", v[6]},      {"graph_step", v[7]}, {"fd_initial", v[8]}};
+                      {"seed", v[2]},      {"n_train", v[3]},   {"lr", v[4]},         {"beta1", v[5]},
+                      {"epoch", v[6]},     {"step", v[7]},      {"graph_step", v[8]}, {"fd_initial", v[9]}};
     return hd_checkpoint_save_extra(n->g, path, HD_ALL, 4, moment_names, extra, (int)(sizeof meta / sizeof meta[0]),
                                     meta);
 }
