@@ -205,7 +205,12 @@ static void test_sample_from_checkpoint(void **state)
     assert_int_equal(hd_gan_sample(&o), HD_OK);
     assert_int_equal(hd_npy_read(path, &a), HD_OK);
     x = a.data;
-    for (int64_t i = 0; i < hd_array_numel(&a); i++) assert_true(x[i] == x[i % 784]);
+    /* Identical rows of one batch agree to rounding, not bit for bit: BLAS kernels may round
+     * rows differently (OpenBLAS does on CPUs without AVX-512). */
+    float worst = 0;
+    for (int64_t i = 0; i < hd_array_numel(&a); i++) worst = fmaxf(worst, fabsf(x[i] - x[i % 784]));
+    printf("identical latent points: largest difference %g\n", (double)worst);
+    assert_true(worst <= 1e-5f);
     hd_array_free(&a);
 
     /* Not a gan checkpoint. */

@@ -57,7 +57,7 @@ static void test_call_order_errors(void **state)
     hd_graph_free(g);
 }
 
-/* Batch size changes between runs; results per sample do not. */
+/* Batch size changes between runs; results per sample do not, beyond rounding. */
 static void test_batch_change(void **state)
 {
     (void)state;
@@ -74,8 +74,10 @@ static void test_batch_change(void **state)
         for (int64_t i = 0; i < batch; i++) memcpy(hd_node_value(x)->data + 3 * i, row, sizeof row);
         assert_int_equal(hd_graph_forward(g, y), HD_OK);
         if (batch == 1) memcpy(first, hd_node_value(y)->data, sizeof first);
-        for (int64_t i = 0; i < batch; i++)
-            assert_memory_equal(hd_node_value(y)->data + 2 * i, first, sizeof first);
+        /* the same sample at another row or batch size: equal to rounding (BLAS may pick
+         * other kernels for other shapes), not necessarily bit for bit */
+        for (int64_t i = 0; i < batch * 2; i++)
+            assert_float_equal(hd_node_value(y)->data[i], first[i % 2], 1e-6f);
     }
     hd_graph_free(g);
 }
