@@ -64,6 +64,8 @@ uint64_t hd_graph_step(const hd_graph *g);
 /* ---- leaves ---------------------------------------------------------------- */
 
 hd_node *hd_input(hd_graph *g, const char *name, int ndim, const int64_t *shape);
+/* Marks an input as wanting a gradient from hd_graph_backward (before compile). */
+int hd_input_requires_grad(hd_node *x);
 /* Parameters join the current group (hd_graph_set_group, default 0).  Names
  * are unique and become checkpoint keys, e.g. "dense0.weight". */
 hd_node *hd_param(hd_graph *g, const char *name, int ndim, const int64_t *shape, hd_init init);
@@ -83,6 +85,18 @@ int hd_graph_forward(hd_graph *g, hd_node *out);   /* computes out and what it n
  * (HD_ALL: every group).  Zero them first with hd_graph_zero_grad. */
 int hd_graph_backward(hd_graph *g, hd_node *out, int group);
 void hd_graph_zero_grad(hd_graph *g, int group);
+
+/* ---- gradients as nodes (second order) ----------------------------------------
+ * hd_grad adds to the graph the nodes of d(sum of y)/dx, for any node y and
+ * any input or parameter x it depends on, and returns the node of x's shape.
+ * The new nodes are ordinary ones: a loss may contain them, forward computes
+ * them and hd_graph_backward differentiates through them, which gives
+ * gradient penalties (WGAN-GP, R1) their exact gradients.  Call it before
+ * hd_graph_compile.  An op on the way with no differentiable backward (batch
+ * norm, dropout, the binomial, Gaussian and softmax losses, and the nodes of
+ * a gradient taken once already, for a third order) is refused by name.
+ * x needs no hd_input_requires_grad for this: that is for hd_graph_backward. */
+hd_node *hd_grad(hd_graph *g, hd_node *y, hd_node *x);
 
 /* ---- inspection ------------------------------------------------------------- */
 
@@ -112,10 +126,12 @@ hd_node *hd_sub(hd_graph *g, hd_node *a, hd_node *b);
 hd_node *hd_mul(hd_graph *g, hd_node *a, hd_node *b);
 hd_node *hd_div(hd_graph *g, hd_node *a, hd_node *b);
 hd_node *hd_scale(hd_graph *g, hd_node *a, float c);        /* c * a */
+hd_node *hd_add_scalar(hd_graph *g, hd_node *a, float c);   /* a + c */
 hd_node *hd_exp(hd_graph *g, hd_node *a);
 hd_node *hd_log(hd_graph *g, hd_node *a);
 hd_node *hd_square(hd_graph *g, hd_node *a);
 hd_node *hd_sqrt(hd_graph *g, hd_node *a);
+hd_node *hd_rsqrt(hd_graph *g, hd_node *a);                 /* 1 / sqrt(a) */
 hd_node *hd_relu(hd_graph *g, hd_node *a);
 hd_node *hd_leaky_relu(hd_graph *g, hd_node *a, float slope); /* x > 0 ? x : slope * x */
 hd_node *hd_sigmoid(hd_graph *g, hd_node *a);               /* 1 / (1 + exp(-x)) */
@@ -147,6 +163,14 @@ hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_no
 hd_node *hd_softmax_cross_entropy_loss(hd_graph *g, hd_node *logits, hd_node *target);
 /* KL(N(mean, e^logvar) || N(0, prior_std^2)) summed over elements (not a mean). */
 hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_std);
+
+/* Layer norm per sample over all dims but 0 (PyTorch's LayerNorm(x.shape[1:])):
+ * gamma (x - mean) / sqrt(var + eps) + beta, biased variance; gamma and beta
+ * have x's shape less the batch dimension, or are both NULL. */
+hd_node *hd_layer_norm(hd_graph *g, hd_node *x, hd_node *gamma, hd_node *beta, float eps);
+/* ||a - b|| per sample, over all dims but 0 ([B, ...] -> [B]); b NULL: ||a||.
+ * The gradient at a zero distance is 0. */
+hd_node *hd_row_norm(hd_graph *g, hd_node *a, hd_node *b);
 
 /* Convolutions on NCHW tensors (docs/conv.md).  HD_PAD_SAME follows Keras/TF:
  * conv2d out = ceil(H / s), padding max((out-1) s + k - H, 0) split with the

@@ -7,7 +7,10 @@ extern const hd_op hd_op_input, hd_op_param, hd_op_matmul, hd_op_linear, hd_op_a
     hd_op_mean, hd_op_concat, hd_op_slice, hd_op_reshape, hd_op_stop_grad, hd_op_dropout, hd_op_gauss_sample,
     hd_op_mse, hd_op_bce_logits, hd_op_binomial_nll, hd_op_gaussian_nll, hd_op_gauss_kl,
     hd_op_softmax_ce,
-    hd_op_conv2d, hd_op_conv_transpose2d, hd_op_max_pool2d, hd_op_batch_norm;
+    hd_op_conv2d, hd_op_conv_transpose2d, hd_op_max_pool2d, hd_op_batch_norm,
+    hd_op_add_scalar, hd_op_rsqrt, hd_op_layer_norm, hd_op_row_norm,
+    hd_op_safe_recip, hd_op_unary_grad, hd_op_sum_to, hd_op_expand, hd_op_pad, hd_op_ones_like,
+    hd_op_conv_dw, hd_op_max_pool_grad;
 
 const hd_op *const hd_ops[HD_OP_COUNT] = {
     [HD_OP_INPUT] = &hd_op_input,           [HD_OP_PARAM] = &hd_op_param,
@@ -30,6 +33,12 @@ const hd_op *const hd_ops[HD_OP_COUNT] = {
     [HD_OP_SOFTMAX_CE] = &hd_op_softmax_ce,
     [HD_OP_CONV2D] = &hd_op_conv2d,         [HD_OP_CONV_TRANSPOSE2D] = &hd_op_conv_transpose2d,
     [HD_OP_MAX_POOL2D] = &hd_op_max_pool2d, [HD_OP_BATCH_NORM] = &hd_op_batch_norm,
+    [HD_OP_ADD_SCALAR] = &hd_op_add_scalar, [HD_OP_RSQRT] = &hd_op_rsqrt,
+    [HD_OP_LAYER_NORM] = &hd_op_layer_norm, [HD_OP_ROW_NORM] = &hd_op_row_norm,
+    [HD_OP_SAFE_RECIP] = &hd_op_safe_recip, [HD_OP_UNARY_GRAD] = &hd_op_unary_grad,
+    [HD_OP_SUM_TO] = &hd_op_sum_to,         [HD_OP_EXPAND] = &hd_op_expand,
+    [HD_OP_PAD] = &hd_op_pad,               [HD_OP_ONES_LIKE] = &hd_op_ones_like,
+    [HD_OP_CONV_DW] = &hd_op_conv_dw,       [HD_OP_MAX_POOL_GRAD] = &hd_op_max_pool_grad,
 };
 
 _Static_assert(sizeof hd_ops / sizeof hd_ops[0] == HD_OP_COUNT, "one table entry per op");

@@ -317,7 +317,12 @@ static void col2im_cl(const float *col, int64_t nb, const geom *g, float *imgT)
 
 /* ---- shape rules ------------------------------------------------------------ */
 
-enum { IP_SH, IP_SW, IP_PAD, IP_PT, IP_PL }; /* n->ip: strides, hd_padding, top/left padding */
+/* n->ip: strides, hd_padding, top/left padding, and the output size when
+ * the padding is PAD_EXPLICIT (the nodes of gradients, hd_conv_to_grid and
+ * hd_conv_to_image: the geometry copied from another conv node).  conv_dw
+ * keeps its kernel size in IP_OH, IP_OW. */
+enum { IP_SH, IP_SW, IP_PAD, IP_PT, IP_PL, IP_OH, IP_OW };
+#define PAD_EXPLICIT 2
 
 static int check_conv_inputs(hd_node *n, int64_t w_out_dim)
 {
@@ -330,7 +335,7 @@ static int check_conv_inputs(hd_node *n, int64_t w_out_dim)
     if (n->ip[IP_SH] < 1 || n->ip[IP_SW] < 1)
         return hd_error(HD_EINVAL, "%s: strides %lld x %lld must be >= 1", hd_ops[n->op]->name,
                         (long long)n->ip[IP_SH], (long long)n->ip[IP_SW]);
-    if (n->ip[IP_PAD] != HD_PAD_VALID && n->ip[IP_PAD] != HD_PAD_SAME)
+    if (n->ip[IP_PAD] != HD_PAD_VALID && n->ip[IP_PAD] != HD_PAD_SAME && n->ip[IP_PAD] != PAD_EXPLICIT)
         return hd_error(HD_EINVAL, "%s: padding %lld is neither HD_PAD_VALID nor HD_PAD_SAME", hd_ops[n->op]->name,
                         (long long)n->ip[IP_PAD]);
     if (n->n_in == 3) {
@@ -356,6 +361,17 @@ static int conv_axis(hd_node *n, int64_t in, int64_t k, int64_t s, int64_t *out,
     return HD_OK;
 }
 
+/* [B, channels, OH, OW] as given (the geometry was checked on the node it was copied from). */
+static int explicit_shape(hd_node *n, int64_t channels)
+{
+    n->ndim = 4;
+    n->shape[0] = n->in[0]->shape[0];
+    n->shape[1] = channels;
+    n->shape[2] = n->ip[IP_OH];
+    n->shape[3] = n->ip[IP_OW];
+    return HD_OK;
+}
+
 static int shape_conv2d(hd_node *n)
 {
     int rc = check_conv_inputs(n, 0);
@@ -363,6 +379,7 @@ static int shape_conv2d(hd_node *n)
     const hd_node *x = n->in[0], *w = n->in[1];
     if (x->shape[1] != w->shape[1])
         return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Co,Ci,kh,kw])");
+    if (n->ip[IP_PAD] == PAD_EXPLICIT) return explicit_shape(n, w->shape[0]);
     int64_t oh, ow, pt, pl;
     if (conv_axis(n, x->shape[2], w->shape[2], n->ip[IP_SH], &oh, &pt) != HD_OK ||
         conv_axis(n, x->shape[3], w->shape[3], n->ip[IP_SW], &ow, &pl) != HD_OK)
@@ -386,6 +403,7 @@ static int shape_conv_transpose2d(hd_node *n)
     const hd_node *x = n->in[0], *w = n->in[1];
     if (x->shape[1] != w->shape[0])
         return hd_shape_error2(n, x, w, "do not match (input channels of x vs w [Ci,Co,kh,kw])");
+    if (n->ip[IP_PAD] == PAD_EXPLICIT) return explicit_shape(n, w->shape[1]);
     int64_t sz[2];
     for (int a = 0; a < 2; a++) {
         int64_t in = x->shape[2 + a], k = w->shape[2 + a], s = n->ip[IP_SH + a], out = 0, pad = 0;
@@ -419,7 +437,8 @@ typedef struct {
     int cl;                   /* channels-last layout */
     int64_t nb, P, S, K;      /* chunk, grid positions, image pixels, col row length (C kh kw) */
     float *col, *imgT, *buf;  /* col, imgT [nb, H, W, C] (channels last), buf [G, nb P] */
-    float *W, *dW;            /* [G, K] */
+    const float *W;           /* [G, K] */
+    float *dW;
     float *wp, *dwp;          /* aux space for W and dW (channels last) */
 } pass;
 
@@ -451,8 +470,9 @@ static int64_t aux_of(const geom *g, int64_t batch)
     return pass_layout(g, batch, &s, off);
 }
 
-/* Sets up a pass over weight node wn; backward zeroes the dW accumulator. */
-static pass pass_begin(const geom *g, int64_t batch, float *aux, hd_node *wn, int backward)
+/* Sets up a pass with weight w [G, C, kh, kw]; dw (NULL: none) is the
+ * weight-gradient accumulator, replaced by the zeroed dwp when channels last. */
+static pass pass_begin(const geom *g, int64_t batch, float *aux, const float *w, float *dw)
 {
     pass s;
     int64_t off[5];
@@ -462,11 +482,13 @@ static pass pass_begin(const geom *g, int64_t batch, float *aux, hd_node *wn, in
     s.buf = aux + off[2];
     s.wp = aux + off[3];
     s.dwp = aux + off[4];
-    s.W = wn->val.data;
-    s.dW = backward && wn->needs_grad ? wn->grad.data : NULL;
+    s.W = w;
+    s.dW = dw;
     if (!s.cl) return s;
-    permute_weight(wn->val.data, g, s.wp);
-    s.W = s.wp;
+    if (w) {
+        permute_weight(w, g, s.wp);
+        s.W = s.wp;
+    }
     if (s.dW) {
         memset(s.dwp, 0, (size_t)(g->g * s.K) * sizeof *s.dwp);
         s.dW = s.dwp;
@@ -474,10 +496,13 @@ static pass pass_begin(const geom *g, int64_t batch, float *aux, hd_node *wn, in
     return s;
 }
 
-static void pass_end(const pass *s, hd_node *wn)
+/* Adds the channels-last dW accumulator into dw. */
+static void pass_end(const pass *s, float *dw)
 {
-    if (s->cl && s->dW) unpermute_add(s->dwp, s->g, wn->grad.data);
+    if (s->cl && s->dW) unpermute_add(s->dwp, s->g, dw);
 }
+
+static float *grad_or_null(hd_node *n) { return n->needs_grad ? n->grad.data : NULL; }
 
 /* col = im2col of m NCHW images. */
 static void image_to_col(const pass *s, const float *img, int64_t m)
@@ -565,7 +590,7 @@ static void conv2d_fwd(hd_graph *gr, hd_node *n)
     (void)gr;
     const geom g = conv2d_geom(n);
     const int64_t B = n->val.shape[0];
-    pass s = pass_begin(&g, B, n->aux, n->in[1], 0);
+    pass s = pass_begin(&g, B, n->aux, n->in[1]->val.data, NULL);
     const float *x = n->in[0]->val.data, *bias = n->n_in == 3 ? n->in[2]->val.data : NULL;
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
@@ -584,7 +609,7 @@ static void conv2d_bwd(hd_graph *gr, hd_node *n)
     const float *dy = n->grad.data;
     if (bn && bn->needs_grad) bias_grad(dy, B, g.g, g.oh * g.ow, bn->grad.data);
     if (!xn->needs_grad && !wn->needs_grad) return;
-    pass s = pass_begin(&g, B, n->aux, wn, 1);
+    pass s = pass_begin(&g, B, n->aux, wn->val.data, grad_or_null(wn));
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
         gather(dy + b0 * g.g * s.P, m, g.g, s.P, s.buf);
@@ -597,10 +622,21 @@ static void conv2d_bwd(hd_graph *gr, hd_node *n)
             col_to_image(&s, m, NULL, 1, xn->grad.data + b0 * g.c * s.S);
         }
     }
-    pass_end(&s, wn);
+    pass_end(&s, wn->grad.data);
 }
 
-const hd_op hd_op_conv2d = {"conv2d", shape_conv2d, conv2d_fwd, conv2d_bwd, conv2d_aux};
+/* The gradient of the bias: gy summed over the batch and the positions. */
+static hd_node *bias_sum(hd_graph *g, hd_node *gy) { return hd_sum(g, hd_sum(g, hd_sum(g, gy, 3), 2), 0); }
+
+static int conv2d_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    *gx = i == 0   ? hd_conv_to_image(g, n, gy, n->in[1])
+          : i == 1 ? hd_conv_dw(g, n, n->in[0], gy)
+                   : bias_sum(g, gy);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_conv2d = {"conv2d", shape_conv2d, conv2d_fwd, conv2d_bwd, conv2d_aux, conv2d_vjp};
 
 static hd_node *conv_node(hd_graph *g, int op, hd_node *x, hd_node *w, hd_node *b, int sh, int sw, hd_padding pad)
 {
@@ -629,7 +665,7 @@ static void convt_fwd(hd_graph *gr, hd_node *n)
     (void)gr;
     const geom g = convt_geom(n);
     const int64_t B = n->val.shape[0];
-    pass s = pass_begin(&g, B, n->aux, n->in[1], 0);
+    pass s = pass_begin(&g, B, n->aux, n->in[1]->val.data, NULL);
     const float *x = n->in[0]->val.data, *bias = n->n_in == 3 ? n->in[2]->val.data : NULL;
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
@@ -648,7 +684,7 @@ static void convt_bwd(hd_graph *gr, hd_node *n)
     const float *dy = n->grad.data;
     if (bn && bn->needs_grad) bias_grad(dy, B, g.c, g.h * g.w, bn->grad.data);
     if (!xn->needs_grad && !wn->needs_grad) return;
-    pass s = pass_begin(&g, B, n->aux, wn, 1);
+    pass s = pass_begin(&g, B, n->aux, wn->val.data, grad_or_null(wn));
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
         image_to_col(&s, dy + b0 * g.c * s.S, m);
@@ -661,13 +697,136 @@ static void convt_bwd(hd_graph *gr, hd_node *n)
             scatter(s.buf, m, g.g, s.P, NULL, 1, xn->grad.data + b0 * g.g * s.P);
         }
     }
-    pass_end(&s, wn);
+    pass_end(&s, wn->grad.data);
 }
 
-const hd_op hd_op_conv_transpose2d = {"conv_transpose2d", shape_conv_transpose2d, convt_fwd, convt_bwd, convt_aux};
+static int convt_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    *gx = i == 0   ? hd_conv_to_grid(g, n, gy, n->in[1])
+          : i == 1 ? hd_conv_dw(g, n, gy, n->in[0])
+                   : bias_sum(g, gy);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_conv_transpose2d = {"conv_transpose2d", shape_conv_transpose2d, convt_fwd, convt_bwd, convt_aux,
+                                      convt_vjp};
 
 hd_node *hd_conv_transpose2d(hd_graph *g, hd_node *x, hd_node *w, hd_node *b, int stride_h, int stride_w,
                              hd_padding pad)
 {
     return conv_node(g, HD_OP_CONV_TRANSPOSE2D, x, w, b, stride_h, stride_w, pad);
+}
+
+/* ---- conv_dw: the weight gradient of image and grid, a node of its own ----------------- */
+
+static int shape_conv_dw(hd_node *n)
+{
+    const hd_node *img = n->in[0], *grid = n->in[1];
+    if (img->ndim != 4 || grid->ndim != 4 || img->shape[0] != grid->shape[0])
+        return hd_shape_error2(n, img, grid, "must be 4-D images and grids of one batch");
+    n->ndim = 4;
+    n->shape[0] = grid->shape[1];
+    n->shape[1] = img->shape[1];
+    n->shape[2] = n->ip[IP_OH];
+    n->shape[3] = n->ip[IP_OW];
+    return HD_OK;
+}
+
+static geom conv_dw_geom(const hd_node *n) { return geom_of(n, &n->in[0]->val, &n->in[1]->val, &n->val); }
+
+static int64_t conv_dw_aux(const hd_node *n)
+{
+    geom g = conv_dw_geom(n);
+    return aux_of(&g, n->in[0]->val.shape[0]);
+}
+
+static void conv_dw_fwd(hd_graph *gr, hd_node *n)
+{
+    (void)gr;
+    const geom g = conv_dw_geom(n);
+    const int64_t B = n->in[0]->val.shape[0];
+    const float *img = n->in[0]->val.data, *grid = n->in[1]->val.data;
+    memset(n->val.data, 0, (size_t)numel_of(n) * sizeof(float));
+    pass s = pass_begin(&g, B, n->aux, NULL, n->val.data);
+    for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
+        int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
+        gather(grid + b0 * g.g * s.P, m, g.g, s.P, s.buf);
+        image_to_col(&s, img + b0 * g.c * s.S, m);
+        gemm_dw(&s, m);
+    }
+    pass_end(&s, n->val.data);
+}
+
+/* With V = dL/d(dw): d grid += conv2d(img, V), d img += conv_transpose2d(grid, V). */
+static void conv_dw_bwd(hd_graph *gr, hd_node *n)
+{
+    (void)gr;
+    hd_node *in = n->in[0], *gn = n->in[1];
+    const geom g = conv_dw_geom(n);
+    const int64_t B = in->val.shape[0];
+    pass s = pass_begin(&g, B, n->aux, n->grad.data, NULL);
+    for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
+        int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
+        if (gn->needs_grad) {
+            image_to_col(&s, in->val.data + b0 * g.c * s.S, m);
+            gemm_buf(&s, m);
+            scatter(s.buf, m, g.g, s.P, NULL, 1, gn->grad.data + b0 * g.g * s.P);
+        }
+        if (in->needs_grad) {
+            gather(gn->val.data + b0 * g.g * s.P, m, g.g, s.P, s.buf);
+            gemm_col(&s, m);
+            col_to_image(&s, m, NULL, 1, in->grad.data + b0 * g.c * s.S);
+        }
+    }
+}
+
+static int conv_dw_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    *gx = i == 0 ? hd_conv_to_image(g, n, n->in[1], gy) : hd_conv_to_grid(g, n, n->in[0], gy);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_conv_dw = {"conv_dw", shape_conv_dw, conv_dw_fwd, conv_dw_bwd, conv_dw_aux, conv_dw_vjp};
+
+/* ---- the nodes of conv gradients: another conv node's geometry ------------------------- */
+
+/* The image and grid sides of c: conv2d reads the image, conv_transpose2d
+ * writes it, conv_dw reads both. */
+static void sides(const hd_node *c, const hd_node **img, const hd_node **grid)
+{
+    *img = c->op == HD_OP_CONV_TRANSPOSE2D ? c : c->in[0];
+    *grid = c->op == HD_OP_CONV2D ? c : c->op == HD_OP_CONV_TRANSPOSE2D ? c->in[0] : c->in[1];
+}
+
+static hd_op_args geometry_of(const hd_node *c, int64_t oh, int64_t ow)
+{
+    return (hd_op_args){.i = {[IP_SH] = c->ip[IP_SH], [IP_SW] = c->ip[IP_SW], [IP_PAD] = PAD_EXPLICIT,
+                              [IP_PT] = c->ip[IP_PT], [IP_PL] = c->ip[IP_PL], [IP_OH] = oh, [IP_OW] = ow}};
+}
+
+hd_node *hd_conv_to_grid(hd_graph *g, const hd_node *c, hd_node *img, hd_node *w)
+{
+    const hd_node *im, *grid;
+    sides(c, &im, &grid);
+    hd_op_args args = geometry_of(c, grid->shape[2], grid->shape[3]);
+    hd_node *in[2] = {img, w};
+    return hd_node_add(g, HD_OP_CONV2D, 2, in, &args);
+}
+
+hd_node *hd_conv_to_image(hd_graph *g, const hd_node *c, hd_node *grid, hd_node *w)
+{
+    const hd_node *img, *gr;
+    sides(c, &img, &gr);
+    hd_op_args args = geometry_of(c, img->shape[2], img->shape[3]);
+    hd_node *in[2] = {grid, w};
+    return hd_node_add(g, HD_OP_CONV_TRANSPOSE2D, 2, in, &args);
+}
+
+hd_node *hd_conv_dw(hd_graph *g, const hd_node *c, hd_node *img, hd_node *grid)
+{
+    int64_t kh = c->op == HD_OP_CONV_DW ? c->ip[IP_OH] : c->in[1]->shape[2];
+    int64_t kw = c->op == HD_OP_CONV_DW ? c->ip[IP_OW] : c->in[1]->shape[3];
+    hd_op_args args = geometry_of(c, kh, kw);
+    hd_node *in[2] = {img, grid};
+    return hd_node_add(g, HD_OP_CONV_DW, 2, in, &args);
 }

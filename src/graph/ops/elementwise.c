@@ -5,8 +5,10 @@
 
 /* ---- unary ---------------------------------------------------------------- */
 
-/* F(x) computes y from x (p = n->fp[0]); D(x, y) is dy/dx. */
-#define UNARY_OP(NAME, F, D)                                                        \
+/* F(x) computes y from x (p = n->fp[0]); D(x, y) is dy/dx and D2(x, y) is
+ * d2y/dx2.  Each op also gets the kernels of its gradient node (unary_grad,
+ * z = gy D(x, y)): forward, and backward, dgy += dz D, dx += dz gy D2. */
+#define UNARY_OP(NAME, F, D, D2)                                                    \
     static void NAME##_fwd(hd_graph *g, hd_node *n)                                 \
     {                                                                               \
         (void)g;                                                                    \
@@ -39,7 +41,53 @@
             dx[i] += dy[i] * (D);                                                   \
         }                                                                           \
     }                                                                               \
-    const hd_op hd_op_##NAME = {#NAME, shape_same, NAME##_fwd, NAME##_bwd, NULL};
+    static void NAME##_gfwd(hd_node *n)                                             \
+    {                                                                               \
+        const float *restrict xs = n->in[0]->val.data, *restrict gy = n->in[1]->val.data; \
+        float *restrict zs = n->val.data;                                           \
+        const float p = n->fp[0];                                                   \
+        (void)p;                                                                    \
+        int64_t len = numel_of(n);                                                  \
+        _Pragma("omp parallel for simd schedule(static) if (parallel: len > HD_PAR_MIN)")     \
+        for (int64_t i = 0; i < len; i++) {                                         \
+            float x = xs[i], y = (F);                                               \
+            (void)y;                                                                \
+            zs[i] = gy[i] * (D);                                                    \
+        }                                                                           \
+    }                                                                               \
+    static void NAME##_gbwd(hd_node *n)                                             \
+    {                                                                               \
+        hd_node *xn = n->in[0], *gn = n->in[1];                                     \
+        const float *restrict xs = xn->val.data, *restrict gy = gn->val.data;       \
+        const float *restrict dz = n->grad.data;                                    \
+        float *dx = xn->needs_grad ? xn->grad.data : NULL;                          \
+        float *dg = gn->needs_grad ? gn->grad.data : NULL;                          \
+        const float p = n->fp[0];                                                   \
+        (void)p;                                                                    \
+        int64_t len = numel_of(n);                                                  \
+        _Pragma("omp parallel for schedule(static) if (len > HD_PAR_MIN)")          \
+        for (int64_t i = 0; i < len; i++) {                                         \
+            float x = xs[i], y = (F);                                               \
+            (void)y;                                                                \
+            if (dg) dg[i] += dz[i] * (D);                                           \
+            if (dx) dx[i] += dz[i] * gy[i] * (D2);                                  \
+        }                                                                           \
+    }                                                                               \
+    static const unary_kernels NAME##_k = {NAME##_gfwd, NAME##_gbwd};                \
+    const hd_op hd_op_##NAME = {#NAME, shape_same, NAME##_fwd, NAME##_bwd, NULL, unary_vjp};
+
+typedef struct { void (*fwd)(hd_node *n); void (*bwd)(hd_node *n); } unary_kernels;
+
+/* The gradient of a unary op is one fused node; scale and add_scalar are
+ * linear and have their own (exact to every order). */
+static int unary_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    if (n->op == HD_OP_SCALE) *gx = hd_scale(g, gy, n->fp[0]);
+    else if (n->op == HD_OP_ADD_SCALAR) *gx = gy;
+    else *gx = hd_unary_grad(g, n, gy);
+    return *gx ? HD_OK : HD_EINVAL;
+}
 
 static inline float softplus_f(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 
@@ -50,17 +98,61 @@ static inline float sigmoid_f(float x)
     return e / (1.0f + e);
 }
 
-UNARY_OP(scale, p * x, p)
-UNARY_OP(exp, expf(x), y)
-UNARY_OP(log, logf(x), 1.0f / x)
-UNARY_OP(square, x * x, 2.0f * x)
-UNARY_OP(sqrt, sqrtf(x), 0.5f / y)
-UNARY_OP(relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)
-UNARY_OP(leaky_relu, x > 0 ? x : p * x, x > 0 ? 1.0f : p)
-UNARY_OP(sigmoid, sigmoid_f(x), y * (1.0f - y))
-UNARY_OP(tanh, tanhf(x), 1.0f - y * y)
-UNARY_OP(softplus, softplus_f(x), sigmoid_f(x))
-UNARY_OP(log_sigmoid, -softplus_f(-x), sigmoid_f(-x))
+UNARY_OP(scale, p * x, p, 0.0f)
+UNARY_OP(add_scalar, x + p, 1.0f, 0.0f)
+UNARY_OP(exp, expf(x), y, y)
+UNARY_OP(log, logf(x), 1.0f / x, -1.0f / (x * x))
+UNARY_OP(square, x * x, 2.0f * x, 2.0f)
+UNARY_OP(sqrt, sqrtf(x), 0.5f / y, -0.25f / (x * y))
+UNARY_OP(rsqrt, 1.0f / sqrtf(x), -0.5f * y * y * y, 0.75f * y * y * y * y * y)
+UNARY_OP(safe_recip, x != 0 ? 1.0f / x : 0.0f, -y * y, 2.0f * y * y * y)
+UNARY_OP(relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f, 0.0f)
+UNARY_OP(leaky_relu, x > 0 ? x : p * x, x > 0 ? 1.0f : p, 0.0f)
+UNARY_OP(sigmoid, sigmoid_f(x), y * (1.0f - y), y * (1.0f - y) * (1.0f - 2.0f * y))
+UNARY_OP(tanh, tanhf(x), 1.0f - y * y, -2.0f * y * (1.0f - y * y))
+UNARY_OP(softplus, softplus_f(x), sigmoid_f(x), sigmoid_f(x) * sigmoid_f(-x))
+UNARY_OP(log_sigmoid, -softplus_f(-x), sigmoid_f(-x), -sigmoid_f(x) * sigmoid_f(-x))
+
+static const unary_kernels *const unary_table[HD_OP_COUNT] = {
+    [HD_OP_SCALE] = &scale_k,       [HD_OP_ADD_SCALAR] = &add_scalar_k, [HD_OP_EXP] = &exp_k,
+    [HD_OP_LOG] = &log_k,           [HD_OP_SQUARE] = &square_k,         [HD_OP_SQRT] = &sqrt_k,
+    [HD_OP_RSQRT] = &rsqrt_k,       [HD_OP_SAFE_RECIP] = &safe_recip_k, [HD_OP_RELU] = &relu_k,
+    [HD_OP_LEAKY_RELU] = &leaky_relu_k, [HD_OP_SIGMOID] = &sigmoid_k,   [HD_OP_TANH] = &tanh_k,
+    [HD_OP_SOFTPLUS] = &softplus_k, [HD_OP_LOG_SIGMOID] = &log_sigmoid_k,
+};
+
+/* unary_grad: z = gy f'(x); ip[0] is the unary op, fp[0] its parameter.
+ * Differentiable once (through f''), not again: no vjp. */
+static int shape_unary_grad(hd_node *n)
+{
+    if (!same_shape(n->in[0], n->in[1])) return hd_shape_error2(n, n->in[0], n->in[1], "differ");
+    return shape_same(n);
+}
+
+static void unary_grad_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    unary_table[n->ip[0]]->fwd(n);
+}
+
+static void unary_grad_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    unary_table[n->ip[0]]->bwd(n);
+}
+
+const hd_op hd_op_unary_grad = {"unary_grad", shape_unary_grad, unary_grad_fwd, unary_grad_bwd, NULL, NULL};
+
+hd_node *hd_unary_grad(hd_graph *g, const hd_node *n, hd_node *gy)
+{
+    if (n->op < 0 || n->op >= HD_OP_COUNT || !unary_table[n->op]) {
+        hd_error(HD_EINVAL, "unary_grad: %s is not a unary elementwise op", hd_ops[n->op]->name);
+        return NULL;
+    }
+    hd_node *in[2] = {n->in[0], gy};
+    hd_op_args args = {.i = {n->op}, .f = {n->fp[0]}};
+    return hd_node_add(g, HD_OP_UNARY_GRAD, 2, in, &args);
+}
 
 static hd_node *unary(hd_graph *g, int op, hd_node *a, float p)
 {
@@ -69,10 +161,13 @@ static hd_node *unary(hd_graph *g, int op, hd_node *a, float p)
 }
 
 hd_node *hd_scale(hd_graph *g, hd_node *a, float c) { return unary(g, HD_OP_SCALE, a, c); }
+hd_node *hd_add_scalar(hd_graph *g, hd_node *a, float c) { return unary(g, HD_OP_ADD_SCALAR, a, c); }
 hd_node *hd_exp(hd_graph *g, hd_node *a) { return unary(g, HD_OP_EXP, a, 0); }
 hd_node *hd_log(hd_graph *g, hd_node *a) { return unary(g, HD_OP_LOG, a, 0); }
 hd_node *hd_square(hd_graph *g, hd_node *a) { return unary(g, HD_OP_SQUARE, a, 0); }
 hd_node *hd_sqrt(hd_graph *g, hd_node *a) { return unary(g, HD_OP_SQRT, a, 0); }
+hd_node *hd_rsqrt(hd_graph *g, hd_node *a) { return unary(g, HD_OP_RSQRT, a, 0); }
+hd_node *hd_safe_recip(hd_graph *g, hd_node *a) { return unary(g, HD_OP_SAFE_RECIP, a, 0); }
 hd_node *hd_relu(hd_graph *g, hd_node *a) { return unary(g, HD_OP_RELU, a, 0); }
 hd_node *hd_leaky_relu(hd_graph *g, hd_node *a, float slope) { return unary(g, HD_OP_LEAKY_RELU, a, slope); }
 hd_node *hd_sigmoid(hd_graph *g, hd_node *a) { return unary(g, HD_OP_SIGMOID, a, 0); }
@@ -214,7 +309,27 @@ static inline void row_offsets(const bcast *p, int64_t r, int64_t *oa, int64_t *
         if ((GA && !full_a) || (GB && !full_b))                                        \
             NAME##_grad_rows(n, &p, full_a ? NULL : GA, full_b ? NULL : GB);           \
     }                                                                                  \
-    const hd_op hd_op_##NAME = {#NAME, shape_broadcast, NAME##_fwd, NAME##_bwd, NULL};
+    const hd_op hd_op_##NAME = {#NAME, shape_broadcast, NAME##_fwd, NAME##_bwd, NULL, binary_vjp};
+
+/* Gradients of binary ops, before the reduction over broadcast dims:
+ * add (gy, gy), sub (gy, -gy), mul (gy b, gy a), div (gy / b, -gy y / b). */
+static hd_node *binary_partial(hd_graph *g, hd_node *n, int i, hd_node *gy)
+{
+    hd_node *a = n->in[0], *b = n->in[1];
+    switch (n->op) {
+    case HD_OP_ADD: return gy;
+    case HD_OP_SUB: return i ? hd_scale(g, gy, -1.0f) : gy;
+    case HD_OP_MUL: return hd_mul(g, gy, i ? a : b);
+    default: return i ? hd_scale(g, hd_div(g, hd_mul(g, gy, n), b), -1.0f) : hd_div(g, gy, b);
+    }
+}
+
+static int binary_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    hd_node *d = binary_partial(g, n, i, gy);
+    *gx = d && !same_shape(d, n->in[i]) ? hd_sum_to(g, d, n->in[i], 0) : d;
+    return *gx ? HD_OK : HD_EINVAL;
+}
 
 BINARY_OP(add, a + b, 1.0f, 1.0f)
 BINARY_OP(sub, a - b, 1.0f, -1.0f)

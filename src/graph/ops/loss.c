@@ -92,10 +92,21 @@ static void loss_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_mse = {"mse_loss", shape_loss, loss_fwd, loss_bwd, NULL};
-const hd_op hd_op_bce_logits = {"bce_logits_loss", shape_loss, loss_fwd, loss_bwd, NULL};
-const hd_op hd_op_binomial_nll = {"binomial_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL};
-const hd_op hd_op_gaussian_nll = {"gaussian_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL};
+/* The partials of mse and bce as nodes, times gy spread over the mean:
+ * mse (2 (p - t), -2 (p - t)), bce (sigmoid(z) - t, -z). */
+static int loss_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    hd_node *a = n->in[0], *b = n->in[1], *d;
+    if (n->op == HD_OP_MSE) d = hd_scale(g, hd_sub(g, a, b), i ? -2.0f : 2.0f);
+    else d = i ? hd_scale(g, a, -1.0f) : hd_sub(g, hd_sigmoid(g, a), b);
+    *gx = hd_mul(g, hd_expand(g, gy, a, 1), d);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_mse = {"mse_loss", shape_loss, loss_fwd, loss_bwd, NULL, loss_vjp};
+const hd_op hd_op_bce_logits = {"bce_logits_loss", shape_loss, loss_fwd, loss_bwd, NULL, loss_vjp};
+const hd_op hd_op_binomial_nll = {"binomial_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL, NULL};
+const hd_op hd_op_gaussian_nll = {"gaussian_nll_loss", shape_loss, loss_fwd, loss_bwd, NULL, NULL};
 
 hd_node *hd_mse_loss(hd_graph *g, hd_node *pred, hd_node *target)
 {
@@ -159,7 +170,17 @@ static void gauss_kl_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_gauss_kl = {"gauss_kl", shape_gauss_kl, gauss_kl_fwd, gauss_kl_bwd, NULL};
+/* d/dmu = mu / s^2, d/dlogvar = (exp(logvar) / s^2 - 1) / 2. */
+static int gauss_kl_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    float inv_s2 = 1.0f / (n->fp[0] * n->fp[0]);
+    hd_node *d = i == 0 ? hd_scale(g, n->in[0], inv_s2)
+                        : hd_scale(g, hd_add_scalar(g, hd_scale(g, hd_exp(g, n->in[1]), inv_s2), -1.0f), 0.5f);
+    *gx = hd_mul(g, hd_expand(g, gy, n->in[i], 0), d);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_gauss_kl = {"gauss_kl", shape_gauss_kl, gauss_kl_fwd, gauss_kl_bwd, NULL, gauss_kl_vjp};
 
 hd_node *hd_gauss_kl(hd_graph *g, hd_node *mean, hd_node *logvar, float prior_std)
 {
@@ -221,7 +242,8 @@ static void softmax_ce_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_softmax_ce = {"softmax_cross_entropy_loss", shape_softmax_ce, softmax_ce_fwd, softmax_ce_bwd, NULL};
+const hd_op hd_op_softmax_ce = {"softmax_cross_entropy_loss", shape_softmax_ce, softmax_ce_fwd, softmax_ce_bwd, NULL,
+                                 NULL};
 
 hd_node *hd_softmax_cross_entropy_loss(hd_graph *g, hd_node *logits, hd_node *target)
 {

@@ -5,60 +5,82 @@
 
 #include <cblas.h>
 
+/* ip[0]: b transposed; ip[1]: a transposed (internal, for gradients: it may
+ * contract over the batch dimension, when both operands carry it there). */
 static int shape_matmul(hd_node *n)
 {
     const hd_node *a = n->in[0], *b = n->in[1];
-    int tb = (int)n->ip[0];
+    int tb = (int)n->ip[0], ta = (int)n->ip[1];
     if (a->ndim != 2 || b->ndim != 2) return hd_shape_error2(n, a, b, "must both be 2-D");
-    if (b->shape[0] == HD_BATCH || a->shape[1] == HD_BATCH)
+    int64_t ka = ta ? a->shape[0] : a->shape[1], kb = tb ? b->shape[1] : b->shape[0];
+    int64_t rows = ta ? a->shape[1] : a->shape[0], cols = tb ? b->shape[0] : b->shape[1];
+    int over_batch = ka == HD_BATCH || kb == HD_BATCH;
+    if (over_batch && !(ta && ka == kb))
         return hd_shape_error2(n, a, b, "cannot contract over the batch dimension");
-    int64_t k = tb ? b->shape[1] : b->shape[0];
-    if (a->shape[1] != k)
+    if (ka != kb)
         return hd_shape_error2(n, a, b, tb ? "do not match (a columns vs b columns, b transposed)"
                                            : "do not match (a columns vs b rows)");
+    if (cols == HD_BATCH) return hd_shape_error2(n, a, b, "would move the batch dimension");
     n->ndim = 2;
-    n->shape[0] = a->shape[0];
-    n->shape[1] = tb ? b->shape[0] : b->shape[1];
+    n->shape[0] = rows;
+    n->shape[1] = cols;
     return HD_OK;
 }
+
+static CBLAS_TRANSPOSE tr(int64_t t) { return t ? CblasTrans : CblasNoTrans; }
 
 static void matmul_fwd(hd_graph *g, hd_node *n)
 {
     (void)g;
     const hd_tensor *a = &n->in[0]->val, *b = &n->in[1]->val;
-    int tb = (int)n->ip[0];
-    int m = (int)a->shape[0], k = (int)a->shape[1], cols = (int)n->val.shape[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, cols, k, 1.0f,
-                a->data, k, b->data, (int)b->shape[1], 0.0f, n->val.data, cols);
+    int tb = (int)n->ip[0], ta = (int)n->ip[1];
+    int m = (int)n->val.shape[0], cols = (int)n->val.shape[1], k = (int)(ta ? a->shape[0] : a->shape[1]);
+    cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), m, cols, k, 1.0f, a->data, (int)a->shape[1], b->data,
+                (int)b->shape[1], 0.0f, n->val.data, cols);
 }
 
 static void matmul_bwd(hd_graph *g, hd_node *n)
 {
     (void)g;
     hd_node *a = n->in[0], *b = n->in[1];
-    int tb = (int)n->ip[0];
-    int m = (int)a->val.shape[0], k = (int)a->val.shape[1], cols = (int)n->val.shape[1];
-    int ldb = (int)b->val.shape[1];
+    int tb = (int)n->ip[0], ta = (int)n->ip[1];
+    int m = (int)n->val.shape[0], cols = (int)n->val.shape[1], k = (int)(ta ? a->val.shape[0] : a->val.shape[1]);
+    int lda = (int)a->val.shape[1], ldb = (int)b->val.shape[1];
     const float *dy = n->grad.data;
-    if (a->needs_grad) /* da [m,k] += dy [m,cols] op(b)^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, m, k, cols, 1.0f,
-                    dy, cols, b->val.data, ldb, 1.0f, a->grad.data, k);
-    if (b->needs_grad && tb) /* db [cols,k] += dy^T a */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, k, m, 1.0f, dy, cols,
-                    a->val.data, k, 1.0f, b->grad.data, k);
-    else if (b->needs_grad) /* db [k,cols] += a^T dy */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, m, 1.0f, a->val.data, k, dy,
-                    cols, 1.0f, b->grad.data, cols);
+    if (a->needs_grad && !ta) /* da [m,k] += dy [m,cols] op(b)^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tr(!tb), m, k, cols, 1.0f, dy, cols, b->val.data, ldb, 1.0f,
+                    a->grad.data, lda);
+    else if (a->needs_grad) /* da [k,m] += op(b) dy^T */
+        cblas_sgemm(CblasRowMajor, tr(tb), CblasTrans, k, m, cols, 1.0f, b->val.data, ldb, dy, cols, 1.0f,
+                    a->grad.data, lda);
+    if (b->needs_grad && tb) /* db [cols,k] += dy^T op(a) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f, dy, cols, a->val.data, lda, 1.0f,
+                    b->grad.data, ldb);
+    else if (b->needs_grad) /* db [k,cols] += op(a)^T dy */
+        cblas_sgemm(CblasRowMajor, tr(!ta), CblasNoTrans, k, cols, m, 1.0f, a->val.data, lda, dy, cols, 1.0f,
+                    b->grad.data, ldb);
 }
 
-const hd_op hd_op_matmul = {"matmul", shape_matmul, matmul_fwd, matmul_bwd, NULL};
+/* The backward products above, as nodes. */
+static int matmul_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    hd_node *a = n->in[0], *b = n->in[1];
+    int tb = (int)n->ip[0], ta = (int)n->ip[1];
+    if (i == 0) *gx = ta ? hd_matmul_t(g, b, gy, tb, 1) : hd_matmul_t(g, gy, b, 0, !tb);
+    else *gx = tb ? hd_matmul_t(g, gy, a, 1, ta) : hd_matmul_t(g, a, gy, !ta, 0);
+    return *gx ? HD_OK : HD_EINVAL;
+}
 
-hd_node *hd_matmul(hd_graph *g, hd_node *a, hd_node *b, int trans_b)
+const hd_op hd_op_matmul = {"matmul", shape_matmul, matmul_fwd, matmul_bwd, NULL, matmul_vjp};
+
+hd_node *hd_matmul_t(hd_graph *g, hd_node *a, hd_node *b, int ta, int tb)
 {
     hd_node *in[2] = {a, b};
-    hd_op_args args = {.i = {trans_b != 0}};
+    hd_op_args args = {.i = {tb != 0, ta != 0}};
     return hd_node_add(g, HD_OP_MATMUL, 2, in, &args);
 }
+
+hd_node *hd_matmul(hd_graph *g, hd_node *a, hd_node *b, int trans_b) { return hd_matmul_t(g, a, b, 0, trans_b); }
 
 /* ---- linear ------------------------------------------------------------------ */
 
@@ -109,7 +131,15 @@ static void linear_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_linear = {"linear", shape_linear, linear_fwd, linear_bwd, NULL};
+/* dx = gy w, dw = gy^T x, db = column sums of gy. */
+static int linear_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    hd_node *x = n->in[0], *w = n->in[1];
+    *gx = i == 0 ? hd_matmul_t(g, gy, w, 0, 0) : i == 1 ? hd_matmul_t(g, gy, x, 1, 0) : hd_sum(g, gy, 0);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_linear = {"linear", shape_linear, linear_fwd, linear_bwd, NULL, linear_vjp};
 
 hd_node *hd_linear(hd_graph *g, hd_node *x, hd_node *w, hd_node *b)
 {

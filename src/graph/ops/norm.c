@@ -253,7 +253,7 @@ static void batch_norm_bwd(hd_graph *g, hd_node *n)
     channel_apply(&w, dy, x, xn->grad.data, 1);
 }
 
-const hd_op hd_op_batch_norm = {"batch_norm", shape_batch_norm, batch_norm_fwd, batch_norm_bwd, bn_aux};
+const hd_op hd_op_batch_norm = {"batch_norm", shape_batch_norm, batch_norm_fwd, batch_norm_bwd, bn_aux, NULL};
 
 hd_node *hd_batch_norm(hd_graph *g, hd_node *x, hd_node *gamma, hd_node *beta, hd_node *running_mean,
                        hd_node *running_var, float momentum, float eps)

@@ -137,7 +137,71 @@ static void max_pool2d_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_max_pool2d = {"max_pool2d", shape_max_pool2d, max_pool2d_fwd, max_pool2d_bwd, max_pool2d_aux};
+static int max_pool2d_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    *gx = hd_max_pool_grad(g, n, gy);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_max_pool2d = {"max_pool2d", shape_max_pool2d, max_pool2d_fwd, max_pool2d_bwd, max_pool2d_aux,
+                                max_pool2d_vjp};
+
+/* ---- max_pool_grad: gy routed to the argmax of pool node p ------------------------
+ * Linear in gy, piecewise constant in the pooled input: its backward gathers
+ * at the same argmax and gives the pool node nothing. */
+static int shape_max_pool_grad(hd_node *n)
+{
+    const hd_node *p = n->in[0];
+    if (p->op != HD_OP_MAX_POOL2D || !same_shape(p, n->in[1]))
+        return hd_shape_error2(n, p, n->in[1], "must be a max_pool2d node and a gradient of its shape");
+    n->ndim = 4;
+    memcpy(n->shape, p->in[0]->shape, sizeof n->shape);
+    return HD_OK;
+}
+
+static void max_pool_grad_walk(hd_node *n, int backward)
+{
+    hd_node *p = n->in[0], *gn = n->in[1];
+    const int64_t planes = n->val.shape[0] * n->val.shape[1], hw = n->val.shape[2] * n->val.shape[3];
+    const int64_t ohw = p->val.shape[2] * p->val.shape[3];
+    const int32_t *arg = (const int32_t *)(const void *)p->aux;
+    if (!backward) memset(n->val.data, 0, (size_t)numel_of(n) * sizeof(float));
+#pragma omp parallel for schedule(static) if (planes * hw > HD_PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int32_t *a = arg + pl * ohw;
+        if (backward) {
+            const float *dz = n->grad.data + pl * hw;
+            float *dg = gn->grad.data + pl * ohw;
+            for (int64_t o = 0; o < ohw; o++) dg[o] += dz[a[o]];
+        } else {
+            const float *gy = gn->val.data + pl * ohw;
+            float *z = n->val.data + pl * hw;
+            for (int64_t o = 0; o < ohw; o++) z[a[o]] += gy[o];
+        }
+    }
+}
+
+static void max_pool_grad_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    max_pool_grad_walk(n, 0);
+}
+
+static void max_pool_grad_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    if (n->in[1]->needs_grad) max_pool_grad_walk(n, 1);
+}
+
+const hd_op hd_op_max_pool_grad = {"max_pool_grad", shape_max_pool_grad, max_pool_grad_fwd, max_pool_grad_bwd, NULL,
+                                   NULL};
+
+hd_node *hd_max_pool_grad(hd_graph *g, hd_node *p, hd_node *gy)
+{
+    hd_node *in[2] = {p, gy};
+    return hd_node_add(g, HD_OP_MAX_POOL_GRAD, 2, in, NULL);
+}
 
 hd_node *hd_max_pool2d(hd_graph *g, hd_node *x, int kernel_h, int kernel_w, int stride_h, int stride_w)
 {

@@ -45,7 +45,7 @@ static void dropout_bwd(hd_graph *g, hd_node *n)
     for (int64_t i = 0; i < len; i++) dx[i] += identity ? dy[i] : dy[i] * mask[i];
 }
 
-const hd_op hd_op_dropout = {"dropout", shape_dropout, dropout_fwd, dropout_bwd, dropout_aux};
+const hd_op hd_op_dropout = {"dropout", shape_dropout, dropout_fwd, dropout_bwd, dropout_aux, NULL};
 
 hd_node *hd_dropout(hd_graph *g, hd_node *a, float p)
 {
@@ -89,8 +89,15 @@ static void gauss_sample_bwd(hd_graph *g, hd_node *n)
     }
 }
 
+/* dw/dmu = 1, dw/dlogvar = (w - mu) / 2, with w this node: the same draw. */
+static int gauss_sample_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    *gx = i == 0 ? gy : hd_mul(g, gy, hd_scale(g, hd_sub(g, n, n->in[0]), 0.5f));
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
 const hd_op hd_op_gauss_sample = {"gauss_sample", shape_gauss_sample, gauss_sample_fwd, gauss_sample_bwd,
-                                  dropout_aux};
+                                  dropout_aux, gauss_sample_vjp};
 
 hd_node *hd_gauss_sample(hd_graph *g, hd_node *mean, hd_node *logvar)
 {

@@ -100,8 +100,24 @@ static void reduce_bwd(hd_graph *g, hd_node *n)
     }
 }
 
-const hd_op hd_op_sum = {"sum", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux};
-const hd_op hd_op_mean = {"mean", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux};
+/* gy, with the reduced axis put back as size 1, expanded to the input
+ * (divided by the count for mean). */
+static int reduce_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    hd_node *a = n->in[0], *kept = gy;
+    int ax = (int)n->ip[0];
+    if (ax != HD_AXIS_ALL && !(ax == 0 && a->ndim >= 1)) {
+        int64_t shape[HD_MAX_DIM];
+        for (int d = 0; d < a->ndim; d++) shape[d] = d == ax ? 1 : a->shape[d];
+        kept = hd_reshape(g, gy, a->ndim, shape);
+    }
+    *gx = hd_expand(g, kept, a, n->op == HD_OP_MEAN);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_sum = {"sum", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux, reduce_vjp};
+const hd_op hd_op_mean = {"mean", shape_reduce, reduce_fwd, reduce_bwd, reduce_aux, reduce_vjp};
 
 static hd_node *reduce(hd_graph *g, int op, hd_node *a, int axis)
 {

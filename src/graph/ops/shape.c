@@ -1,5 +1,5 @@
-/* Shape ops: concat, slice, reshape, stop_grad.  The batch dimension stays
- * at dim 0; concat and slice never cut along it. */
+/* Shape ops: concat, slice and its adjoint pad, reshape, stop_grad.  The
+ * batch dimension stays at dim 0; concat, slice and pad never cut along it. */
 #include "ops_common.h"
 
 static int axis_of(const hd_node *n, const hd_node *a, int64_t raw, int *axis)
@@ -62,7 +62,17 @@ static void concat_walk(hd_node *n, int to_parts)
 static void concat_fwd(hd_graph *g, hd_node *n) { (void)g; concat_walk(n, 0); }
 static void concat_bwd(hd_graph *g, hd_node *n) { (void)g; concat_walk(n, 1); }
 
-const hd_op hd_op_concat = {"concat", shape_concat, concat_fwd, concat_bwd, NULL};
+/* The gradient of part j is its slice of gy. */
+static int concat_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    int ax = (int)n->ip[0];
+    int64_t off = 0;
+    for (int j = 0; j < i; j++) off += n->in[j]->shape[ax];
+    *gx = hd_slice(g, gy, ax, off, n->in[i]->shape[ax]);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_concat = {"concat", shape_concat, concat_fwd, concat_bwd, NULL, concat_vjp};
 
 hd_node *hd_concat(hd_graph *g, int n, hd_node *const *xs, int axis)
 {
@@ -119,12 +129,77 @@ static void slice_bwd(hd_graph *g, hd_node *n)
     if (n->in[0]->needs_grad) slice_walk(n, 1);
 }
 
-const hd_op hd_op_slice = {"slice", shape_slice, slice_fwd, slice_bwd, NULL};
+static int slice_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    int ax = (int)n->ip[0];
+    *gx = hd_pad(g, gy, ax, n->ip[1], n->in[0]->shape[ax]);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_slice = {"slice", shape_slice, slice_fwd, slice_bwd, NULL, slice_vjp};
 
 hd_node *hd_slice(hd_graph *g, hd_node *a, int axis, int64_t start, int64_t len)
 {
     hd_op_args args = {.i = {axis, start, len}};
     return hd_node_add(g, HD_OP_SLICE, 1, &a, &args);
+}
+
+/* ---- pad: a slice's adjoint, a placed inside zeros ------------------------------- */
+
+static int shape_pad(hd_node *n)
+{
+    const hd_node *a = n->in[0];
+    int ax = 0;
+    int rc = axis_of(n, a, n->ip[0], &ax);
+    if (rc != HD_OK) return rc;
+    if (n->ip[1] < 0 || n->ip[1] + a->shape[ax] > n->ip[2]) return hd_shape_error1(n, a, "does not fit the padding");
+    n->ip[0] = ax;
+    n->ndim = a->ndim;
+    memcpy(n->shape, a->shape, sizeof n->shape);
+    n->shape[ax] = n->ip[2];
+    return HD_OK;
+}
+
+/* y's [start, start + len) along the axis is a, the rest zero; backward the slice. */
+static void pad_walk(hd_node *n, int backward)
+{
+    hd_node *x = n->in[0];
+    int ax = (int)n->ip[0];
+    int64_t outer = dims_prod(&n->val, 0, ax), inner = dims_prod(&n->val, ax + 1, n->val.ndim);
+    int64_t row = n->val.shape[ax] * inner, len = x->val.shape[ax] * inner, off = n->ip[1] * inner;
+    if (!backward) memset(n->val.data, 0, (size_t)numel_of(n) * sizeof(float));
+    for (int64_t o = 0; o < outer; o++) {
+        if (backward) {
+            float *dx = x->grad.data + o * len;
+            const float *dy = n->grad.data + o * row + off;
+            for (int64_t i = 0; i < len; i++) dx[i] += dy[i];
+        } else {
+            memcpy(n->val.data + o * row + off, x->val.data + o * len, (size_t)len * sizeof(float));
+        }
+    }
+}
+
+static void pad_fwd(hd_graph *g, hd_node *n) { (void)g; pad_walk(n, 0); }
+static void pad_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    if (n->in[0]->needs_grad) pad_walk(n, 1);
+}
+
+static int pad_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    *gx = hd_slice(g, gy, (int)n->ip[0], n->ip[1], n->in[0]->shape[n->ip[0]]);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_pad = {"pad", shape_pad, pad_fwd, pad_bwd, NULL, pad_vjp};
+
+hd_node *hd_pad(hd_graph *g, hd_node *a, int axis, int64_t start, int64_t full)
+{
+    hd_op_args args = {.i = {axis, start, full}};
+    return hd_node_add(g, HD_OP_PAD, 1, &a, &args);
 }
 
 /* ---- reshape and stop_grad: copies of the data ------------------------------ */
@@ -171,7 +246,14 @@ static void copy_bwd(hd_graph *g, hd_node *n)
     for (int64_t i = 0; i < len; i++) dx[i] += dy[i];
 }
 
-const hd_op hd_op_reshape = {"reshape", shape_reshape, copy_fwd, copy_bwd, NULL};
+static int reshape_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)i;
+    *gx = hd_reshape(g, gy, n->in[0]->ndim, n->in[0]->shape);
+    return *gx ? HD_OK : HD_EINVAL;
+}
+
+const hd_op hd_op_reshape = {"reshape", shape_reshape, copy_fwd, copy_bwd, NULL, reshape_vjp};
 /* The gradient of stop_grad is zero by definition; exec.c also never marks
  * anything below it as needing a gradient. */
 static void stop_bwd(hd_graph *g, hd_node *n)
@@ -180,7 +262,14 @@ static void stop_bwd(hd_graph *g, hd_node *n)
     (void)n;
 }
 
-const hd_op hd_op_stop_grad = {"stop_grad", shape_same, copy_fwd, stop_bwd, NULL};
+static int stop_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+{
+    (void)g, (void)n, (void)i, (void)gy;
+    *gx = NULL;
+    return HD_OK;
+}
+
+const hd_op hd_op_stop_grad = {"stop_grad", shape_same, copy_fwd, stop_bwd, NULL, stop_vjp};
 
 hd_node *hd_reshape(hd_graph *g, hd_node *a, int ndim, const int64_t *shape)
 {
