@@ -66,6 +66,22 @@ typedef struct {
 int hd_batch_norm_init(hd_graph *g, hd_batch_norm_layer *layer, const char *name, int64_t features, int affine);
 hd_node *hd_batch_norm_apply(hd_graph *g, const hd_batch_norm_layer *layer, hd_node *x);
 
+/* Layer norm per sample (PyTorch's LayerNorm(shape)): "<name>.weight" (ones)
+ * and "<name>.bias" (zeros) of the sample's shape, eps 1e-5 (set the field
+ * before apply for another).  Critics with a gradient penalty use it where a
+ * classifier would use batch norm, which mixes the samples of a batch. */
+typedef struct { hd_node *weight, *bias; float eps; } hd_layer_norm_layer;
+
+int hd_layer_norm_init(hd_graph *g, hd_layer_norm_layer *layer, const char *name, int ndim, const int64_t *shape);
+hd_node *hd_layer_norm_apply(hd_graph *g, const hd_layer_norm_layer *layer, hd_node *x);
+
+/* ---- gradient penalties (nn/penalty.c) --------------------------------------
+ * mean over samples of (||grad_x sum(d)|| - center)^2, the gradient exact
+ * (hd_grad) and differentiable, so a critic loss may contain it:
+ * center 1 is WGAN-GP's penalty (Gulrajani et al.), center 0 gives R1's
+ * E ||grad D||^2 (Mescheder et al.; scale it by gamma / 2). */
+hd_node *hd_gradient_penalty(hd_graph *g, hd_node *d, hd_node *x, float center);
+
 /* Multi-layer perceptron: n_hidden dense+activation layers, then a dense
  * output layer with out_act.  Layers are named "<prefix>.dense<i>". */
 #define HD_MLP_MAX_LAYERS 16

@@ -141,6 +141,23 @@ hd_node *hd_batch_norm_apply(hd_graph *g, const hd_batch_norm_layer *layer, hd_n
                          layer->momentum, layer->eps);
 }
 
+int hd_layer_norm_init(hd_graph *g, hd_layer_norm_layer *layer, const char *name, int ndim, const int64_t *shape)
+{
+    char key[256];
+    memset(layer, 0, sizeof *layer);
+    layer->eps = 1e-5f;
+    snprintf(key, sizeof key, "%s.weight", name);
+    layer->weight = hd_param(g, key, ndim, shape, (hd_init){HD_INIT_CONST, 1.0f});
+    snprintf(key, sizeof key, "%s.bias", name);
+    layer->bias = layer->weight ? hd_param(g, key, ndim, shape, (hd_init){HD_INIT_ZEROS, 0.0f}) : NULL;
+    return layer->bias ? HD_OK : HD_EINVAL;
+}
+
+hd_node *hd_layer_norm_apply(hd_graph *g, const hd_layer_norm_layer *layer, hd_node *x)
+{
+    return hd_layer_norm(g, x, layer->weight, layer->bias, layer->eps);
+}
+
 hd_node *hd_mlp_stack(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, const char *kind, hd_node *x,
                       hd_mlp_layer_fn layer, void *ctx)
 {
