@@ -109,6 +109,25 @@ static void test_weinberg_recovers_c(void **state)
     hd_simulator_free(s);
 }
 
+/* With the exact R1 penalty (weight 10, as the AVO reference code) the fit still finds c. */
+static void test_weinberg_with_r1(void **state)
+{
+    (void)state;
+    const double truth[2] = {42, 0.9};
+    hd_simulator *s = hd_weinberg_new();
+    char a[96];
+    snprintf(a, sizeof a, "%s/r1", dir);
+    mkdir(a, 0777);
+    hd_avo_opts o = weinberg_opts(s, a, truth);
+    o.r1 = 10;
+    hd_avo_result r;
+    assert_int_equal(hd_avo_run(&o, &r), HD_OK);
+    double c = r.derived, c_truth = weinberg_c(truth);
+    printf("r1 10: c = %.4f, truth %.4f\n", c, c_truth);
+    if (fabs(c - c_truth) > 0.05) fail_msg("c = %.4f with r1 = 10, truth %.4f", c, c_truth);
+    hd_simulator_free(s);
+}
+
 /* Observed data given as an array (as from a .npy) and no truth. */
 static void test_observed_array(void **state)
 {
@@ -207,6 +226,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weinberg_recovers_c),
+        cmocka_unit_test(test_weinberg_with_r1),
         cmocka_unit_test(test_observed_array),
         cmocka_unit_test(test_tracker_moves_toward_truth),
         cmocka_unit_test(test_bad_options),

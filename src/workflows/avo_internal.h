@@ -12,7 +12,7 @@ typedef struct { float *x; int64_t n; } hd_avo_set;
  * for vectors, its losses, the R1 penalty and Adam. */
 typedef struct {
     hd_graph *g;
-    hd_node *real, *fake, *real_plus, *real_minus, *d_real, *d_fake, *loss;
+    hd_node *real, *fake, *d_real, *d_fake, *loss;
     hd_optim *opt;
     float *params, *grads;
     int64_t n_params, half, obs_size;
