@@ -348,4 +348,70 @@ static void fill(hd_rng *r, float *x, int64_t n, int dom)
     }
 }
 
+
+/* ---- the harness both checks share --------------------------------------------- */
+
+/* A case's graph: random dims in 1..4, the op built on its inputs. */
+static hd_node *case_build(const grad_case *gc, uint64_t seed, hd_rng *r, ctx *c)
+{
+    hd_rng_init(r, seed, HD_STREAM_USER);
+    *c = (ctx){.g = hd_graph_new(seed), .r = r};
+    for (int i = 0; i < 4; i++) c->d[i] = 1 + hd_rng_below(r, 4);
+    hd_node *y = gc->build(c);
+    if (!y) fail_msg("%s: build failed: %s", gc->name, hd_last_error());
+    return y;
+}
+
+/* Compiles, sets a random batch and fills the inputs in their domains (and
+ * the constant inputs, such as stop_grad's, in [-2, 2]). */
+static void case_fill(ctx *c)
+{
+    assert_int_equal(hd_graph_compile(c->g), HD_OK);
+    assert_int_equal(hd_graph_set_batch(c->g, 1 + hd_rng_below(c->r, 4)), HD_OK);
+    for (int j = 0; j < c->n; j++) fill(c->r, c->x[j]->val.data, hd_tensor_numel(&c->x[j]->val), c->dom[j]);
+    for (int i = 0; i < c->g->n_nodes; i++)
+        if (c->g->nodes[i]->op == HD_OP_INPUT && !c->g->nodes[i]->requires_grad)
+            fill(c->r, c->g->nodes[i]->val.data, hd_tensor_numel(&c->g->nodes[i]->val), ANY);
+}
+
+/* L = sum(w * y) in float64, y at a fixed graph step (the same dropout mask each time). */
+static double weighted_eval(hd_graph *g, hd_node *y, const float *w)
+{
+    hd_graph_set_step(g, 7);
+    assert_int_equal(hd_graph_forward(g, y), HD_OK);
+    double s = 0;
+    for (int64_t i = 0; i < hd_tensor_numel(&y->val); i++) s += (double)w[i] * y->val.data[i];
+    return s;
+}
+
+/* Central differences of L = weighted_eval(y, w) with respect to every
+ * element of every input, against the gradients the caller's backward left
+ * in their grad buffers, within tol_scale times the case's tolerance.
+ * Fails the test naming `what`; returns the largest numerical derivative
+ * and adds the entries compared to *compared. */
+static double compare_with_differences(const grad_case *gc, ctx *c, hd_node *y, const float *w, double tol_scale,
+                                       const char *what, uint64_t seed, int *compared)
+{
+    double max_abs = 0;
+    for (int k = 0; k < c->n; k++) {
+        hd_node *x = c->x[k];
+        for (int64_t i = 0; i < hd_tensor_numel(&x->val); i++) {
+            float x0 = x->val.data[i];
+            x->val.data[i] = x0 + (float)gc->eps;
+            double lp = weighted_eval(c->g, y, w);
+            x->val.data[i] = x0 - (float)gc->eps;
+            double lm = weighted_eval(c->g, y, w);
+            x->val.data[i] = x0;
+            double num = (lp - lm) / ((double)(x0 + (float)gc->eps) - (double)(x0 - (float)gc->eps));
+            double ana = x->grad.data[i];
+            if (fabs(num - ana) > tol_scale * (gc->atol + gc->rtol * fabs(num)))
+                fail_msg("%s (seed %llu): %s, input %d element %lld: analytic %.6g, numerical %.6g", gc->name,
+                         (unsigned long long)seed, what, k, (long long)i, ana, num);
+            max_abs = fmax(max_abs, fabs(num));
+            (*compared)++;
+        }
+    }
+    return max_abs;
+}
+
 #endif

@@ -20,66 +20,22 @@
 
 /* ---- harness --------------------------------------------------------------- */
 
-static double weighted(const hd_node *y, const float *w)
-{
-    double s = 0;
-    for (int64_t i = 0; i < hd_tensor_numel(&y->val); i++) s += (double)w[i] * y->val.data[i];
-    return s;
-}
-
-static double eval(hd_graph *g, hd_node *y, const float *w)
-{
-    hd_graph_set_step(g, 7); /* same dropout mask in every evaluation */
-    assert_int_equal(hd_graph_forward(g, y), HD_OK);
-    return weighted(y, w);
-}
-
 /* Fails the test on a mismatch; returns the largest numerical gradient seen
  * and adds the number of entries compared to *compared. */
 static double check_case(const grad_case *gc, uint64_t seed, int *compared)
 {
     hd_rng r;
-    hd_rng_init(&r, seed, HD_STREAM_USER);
-    ctx c = {.g = hd_graph_new(seed), .r = &r};
-    for (int i = 0; i < 4; i++) c.d[i] = 1 + hd_rng_below(&r, 4);
-    hd_node *y = gc->build(&c);
-    if (!y) fail_msg("%s: build failed: %s", gc->name, hd_last_error());
-    assert_int_equal(hd_graph_compile(c.g), HD_OK);
-    assert_int_equal(hd_graph_set_batch(c.g, 1 + hd_rng_below(&r, 4)), HD_OK);
-    for (int j = 0; j < c.n; j++) fill(&r, c.x[j]->val.data, hd_tensor_numel(&c.x[j]->val), c.dom[j]);
-    for (int i = 0; i < c.g->n_nodes; i++) /* inputs that are constants (stop_grad case) */
-        if (c.g->nodes[i]->op == HD_OP_INPUT && !c.g->nodes[i]->requires_grad)
-            fill(&r, c.g->nodes[i]->val.data, hd_tensor_numel(&c.g->nodes[i]->val), ANY);
-
+    ctx c;
+    hd_node *y = case_build(gc, seed, &r, &c);
+    case_fill(&c);
     int64_t ny = hd_tensor_numel(&y->val);
     float w[4096];
     assert_true(ny <= 4096);
     for (int64_t i = 0; i < ny; i++) w[i] = 2.0f * hd_rng_uniform(&r) - 1.0f;
-
-    eval(c.g, y, w);
+    weighted_eval(c.g, y, w);
     hd_graph_zero_grad(c.g, HD_ALL);
     assert_int_equal(hd_graph_backward_seeded(c.g, y, HD_ALL, w), HD_OK);
-
-    double max_abs = 0;
-    for (int j = 0; j < c.n; j++) {
-        hd_node *x = c.x[j];
-        for (int64_t i = 0; i < hd_tensor_numel(&x->val); i++) {
-            float x0 = x->val.data[i];
-            x->val.data[i] = x0 + (float)gc->eps;
-            double lp = eval(c.g, y, w);
-            x->val.data[i] = x0 - (float)gc->eps;
-            double lm = eval(c.g, y, w);
-            x->val.data[i] = x0;
-            double h = ((double)(x0 + (float)gc->eps) - (double)(x0 - (float)gc->eps));
-            double num = (lp - lm) / h;
-            double ana = x->grad.data[i];
-            if (fabs(num - ana) > gc->atol + gc->rtol * fabs(num))
-                fail_msg("%s (seed %llu): input %d element %lld: analytic %.6g, numerical %.6g",
-                         gc->name, (unsigned long long)seed, j, (long long)i, ana, num);
-            if (fabs(num) > max_abs) max_abs = fabs(num);
-            (*compared)++;
-        }
-    }
+    double max_abs = compare_with_differences(gc, &c, y, w, 1.0, "first order", seed, compared);
     hd_graph_free(c.g);
     return max_abs;
 }

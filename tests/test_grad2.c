@@ -21,30 +21,13 @@
 
 static int has_vjp(int op) { return hd_ops[op]->vjp != NULL; }
 
-static double weighted_sum(const hd_node *y, const float *v)
-{
-    double s = 0;
-    for (int64_t i = 0; i < hd_tensor_numel(&y->val); i++) s += (double)v[i] * y->val.data[i];
-    return s;
-}
-
-static double eval(hd_graph *g, hd_node *y, const float *v)
-{
-    hd_graph_set_step(g, 7);
-    assert_int_equal(hd_graph_forward(g, y), HD_OK);
-    return weighted_sum(y, v);
-}
-
 /* Checks d/d(every input) of sum(v * G_j) for each j; returns the largest
  * numerical second derivative and adds the entries compared to *compared. */
 static double check_case2(const grad_case *gc, uint64_t seed, int *compared)
 {
     hd_rng r;
-    hd_rng_init(&r, seed, HD_STREAM_USER);
-    ctx c = {.g = hd_graph_new(seed), .r = &r};
-    for (int i = 0; i < 4; i++) c.d[i] = 1 + hd_rng_below(&r, 4);
-    hd_node *y = gc->build(&c);
-    if (!y) fail_msg("%s: build failed: %s", gc->name, hd_last_error());
+    ctx c;
+    hd_node *y = case_build(gc, seed, &r, &c);
     int n_op = c.n;
     hd_node *w = in(&c, ANY, y->ndim, y->shape);
     hd_node *s = hd_mul(c.g, y, w);
@@ -57,12 +40,7 @@ static double check_case2(const grad_case *gc, uint64_t seed, int *compared)
         n_g += G[j] != NULL;
     }
     if (!n_g) fail_msg("%s: no input has a gradient", gc->name);
-    assert_int_equal(hd_graph_compile(c.g), HD_OK);
-    assert_int_equal(hd_graph_set_batch(c.g, 1 + hd_rng_below(&r, 4)), HD_OK);
-    for (int j = 0; j < c.n; j++) fill(&r, c.x[j]->val.data, hd_tensor_numel(&c.x[j]->val), c.dom[j]);
-    for (int i = 0; i < c.g->n_nodes; i++)
-        if (c.g->nodes[i]->op == HD_OP_INPUT && !c.g->nodes[i]->requires_grad)
-            fill(&r, c.g->nodes[i]->val.data, hd_tensor_numel(&c.g->nodes[i]->val), ANY);
+    case_fill(&c);
 
     double max_abs = 0;
     static float v[4096];
@@ -71,27 +49,12 @@ static double check_case2(const grad_case *gc, uint64_t seed, int *compared)
         int64_t ng = hd_tensor_numel(&G[j]->val);
         assert_true(ng <= 4096);
         for (int64_t i = 0; i < ng; i++) v[i] = 2.0f * hd_rng_uniform(&r) - 1.0f;
-        eval(c.g, G[j], v);
+        weighted_eval(c.g, G[j], v);
         hd_graph_zero_grad(c.g, HD_ALL);
         assert_int_equal(hd_graph_backward_seeded(c.g, G[j], HD_ALL, v), HD_OK);
-        for (int k = 0; k < c.n; k++) {
-            hd_node *x = c.x[k];
-            for (int64_t i = 0; i < hd_tensor_numel(&x->val); i++) {
-                float x0 = x->val.data[i];
-                x->val.data[i] = x0 + (float)gc->eps;
-                double lp = eval(c.g, G[j], v);
-                x->val.data[i] = x0 - (float)gc->eps;
-                double lm = eval(c.g, G[j], v);
-                x->val.data[i] = x0;
-                double num = (lp - lm) / ((double)(x0 + (float)gc->eps) - (double)(x0 - (float)gc->eps));
-                double ana = x->grad.data[i];
-                if (fabs(num - ana) > 2 * (gc->atol + gc->rtol * fabs(num)))
-                    fail_msg("%s (seed %llu): d/d input %d [%lld] of the gradient for input %d: analytic %.6g, "
-                             "numerical %.6g", gc->name, (unsigned long long)seed, k, (long long)i, j, ana, num);
-                max_abs = fmax(max_abs, fabs(num));
-                (*compared)++;
-            }
-        }
+        char what[64];
+        snprintf(what, sizeof what, "second order through the gradient for input %d", j);
+        max_abs = fmax(max_abs, compare_with_differences(gc, &c, G[j], v, 2.0, what, seed, compared));
     }
     hd_graph_free(c.g);
     return max_abs;

@@ -151,19 +151,6 @@ static void ones_fwd(hd_graph *g, hd_node *n)
     for (int64_t i = 0; i < numel_of(n); i++) n->val.data[i] = 1.0f;
 }
 
-static void ones_bwd(hd_graph *g, hd_node *n)
-{
-    (void)g;
-    (void)n;
-}
-
-static int ones_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
-{
-    (void)g, (void)n, (void)i, (void)gy;
-    *gx = NULL;
-    return HD_OK;
-}
-
-const hd_op hd_op_ones_like = {"ones_like", shape_same, ones_fwd, ones_bwd, NULL, ones_vjp};
+const hd_op hd_op_ones_like = {"ones_like", shape_same, ones_fwd, hd_no_backward, NULL, hd_zero_vjp};
 
 hd_node *hd_ones_like(hd_graph *g, hd_node *a) { return hd_node_add(g, HD_OP_ONES_LIKE, 1, &a, NULL); }

@@ -804,22 +804,25 @@ static hd_op_args geometry_of(const hd_node *c, int64_t oh, int64_t ow)
                               [IP_PT] = c->ip[IP_PT], [IP_PL] = c->ip[IP_PL], [IP_OH] = oh, [IP_OW] = ow}};
 }
 
+/* A conv2d (to the grid) or conv_transpose2d (to the image) of a and w with c's geometry. */
+static hd_node *with_geometry(hd_graph *g, const hd_node *c, int op, hd_node *a, hd_node *w)
+{
+    const hd_node *img, *grid;
+    sides(c, &img, &grid);
+    const hd_node *out = op == HD_OP_CONV2D ? grid : img;
+    hd_op_args args = geometry_of(c, out->shape[2], out->shape[3]);
+    hd_node *in[2] = {a, w};
+    return hd_node_add(g, op, 2, in, &args);
+}
+
 hd_node *hd_conv_to_grid(hd_graph *g, const hd_node *c, hd_node *img, hd_node *w)
 {
-    const hd_node *im, *grid;
-    sides(c, &im, &grid);
-    hd_op_args args = geometry_of(c, grid->shape[2], grid->shape[3]);
-    hd_node *in[2] = {img, w};
-    return hd_node_add(g, HD_OP_CONV2D, 2, in, &args);
+    return with_geometry(g, c, HD_OP_CONV2D, img, w);
 }
 
 hd_node *hd_conv_to_image(hd_graph *g, const hd_node *c, hd_node *grid, hd_node *w)
 {
-    const hd_node *img, *gr;
-    sides(c, &img, &gr);
-    hd_op_args args = geometry_of(c, img->shape[2], img->shape[3]);
-    hd_node *in[2] = {grid, w};
-    return hd_node_add(g, HD_OP_CONV_TRANSPOSE2D, 2, in, &args);
+    return with_geometry(g, c, HD_OP_CONV_TRANSPOSE2D, grid, w);
 }
 
 hd_node *hd_conv_dw(hd_graph *g, const hd_node *c, hd_node *img, hd_node *grid)

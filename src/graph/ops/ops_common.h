@@ -8,6 +8,10 @@
 
 #define HD_PAR_MIN 32768 /* elements below which a loop stays on one thread */
 
+/* For ops whose gradient is zero by definition (stop_grad, ones_like). */
+void hd_no_backward(hd_graph *g, hd_node *n);
+int hd_zero_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx);
+
 static inline int64_t numel_of(const hd_node *n) { return hd_tensor_numel(&n->val); }
 
 /* Output shape = input shape (unary ops). */

@@ -254,22 +254,22 @@ static int reshape_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx
 }
 
 const hd_op hd_op_reshape = {"reshape", shape_reshape, copy_fwd, copy_bwd, NULL, reshape_vjp};
-/* The gradient of stop_grad is zero by definition; exec.c also never marks
- * anything below it as needing a gradient. */
-static void stop_bwd(hd_graph *g, hd_node *n)
+void hd_no_backward(hd_graph *g, hd_node *n)
 {
     (void)g;
     (void)n;
 }
 
-static int stop_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
+int hd_zero_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx)
 {
     (void)g, (void)n, (void)i, (void)gy;
     *gx = NULL;
     return HD_OK;
 }
 
-const hd_op hd_op_stop_grad = {"stop_grad", shape_same, copy_fwd, stop_bwd, NULL, stop_vjp};
+/* The gradient of stop_grad is zero by definition; exec.c also never marks
+ * anything below it as needing a gradient. */
+const hd_op hd_op_stop_grad = {"stop_grad", shape_same, copy_fwd, hd_no_backward, NULL, hd_zero_vjp};
 
 hd_node *hd_reshape(hd_graph *g, hd_node *a, int ndim, const int64_t *shape)
 {
