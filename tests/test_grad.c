@@ -4,7 +4,8 @@
  * random values in the op's domain and compares the backward pass, seeded with random weights w, with
  * central differences of L = sum(w * y) evaluated in float64.  Outputs that a
  * perturbation does not touch are bit-identical in both evaluations, so their
- * rounding cancels exactly and the check is sharp.  A final test walks the op
+ * rounding cancels exactly and the check is sharp.  A second backward must
+ * double the inputs' gradients (backward accumulates).  A final test walks the op
  * table and fails if any op has no case here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "grad_cases.h"
@@ -36,6 +38,25 @@ static double check_case(const grad_case *gc, uint64_t seed, int *compared)
     hd_graph_zero_grad(c.g, HD_ALL);
     assert_int_equal(hd_graph_backward_seeded(c.g, y, HD_ALL, w), HD_OK);
     double max_abs = compare_with_differences(gc, &c, y, w, 1.0, "first order", seed, compared);
+    /* a second backward adds to the inputs' gradients: an op that overwrote them would leave 1x */
+    float *once[HD_MAX_INPUTS];
+    for (int k = 0; k < c.n; k++) {
+        size_t bytes = (size_t)hd_tensor_numel(&c.x[k]->val) * sizeof(float);
+        once[k] = malloc(bytes);
+        assert_non_null(once[k]);
+        memcpy(once[k], c.x[k]->grad.data, bytes);
+    }
+    weighted_eval(c.g, y, w); /* the differences left the values of a perturbed input */
+    assert_int_equal(hd_graph_backward_seeded(c.g, y, HD_ALL, w), HD_OK);
+    for (int k = 0; k < c.n; k++) {
+        for (int64_t i = 0; i < hd_tensor_numel(&c.x[k]->val); i++) {
+            float g1 = once[k][i], g2 = c.x[k]->grad.data[i];
+            if (fabsf(g2 - 2 * g1) > 1e-5f * (1 + fabsf(g1)))
+                fail_msg("%s: input %d element %lld: a second backward gives %g after %g, not twice",
+                         gc->name, k, (long long)i, (double)g2, (double)g1);
+        }
+        free(once[k]);
+    }
     hd_graph_free(c.g);
     return max_abs;
 }

@@ -105,21 +105,36 @@ static int shape_slice(hd_node *n)
     return HD_OK;
 }
 
+/* The window [off, off + len) of axis ax of a big tensor against a small
+ * one of that length there: the window copied into small, small added into
+ * the window, or the window added into small (gradients accumulate). */
+typedef struct { int64_t outer, row, len, off; } window;
+
+static window window_of(const hd_tensor *big, const hd_tensor *small_, int ax, int64_t start)
+{
+    int64_t inner = dims_prod(big, ax + 1, big->ndim);
+    return (window){dims_prod(big, 0, ax), big->shape[ax] * inner, small_->shape[ax] * inner, start * inner};
+}
+
+enum { WIN_COPY, WIN_ADD_TO_BIG, WIN_ADD_TO_SMALL };
+
+static void window_walk(const window *w, float *big, float *small_, int mode)
+{
+    for (int64_t o = 0; o < w->outer; o++) {
+        float *b = big + o * w->row + w->off, *s = small_ + o * w->len;
+        if (mode == WIN_COPY) memcpy(s, b, (size_t)w->len * sizeof(float));
+        else if (mode == WIN_ADD_TO_BIG)
+            for (int64_t i = 0; i < w->len; i++) b[i] += s[i];
+        else
+            for (int64_t i = 0; i < w->len; i++) s[i] += b[i];
+    }
+}
+
 static void slice_walk(hd_node *n, int backward)
 {
-    hd_node *x = n->in[0];
-    int ax = (int)n->ip[0];
-    int64_t outer = dims_prod(&x->val, 0, ax), inner = dims_prod(&x->val, ax + 1, x->val.ndim);
-    int64_t row = x->val.shape[ax] * inner, len = n->val.shape[ax] * inner, off = n->ip[1] * inner;
-    for (int64_t o = 0; o < outer; o++) {
-        if (backward) {
-            float *dx = x->grad.data + o * row + off;
-            const float *dy = n->grad.data + o * len;
-            for (int64_t i = 0; i < len; i++) dx[i] += dy[i];
-        } else {
-            memcpy(n->val.data + o * len, x->val.data + o * row + off, (size_t)len * sizeof(float));
-        }
-    }
+    window w = window_of(&n->in[0]->val, &n->val, (int)n->ip[0], n->ip[1]);
+    if (backward) window_walk(&w, n->in[0]->grad.data, n->grad.data, WIN_ADD_TO_BIG);
+    else window_walk(&w, n->in[0]->val.data, n->val.data, WIN_COPY);
 }
 
 static void slice_fwd(hd_graph *g, hd_node *n) { (void)g; slice_walk(n, 0); }
@@ -164,20 +179,13 @@ static int shape_pad(hd_node *n)
 /* y's [start, start + len) along the axis is a, the rest zero; backward the slice. */
 static void pad_walk(hd_node *n, int backward)
 {
-    hd_node *x = n->in[0];
-    int ax = (int)n->ip[0];
-    int64_t outer = dims_prod(&n->val, 0, ax), inner = dims_prod(&n->val, ax + 1, n->val.ndim);
-    int64_t row = n->val.shape[ax] * inner, len = x->val.shape[ax] * inner, off = n->ip[1] * inner;
-    if (!backward) memset(n->val.data, 0, (size_t)numel_of(n) * sizeof(float));
-    for (int64_t o = 0; o < outer; o++) {
-        if (backward) {
-            float *dx = x->grad.data + o * len;
-            const float *dy = n->grad.data + o * row + off;
-            for (int64_t i = 0; i < len; i++) dx[i] += dy[i];
-        } else {
-            memcpy(n->val.data + o * row + off, x->val.data + o * len, (size_t)len * sizeof(float));
-        }
+    window w = window_of(&n->val, &n->in[0]->val, (int)n->ip[0], n->ip[1]);
+    if (backward) {
+        window_walk(&w, n->grad.data, n->in[0]->grad.data, WIN_ADD_TO_SMALL);
+        return;
     }
+    memset(n->val.data, 0, (size_t)numel_of(n) * sizeof(float));
+    window_walk(&w, n->val.data, n->in[0]->val.data, WIN_ADD_TO_BIG);
 }
 
 static void pad_fwd(hd_graph *g, hd_node *n) { (void)g; pad_walk(n, 0); }
