@@ -4,11 +4,12 @@
 #   bash bench/run.sh [threads] [case ...]
 #
 # threads defaults to $(nproc); cases default to all (see bench/README.md).
-# Builds bench_dense, bench_surrogate and bench_gan in $HADRON_BENCH_BUILD
-# (default build-bench/ beside the sources) when needed, runs each
-# configuration in hadron (bench_dense; bench_surrogate for the surrogate_*
-# cases, bench_gan for the dcgan_* cases) and then in PyTorch
-# (bench/torch_dense.py, torch_surrogate.py or torch_gan.py, with
+# Builds bench_dense, bench_surrogate, bench_gan and bench_wgan in
+# $HADRON_BENCH_BUILD (default build-bench/ beside the sources) when needed,
+# runs each configuration in hadron (bench_dense; bench_surrogate for the
+# surrogate_* cases, bench_gan for the dcgan_* cases, bench_wgan for the
+# wgan_* cases) and then in PyTorch (bench/torch_dense.py,
+# torch_surrogate.py, torch_gan.py or torch_wgan.py, with
 # /usr/bin/python3, Debian's python3-torch), and prints one JSON line per
 # configuration with hadron_us, torch_us and ratio = torch_us / hadron_us (> 1: hadron is
 # faster).  Without torch, torch_us and ratio are null and a note goes to
@@ -34,9 +35,10 @@ mkdir -p "$build"
 log=$build/bench-build.log
 if { [ -f "$build/CMakeCache.txt" ] ||
      cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF; } >"$log" 2>&1 &&
-   cmake --build "$build" --target bench_dense bench_surrogate bench_gan -j "$(nproc)" >>"$log" 2>&1; then
+   cmake --build "$build" --target bench_dense bench_surrogate bench_gan bench_wgan -j "$(nproc)" >>"$log" 2>&1; then
     :
-elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ] && [ -x "$build/bench/bench_gan" ]; then
+elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ] && [ -x "$build/bench/bench_gan" ] &&
+     [ -x "$build/bench/bench_wgan" ]; then
     echo "run.sh: warning: build failed (see $log); using the existing programs in $build/bench" >&2
 else
     cat "$log" >&2
@@ -63,18 +65,20 @@ fi
 # One configuration at a time, hadron then PyTorch, so that both sides of a
 # ratio are measured close together in time (this VM's speed drifts).
 # The surrogate_* cases belong to bench_surrogate / torch_surrogate.py, the
-# dcgan_* cases to bench_gan / torch_gan.py, the others to bench_dense /
-# torch_dense.py.
-dense_cases=() surrogate_cases=() gan_cases=()
+# dcgan_* cases to bench_gan / torch_gan.py, the wgan_* cases to bench_wgan /
+# torch_wgan.py, the others to bench_dense / torch_dense.py.
+dense_cases=() surrogate_cases=() gan_cases=() wgan_cases=()
 if [ $# -eq 0 ]; then
     dense_cases=(dense_fwd_bwd mlp_infer)
     surrogate_cases=(surrogate_epoch surrogate_infer)
     gan_cases=(dcgan_step dcgan_layers)
+    wgan_cases=(wgan_critic_step)
 fi
 for c in "$@"; do
     case $c in
     surrogate_*) surrogate_cases+=("$c") ;;
     dcgan_*) gan_cases+=("$c") ;;
+    wgan_*) wgan_cases+=("$c") ;;
     *) dense_cases+=("$c") ;;
     esac
 done
@@ -82,11 +86,13 @@ configs=""
 if [ ${#dense_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_dense" --list "${dense_cases[@]}")$'\n'; fi
 if [ ${#surrogate_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_surrogate" --list "${surrogate_cases[@]}")$'\n'; fi
 if [ ${#gan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_gan" --list "${gan_cases[@]}")$'\n'; fi
+if [ ${#wgan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_wgan" --list "${wgan_cases[@]}")$'\n'; fi
 hadron_out="" torch_out=""
 for c in $configs; do
     case $c in
     surrogate_*) bin=$build/bench/bench_surrogate py=torch_surrogate.py ;;
     dcgan_*) bin=$build/bench/bench_gan py=torch_gan.py ;;
+    wgan_*) bin=$build/bench/bench_wgan py=torch_wgan.py ;;
     *) bin=$build/bench/bench_dense py=torch_dense.py ;;
     esac
     hadron_out+=$("$bin" --threads "$threads" --time "$budget" "$c")$'\n'

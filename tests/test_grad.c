@@ -1,12 +1,13 @@
 /* Finite-difference gradient checks for every op in the op table.
  *
  * Each case (grad_cases.h) builds one op on random-shaped inputs, draws
- * random values in the op's domain and compares the backward pass, seeded with random weights w, with
- * central differences of L = sum(w * y) evaluated in float64.  Outputs that a
- * perturbation does not touch are bit-identical in both evaluations, so their
- * rounding cancels exactly and the check is sharp.  A second backward must
- * double the inputs' gradients (backward accumulates).  A final test walks the op
- * table and fails if any op has no case here. */
+ * random values in the op's domain and compares the backward pass, seeded
+ * with random weights w, with central differences of L = sum(w * y)
+ * evaluated in float64.  Outputs that a perturbation does not touch are
+ * bit-identical in both evaluations, so their rounding cancels exactly and
+ * the check is sharp.  A second backward must double the inputs' gradients
+ * (backward accumulates).  A final test walks the op table and fails if any
+ * op has no case here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
