@@ -640,6 +640,10 @@ const hd_op hd_op_conv2d = {"conv2d", shape_conv2d, conv2d_fwd, conv2d_bwd, conv
 
 static hd_node *conv_node(hd_graph *g, int op, hd_node *x, hd_node *w, hd_node *b, int sh, int sw, hd_padding pad)
 {
+    if (pad != HD_PAD_VALID && pad != HD_PAD_SAME) {
+        hd_error(HD_EINVAL, "%s: padding %d is neither HD_PAD_VALID nor HD_PAD_SAME", hd_ops[op]->name, (int)pad);
+        return NULL;
+    }
     hd_node *in[3] = {x, w, b};
     hd_op_args args = {.i = {[IP_SH] = sh, [IP_SW] = sw, [IP_PAD] = pad}};
     return hd_node_add(g, op, b ? 3 : 2, in, &args);
