@@ -108,7 +108,8 @@ static void test_refusals(void **state)
 }
 
 /* hd_grad's value against the closed form, f = tanh(x w^T):
- * grad_x sum(f) = (1 - f^2) w per row; and its refusals: a node off the
+ * grad_x sum(f) = (1 - f^2) w per row, grad_w sum(f) = sum over rows of
+ * (1 - f^2) x (a parameter, contracted over the batch); and its refusals: a node off the
  * path, a path cut by stop_grad, a compiled graph. */
 static void test_gradient_value_and_refusals(void **state)
 {
@@ -117,8 +118,11 @@ static void test_gradient_value_and_refusals(void **state)
     hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 3});
     hd_node *w = hd_param(g, "w", 2, (int64_t[]){1, 3}, (hd_init){HD_INIT_UNIFORM, 1.0f});
     hd_node *f = hd_tanh(g, hd_matmul(g, x, w, 1));
-    hd_node *gx = hd_grad(g, f, x);
+    hd_node *gx = hd_grad(g, f, x), *gw = hd_grad(g, f, w);
     assert_non_null(gx);
+    assert_non_null(gw);
+    assert_int_equal(gw->ndim, 2);
+    assert_int_equal(gw->shape[1], 3);
     assert_int_equal(gx->ndim, 2);
     assert_int_equal(gx->shape[0], HD_BATCH);
     assert_int_equal(gx->shape[1], 3);
@@ -134,12 +138,18 @@ static void test_gradient_value_and_refusals(void **state)
     assert_int_equal(hd_graph_set_batch(g, 4), HD_OK);
     for (int i = 0; i < 12; i++) hd_node_value(x)->data[i] = 0.3f * (float)(i % 5) - 0.6f;
     assert_int_equal(hd_graph_forward(g, gx), HD_OK);
+    assert_int_equal(hd_graph_forward(g, gw), HD_OK);
     const float *wv = hd_node_value(w)->data;
+    double dw[3] = {0};
     for (int b = 0; b < 4; b++) {
         const float *xr = hd_node_value(x)->data + 3 * b;
         double t = tanh((double)xr[0] * wv[0] + (double)xr[1] * wv[1] + (double)xr[2] * wv[2]);
-        for (int i = 0; i < 3; i++) assert_float_equal(hd_node_value(gx)->data[3 * b + i], (1 - t * t) * wv[i], 1e-6);
+        for (int i = 0; i < 3; i++) {
+            assert_float_equal(hd_node_value(gx)->data[3 * b + i], (1 - t * t) * wv[i], 1e-6);
+            dw[i] += (1 - t * t) * xr[i];
+        }
     }
+    for (int i = 0; i < 3; i++) assert_float_equal(hd_node_value(gw)->data[i], dw[i], 1e-5);
     hd_graph_free(g);
 }
 
