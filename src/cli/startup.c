@@ -1,0 +1,81 @@
+/* A check that runs before any library starts: the address-space limit.
+ *
+ * OpenBLAS reserves a 128 MiB buffer while the program loads, before main,
+ * and starts its threads, each of which reserves as much again (glibc maps
+ * 128 MiB to align a thread's 64 MiB malloc arena).  When an address-space
+ * limit (ulimit -v, as batch systems set) refuses one of these, OpenBLAS
+ * retries forever: the process spins at 100% CPU and prints nothing.
+ * A function in the executable's .preinit_array runs before the
+ * initialisers of the shared libraries, so it can see the limit first and
+ * fail at once with a message that says what is needed.  It uses only
+ * system calls and snprintf: stdio and the libraries are not started yet. */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define MIB (1024.0 * 1024.0)
+#define PER_THREAD (136.0 * MIB) /* OpenBLAS's buffer or a thread's arena, and its 8 MiB stack */
+#define MARGIN (64.0 * MIB)      /* the heap and the libraries' own start-up */
+
+/* The process's mapped address space now, in bytes (0 if unknown). */
+static double mapped_bytes(void)
+{
+    char buf[64];
+    int fd = open("/proc/self/statm", O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    return strtod(buf, NULL) * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* A positive integer from the environment variable `name` (envp: getenv
+ * may not work yet), or 0. */
+static long env_count(char **envp, const char *name)
+{
+    size_t len = strlen(name);
+    for (char **e = envp; e && *e; e++)
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') {
+            long n = strtol(*e + len + 1, NULL, 10);
+            return n > 0 ? n : 0;
+        }
+    return 0;
+}
+
+/* The threads started while loading: OpenMP's (OMP_NUM_THREADS, else every
+ * processor), or OPENBLAS_NUM_THREADS if that is more. */
+static long start_threads(char **envp)
+{
+    long omp = env_count(envp, "OMP_NUM_THREADS"), blas = env_count(envp, "OPENBLAS_NUM_THREADS");
+    if (!omp) omp = sysconf(_SC_NPROCESSORS_ONLN);
+    if (omp < 1) omp = 1;
+    return blas > omp ? blas : omp;
+}
+
+static void check_address_space(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)argv;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    long threads = start_threads(envp);
+    double need = mapped_bytes() + (double)threads * PER_THREAD + MARGIN;
+    if ((double)rl.rlim_cur >= need) return;
+    char msg[640];
+    int len = snprintf(msg, sizeof msg,
+                       "hadron: the address-space limit (ulimit -v) is %.0f MiB, and hadron needs at least %.0f MiB "
+                       "to start on %ld thread%s (OpenBLAS and each thread reserve about %.0f MiB, and a refused "
+                       "reservation would hang OpenBLAS); its workflows need more. Raise the limit (ulimit -v %.0f "
+                       "or more), or start fewer threads (OMP_NUM_THREADS=1)\n",
+                       (double)rl.rlim_cur / MIB, need / MIB, threads, threads == 1 ? "" : "s", PER_THREAD / MIB,
+                       2 * need / 1024);
+    if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0) _exit(2);
+    _exit(2);
+}
+
+__attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **, char **) =
+    check_address_space;
