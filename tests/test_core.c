@@ -24,6 +24,19 @@ static void test_errors(void **state)
     assert_string_equal(hd_strerror(HD_ESHAPE), "shape mismatch");
 }
 
+/* Text from files is printed without the escapes a terminal would obey; UTF-8 letters stay. */
+static void test_printable(void **state)
+{
+    (void)state;
+    char buf[16], big[64];
+    const char s[] = "a\x1b]0;x\x07 \xc2\x9b" "2J \xc3\xa9\xc4\x85";
+    assert_string_equal(hd_printable(s, strlen(s), big, sizeof big), "a?]0;x? ?2J \xc3\xa9\xc4\x85");
+    assert_string_equal(hd_printable("abcdefghijklmnopqrstuvwxyz", 26, buf, sizeof buf), "abcdefghijkl...");
+    assert_string_equal(hd_printable("ab", 1, buf, sizeof buf), "a");
+    hd_error(HD_EFORMAT, "tensor '%s'", "w\x1b[2J\xc2\x85");
+    assert_string_equal(hd_last_error(), "tensor 'w?[2J?'");
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -187,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_printable),
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_tensor),
         cmocka_unit_test(test_rng_reproducible_and_distinct),

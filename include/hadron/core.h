@@ -36,6 +36,12 @@ int hd_error(int code, const char *fmt, ...)  /* set message, return code */
     __attribute__((format(printf, 2, 3)));
 void hd_clear_error(void);
 const char *hd_strerror(int code); /* short name of a code: "invalid argument", ... */
+/* s[0..n) made safe to print: control characters (C0, DEL, and the C1 range
+ * U+0080..U+009F as UTF-8, which terminals obey as escapes) shown as '?', cut
+ * with "..." to fit buf[size] (size >= 4).  Returns buf.  Every string that
+ * came from a file goes through it before it is printed; hd_error passes
+ * its whole message through it. */
+const char *hd_printable(const char *s, size_t n, char *buf, size_t size);
 
 /* ---- logging (stderr) -------------------------------------------------- */
 

@@ -1,8 +1,12 @@
-/* hadron info: what a checkpoint holds. */
+/* hadron info: what a checkpoint holds.  Names and metadata come from a
+ * file that may be anyone's: they are printed through hd_printable. */
 #include "cli.h"
 #include "hadron/hadron.h"
 
 #include <stdio.h>
+#include <string.h>
+
+static const char *shown(const char *s, char *buf, size_t size) { return hd_printable(s, strlen(s), buf, size); }
 
 static int run(int argc, char **argv)
 {
@@ -19,17 +23,18 @@ static int run(int argc, char **argv)
         fprintf(stderr, "hadron info: %s\n", hd_last_error());
         return 1;
     }
-    printf("%s\n", path);
+    char a[256], b[4096];
+    printf("%s\n", shown(path, a, sizeof a));
     for (int i = 0; i < hd_safetensors_meta_count(st); i++) {
         const char *k = hd_safetensors_meta_key(st, i);
-        printf("  meta  %-16s %s\n", k, hd_safetensors_meta(st, k));
+        printf("  meta  %-16s %s\n", shown(k, a, sizeof a), shown(hd_safetensors_meta(st, k), b, sizeof b));
     }
     int64_t total = 0;
     for (int i = 0; i < hd_safetensors_count(st); i++) {
         const char *name = hd_safetensors_name(st, i);
         const hd_tensor *t = hd_safetensors_get(st, name);
         char s[96];
-        printf("  %-28s F32 %s\n", name, hd_shape_str(t->ndim, t->shape, s, sizeof s));
+        printf("  %-28s F32 %s\n", shown(name, a, sizeof a), hd_shape_str(t->ndim, t->shape, s, sizeof s));
         total += hd_tensor_numel(t);
     }
     printf("  %d tensors, %lld parameters\n", hd_safetensors_count(st), (long long)total);

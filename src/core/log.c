@@ -28,10 +28,10 @@ void hd_message(hd_log_level level, const char *fmt, ...)
 {
     static const char *tags[] = {"debug", "info", "warning", "error"};
     if (level >= HD_LOG_SILENT || level < hd_log_get_level()) return;
+    char raw[1024], shown[1024];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "hadron %s: ", tags[level]);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "hadron %s: %s\n", tags[level], hd_printable(raw, strlen(raw), shown, sizeof shown));
 }

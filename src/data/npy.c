@@ -43,23 +43,6 @@ static const struct {
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-/* Copies s[0..n) into buf for an error message: at most size-1 bytes, with
- * control bytes shown as '?' so that a hostile file cannot drive a terminal. */
-static const char *printable(const char *s, size_t n, char *buf, size_t size)
-{
-    size_t k = 0;
-    for (; k < n && k + 4 < size; k++) {
-        unsigned char c = (unsigned char)s[k];
-        buf[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (k < n) {
-        memcpy(buf + k, "...", 3);
-        k += 3;
-    }
-    buf[k] = '\0';
-    return buf;
-}
-
 /* The shape as Python prints a tuple: "()", "(3,)", "(3, 4)". */
 static const char *py_shape(int ndim, const int64_t *shape, char *buf, size_t size)
 {
@@ -128,7 +111,7 @@ static int syntax(const cursor *c, const char *what)
     size_t n = c->n; /* without the padding, which would only show as spaces and '?' */
     while (n > 0 && (c->s[n - 1] == ' ' || c->s[n - 1] == '\n')) n--;
     return hd_error(HD_EFORMAT, "%s: malformed header at byte %zu: %s (header: %s)", c->label, c->i, what,
-                    printable(c->s, n, text, sizeof text));
+                    hd_printable(c->s, n, text, sizeof text));
 }
 
 static int at(const cursor *c, char ch) { return c->i < c->n && c->s[c->i] == ch; }
@@ -193,7 +176,7 @@ static int parse_dim(cursor *c, int64_t *v)
     }
     take(c, 'L');
     char text[40];
-    printable(c->s + start, c->i - start, text, sizeof text);
+    hd_printable(c->s + start, c->i - start, text, sizeof text);
     if (negative && (x != 0 || big)) return hd_error(HD_EFORMAT, "%s: negative dimension %s in shape", c->label, text);
     if (big) return hd_error(HD_EFORMAT, "%s: dimension %s in shape is too large", c->label, text);
     *v = x;
@@ -259,7 +242,7 @@ static int parse_item(cursor *c, int *seen, npy_header *h)
     int key = key_of(s, n);
     char text[40];
     if (!key || (*seen & key))
-        return hd_error(HD_EFORMAT, "%s: header key '%s' %s", c->label, printable(s, n, text, sizeof text),
+        return hd_error(HD_EFORMAT, "%s: header key '%s' %s", c->label, hd_printable(s, n, text, sizeof text),
                         key ? "appears twice" : "is not one of descr, fortran_order, shape");
     *seen |= key;
     skip_space(c);
@@ -324,7 +307,7 @@ static int resolve_dtype(const char *label, const npy_header *h, hd_dtype *dtype
             return HD_OK;
         }
     char d[40];
-    printable(h->descr, h->descr_len, d, sizeof d);
+    hd_printable(h->descr, h->descr_len, d, sizeof d);
     int ordered = h->descr_len > 0 && memchr("<>|=", h->descr[0], 4) != NULL;
     const char *name = numpy_name(h->descr + ordered, h->descr_len - (size_t)ordered);
     if (name && h->descr[0] == '>')

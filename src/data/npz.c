@@ -78,26 +78,13 @@ static uint32_t le32(const unsigned char *p)
 
 static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
-/* A member name for a message: control bytes as '?', long names cut. */
-static const char *shown(const unsigned char *s, size_t n, char *buf, size_t size)
-{
-    size_t k = 0;
-    for (; k < n && k + 4 < size; k++) buf[k] = s[k] < 0x20 || s[k] == 0x7f ? '?' : (char)s[k];
-    if (k < n) {
-        memcpy(buf + k, "...", 3);
-        k += 3;
-    }
-    buf[k] = '\0';
-    return buf;
-}
-
 /* "path:name", the label of a member in messages (name without ".npy"). */
 static const char *member_label(const char *label, const zip_member *m, char *buf, size_t size)
 {
     char name[NAME_SHOWN + 4];
     size_t n = m->name_len;
     if (n >= 4 && memcmp(m->name + n - 4, NPY_SUFFIX, 4) == 0) n -= 4;
-    snprintf(buf, size, "%s:%s", label, shown(m->name, n, name, sizeof name));
+    snprintf(buf, size, "%s:%s", label, hd_printable((const char *)m->name, n, name, sizeof name));
     return buf;
 }
 
@@ -222,7 +209,7 @@ static int read_central(const char *label, const unsigned char *b, uint64_t *pos
     char name[NAME_SHOWN + 4];
     if (!apply_zip64(r + CENTRAL_SIZE + n_name, n_extra, m))
         return hd_error(HD_EFORMAT, "%s: member '%s': damaged extra fields", label,
-                        shown(m->name, m->name_len, name, sizeof name));
+                        hd_printable((const char *)m->name, m->name_len, name, sizeof name));
     if (le16(r + 34) != 0 && le16(r + 34) != U16_MAX)
         return hd_error(HD_EFORMAT, "%s: multi-volume zip archives are not supported", label);
     *pos += CENTRAL_SIZE + n_name + n_extra + n_comment;
@@ -233,7 +220,7 @@ static int read_central(const char *label, const unsigned char *b, uint64_t *pos
 static int check_name(const char *label, const zip_member *m)
 {
     char name[NAME_SHOWN + 4];
-    shown(m->name, m->name_len, name, sizeof name);
+    hd_printable((const char *)m->name, m->name_len, name, sizeof name);
     if (memchr(m->name, '\0', m->name_len))
         return hd_error(HD_EFORMAT, "%s: member name '%s' has a NUL byte", label, name);
     if (m->name_len < 4 || memcmp(m->name + m->name_len - 4, NPY_SUFFIX, 4) != 0)
@@ -266,7 +253,7 @@ static int read_directory(const char *label, const unsigned char *b, const zip_e
             char name[NAME_SHOWN + 4];
             const char *k = z->by_name[i].key;
             return hd_error(HD_EFORMAT, "%s: member '%s.npy' appears twice", label,
-                            shown((const unsigned char *)k, strlen(k), name, sizeof name));
+                            hd_printable(k, strlen(k), name, sizeof name));
         }
     return HD_OK;
 }

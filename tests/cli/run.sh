@@ -49,6 +49,21 @@ head -c 100 "$tmp/fit/model.safetensors" > "$tmp/cut.safetensors"
 expect "truncated checkpoint refused with its name" 1 "cut.safetensors" "$hadron" info --model "$tmp/cut.safetensors"
 expect "missing checkpoint" 1 "missing.safetensors" "$hadron" info --model "$tmp/missing.safetensors"
 expect "info needs --model" 2 "--model FILE is required" "$hadron" info
+# A file's strings reach the terminal without their escapes: OSC (retitle) and BEL in the
+# metadata, a C1 CSI (U+009B) and ESC [2J (clear screen) in a tensor name, in info and in errors.
+st_file() { # path, JSON header: a safetensors file whose one tensor holds 4 zero bytes
+  local n=${#2}
+  { printf "\\x$(printf %02x $((n % 256)))\\x$(printf %02x $((n / 256)))\\0\\0\\0\\0\\0\\0"; printf '%s' "$2"
+    printf '\0\0\0\0'; } > "$1"
+}
+st_file "$tmp/esc.safetensors" '{"__metadata__":{"title":"\u001b]0;pwned\u0007","csi":"\u009b2J"},"w\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+expect "info shows hostile names" 0 "w?[2J" "$hadron" info --model "$tmp/esc.safetensors"
+cp "$tmp/out" "$tmp/esc.out"
+check "info prints no escapes" bash -c "! LC_ALL=C grep -q \$'[\\x07\\x1b\\x9b]' '$tmp/esc.out'"
+st_file "$tmp/esc2.safetensors" '{"w\u001b[2J":{"dtype":"F32","data_offsets":[0,4]}}'
+expect "an error names the hostile tensor" 1 "tensor 'w?[2J'" "$hadron" info --model "$tmp/esc2.safetensors"
+cp "$tmp/out" "$tmp/esc2.out"
+check "errors print no escapes" bash -c "! LC_ALL=C grep -q \$'[\\x07\\x1b]' '$tmp/esc2.out'"
 
 # the surrogate path: simulate, train, look; then predict and embed
 expect "sim tracking" 0 "wrote $tmp/s/hist.npz" "$hadron" sim tracking --out "$tmp/s/hist.npz" --particles 50000 \
