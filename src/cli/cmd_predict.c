@@ -2,9 +2,21 @@
 #include "cli.h"
 #include "hadron/hadron.h"
 
+#include <math.h>
 #include <stdio.h>
 
-static int predict(const char *model_path, const char *in, const char *out)
+/* The first non-finite input, named by row and column (a NaN would pass a ReLU as 0). */
+static int check_finite(const char *in, const float *x, int64_t rows, int64_t cols)
+{
+    for (int64_t i = 0; i < rows * cols; i++)
+        if (!isfinite(x[i]))
+            return hd_error(HD_EINVAL, "%s: row %lld, column %lld is %s; predict wants finite inputs "
+                            "(--allow-nonfinite passes them to the model)", in, (long long)(i / cols),
+                            (long long)(i % cols), isnan(x[i]) ? "NaN" : "infinite");
+    return HD_OK;
+}
+
+static int predict(const char *model_path, const char *in, const char *out, int allow_nonfinite)
 {
     hd_model *m = NULL;
     hd_array x = {0}, y = {0};
@@ -23,7 +35,8 @@ static int predict(const char *model_path, const char *in, const char *out)
     if (rc == HD_OK && !(xf = hd_malloc((size_t)hd_array_numel(&x) * sizeof(float)))) rc = HD_ENOMEM;
     if (rc == HD_OK) {
         hd_array_to_f32(&x, xf);
-        rc = hd_model_predict(m, rows, xf, y.data);
+        if (!allow_nonfinite) rc = check_finite(in, xf, rows, n_in);
+        if (rc == HD_OK) rc = hd_model_predict(m, rows, xf, y.data);
     }
     if (rc == HD_OK) {
         if (hd_model_n_out(m) == 1) y.ndim = 1; /* (N,) as the seed's arrays */
@@ -40,19 +53,21 @@ static int predict(const char *model_path, const char *in, const char *out)
 static int run(int argc, char **argv)
 {
     const char *model = NULL, *in = NULL, *out = NULL;
+    int allow_nonfinite = 0;
     cli_flag flags[] = {
         {"model", FLAG_STRING, &model, "trained model (.safetensors)"},
         {"input", FLAG_STRING, &in, "inputs (.npy, shape (N, inputs); raw physical values, e.g. eta, pT [MeV], phi)"},
         {"output", FLAG_STRING, &out, "predictions (.npy, float32)"},
+        {"allow-nonfinite", FLAG_BOOL, &allow_nonfinite, "pass NaN and infinite inputs to the model (default: refuse)"},
     };
-    int rc = cli_parse(&cmd_predict, argc, argv, flags, 3);
+    int rc = cli_parse(&cmd_predict, argc, argv, flags, 4);
     if (rc) return rc == 1 ? 0 : rc;
     if (!model || !in || !out) {
         fprintf(stderr, "hadron predict: --model, --input and --output are required\n");
         return 2;
     }
     if (cli_mkdir_parent(out)) return 1;
-    if (predict(model, in, out) != HD_OK) {
+    if (predict(model, in, out, allow_nonfinite) != HD_OK) {
         fprintf(stderr, "hadron predict: %s\n", hd_last_error());
         return 1;
     }

@@ -222,13 +222,20 @@ char *hd_mlp_spec_to_json(const hd_mlp_spec *spec)
     return s;
 }
 
+/* A size: an integer in [1, 2^24] (1.5 is refused, not truncated). */
+static int positive_int(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= (1 << 24)) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return 0;
+    *out = (int64_t)v->valuedouble;
+    return 1;
+}
+
 static int json_count(const cJSON *o, const char *key, int64_t *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (1 << 24) ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
+    if (!positive_int(cJSON_GetObjectItemCaseSensitive(o, key), out))
         return hd_error(HD_EFORMAT, "model description: '%s' must be a positive integer", key);
-    *out = (int64_t)v->valuedouble;
     return HD_OK;
 }
 
@@ -253,10 +260,10 @@ static int spec_from_object(const cJSON *o, hd_mlp_spec *spec)
     const cJSON *v;
     cJSON_ArrayForEach(v, h)
     {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (1 << 24))
-            return hd_error(HD_EFORMAT, "model description: hidden size %d is not a positive integer",
-                            spec->n_hidden);
-        spec->hidden[spec->n_hidden++] = (int64_t)v->valuedouble;
+        if (!positive_int(v, &spec->hidden[spec->n_hidden]))
+            return hd_error(HD_EFORMAT, "model description: hidden size %d is not an integer in 1..%d",
+                            spec->n_hidden, 1 << 24);
+        spec->n_hidden++;
     }
     return HD_OK;
 }

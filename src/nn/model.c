@@ -92,6 +92,22 @@ static int with_path(int rc, const char *path)
     return hd_error(rc, "%s: %s", path, msg);
 }
 
+/* A model whose weights are not all finite predicts NaN for everything:
+ * refused when loaded, naming the tensor (hd_checkpoint_load itself keeps
+ * any value, bit for bit, for resuming). */
+static int check_finite_params(const char *path, const hd_graph *g)
+{
+    for (int i = 0; i < hd_graph_n_params(g); i++) {
+        hd_node *p = hd_graph_param(g, i);
+        const hd_tensor *t = hd_node_value(p);
+        for (int64_t k = 0; k < hd_tensor_numel(t); k++)
+            if (!isfinite(t->data[k]))
+                return hd_error(HD_EFORMAT, "%s: tensor '%s' element %lld is %s: a model's weights must be finite",
+                                path, hd_node_name(p), (long long)k, isnan(t->data[k]) ? "NaN" : "infinite");
+    }
+    return HD_OK;
+}
+
 static int build(const char *path, const hd_safetensors *st, hd_model *m)
 {
     const char *kind = hd_safetensors_meta(st, "model"), *arch = hd_safetensors_meta(st, "mlp");
@@ -115,7 +131,9 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
     if (!m->y) return with_path(HD_EFORMAT, path);
-    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load(m->g, path, HD_ALL))) return rc;
+    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load(m->g, path, HD_ALL)) ||
+        (rc = check_finite_params(path, m->g)))
+        return rc;
     hd_graph_set_training(m->g, 0);
     return HD_OK;
 }

@@ -51,10 +51,10 @@ expect "missing checkpoint" 1 "missing.safetensors" "$hadron" info --model "$tmp
 expect "info needs --model" 2 "--model FILE is required" "$hadron" info
 # A file's strings reach the terminal without their escapes: OSC (retitle) and BEL in the
 # metadata, a C1 CSI (U+009B) and ESC [2J (clear screen) in a tensor name, in info and in errors.
-st_file() { # path, JSON header: a safetensors file whose one tensor holds 4 zero bytes
+st_file() { # path, JSON header[, data as a printf format; default: 4 zero bytes]: a safetensors file
   local n=${#2}
   { printf "\\x$(printf %02x $((n % 256)))\\x$(printf %02x $((n / 256)))\\0\\0\\0\\0\\0\\0"; printf '%s' "$2"
-    printf '\0\0\0\0'; } > "$1"
+    printf "${3:-\\0\\0\\0\\0}"; } > "$1"
 }
 st_file "$tmp/esc.safetensors" '{"__metadata__":{"title":"\u001b]0;pwned\u0007","csi":"\u009b2J"},"w\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
 expect "info shows hostile names" 0 "w?[2J" "$hadron" info --model "$tmp/esc.safetensors"
@@ -91,6 +91,21 @@ expect "predict" 0 "2 predictions" "$hadron" predict --model "$tmp/s/m/model.saf
 check "predictions written" test -s "$tmp/y.npy"
 expect "predict: wrong input width" 1 "the model wants (N, 3)" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/y.npy" --output "$tmp/z.npy"
 expect "embedding example" 0 "ns per particle" "$example" "$tmp/s/m/model.safetensors"
+# values: a NaN input is refused by row and column (a ReLU would pass it as 0) unless allowed
+write_inputs "$tmp/nan.npy"
+printf '\x00\x00\x00\x00\x00\x00\xf8\x7f' | dd of="$tmp/nan.npy" bs=1 seek=160 conv=notrunc 2>/dev/null
+expect "predict refuses a NaN input" 1 "row 1, column 1 is NaN" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/nan.npy" --output "$tmp/z.npy"
+expect "predict --allow-nonfinite" 0 "2 predictions" "$hadron" predict --allow-nonfinite --model "$tmp/s/m/model.safetensors" --input "$tmp/nan.npy" --output "$tmp/z.npy"
+# a 2-1-1 model as hadron writes it, with a NaN weight, and with a hidden size of 1.5
+mlp_header() { # hidden size
+  printf '{"__metadata__":{"model":"mlp","mlp":"{\\"hidden\\":[%s],\\"n_in\\":2,\\"n_out\\":1,\\"activation\\":\\"tanh\\",\\"output_activation\\":\\"none\\"}","prefix":"mlp"},"mlp.dense0.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"mlp.dense0.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"mlp.dense1.weight":{"dtype":"F32","shape":[1,1],"data_offsets":[12,16]},"mlp.dense1.bias":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}}' "$1"
+}
+st_file "$tmp/nanw.safetensors" "$(mlp_header 1)" '\0\0\xc0\x7f\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
+expect "a checkpoint with a NaN weight is refused" 1 "tensor 'mlp.dense0.weight' element 0 is NaN: a model's weights must be finite" "$hadron" predict --model "$tmp/nanw.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
+st_file "$tmp/half.safetensors" "$(mlp_header 1.5)" '\0\0\0\0\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
+expect "a hidden size of 1.5 is refused" 1 "hidden size 0 is not an integer" "$hadron" predict --model "$tmp/half.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
+st_file "$tmp/ok.safetensors" "$(mlp_header 1)" '\0\0\0\0\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
+expect "the same model with finite weights loads (and wants 2 inputs)" 1 "the model wants (N, 2)" "$hadron" predict --model "$tmp/ok.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
 
 # the bnn path: amplitudes, then a Bayesian network on them
 expect "sim amplitudes" 0 "tst_amp.npy" "$hadron" sim amplitudes --out "$tmp/a" --train 600 --val 300 --test 300
