@@ -22,9 +22,12 @@ expect() { # description, expected exit code, text expected in the output, comma
 }
 
 expect "version" 0 "hadron 0.1.0" "$hadron" --version
-# An address-space limit too small to start refuses at once (OpenBLAS would hang while loading);
-# sanitizer builds reserve shadow memory first and cannot run under such a limit at all.
-if ! grep -q __asan_init "$hadron"; then
+# Address-space limits (ulimit -v): sanitizer builds reserve terabytes of shadow memory first and
+# cannot run under one at all, so they run those cases without the limit or skip them.
+limit="ulimit -v"
+grep -q __asan_init "$hadron" && limit=": no limit under ASan"
+# A limit too small to start is refused at once (OpenBLAS would hang while loading).
+if [ "$limit" = "ulimit -v" ]; then
   expect "address-space limit too small" 2 "address-space limit (ulimit -v) is 256 MiB" \
     timeout 5 bash -c "ulimit -v 262144; OMP_NUM_THREADS=2 exec '$hadron' --version"
 fi
@@ -104,6 +107,10 @@ st_file "$tmp/nanw.safetensors" "$(mlp_header 1)" '\0\0\xc0\x7f\0\0\x80\x3f\0\0\
 expect "a checkpoint with a NaN weight is refused" 1 "tensor 'mlp.dense0.weight' element 0 is NaN: a model's weights must be finite" "$hadron" predict --model "$tmp/nanw.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
 st_file "$tmp/half.safetensors" "$(mlp_header 1.5)" '\0\0\0\0\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
 expect "a hidden size of 1.5 is refused" 1 "hidden size 0 is not an integer" "$hadron" predict --model "$tmp/half.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
+st_file "$tmp/huge.safetensors" "$(mlp_header 16777216)" '\0\0\0\0\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
+expect "layers the file does not hold are refused before any allocation" 1 \
+  "needs tensor 'mlp.dense0.weight' of shape [16777216, 2]; the file has [1, 2]" \
+  timeout 5 bash -c "$limit 1048576; exec '$hadron' predict --model '$tmp/huge.safetensors' --input '$tmp/x.npy' --output '$tmp/z.npy'"
 st_file "$tmp/ok.safetensors" "$(mlp_header 1)" '\0\0\0\0\0\0\x80\x3f\0\0\0\0\0\0\x80\x3f\0\0\0\0'
 expect "the same model with finite weights loads (and wants 2 inputs)" 1 "the model wants (N, 2)" "$hadron" predict --model "$tmp/ok.safetensors" --input "$tmp/x.npy" --output "$tmp/z.npy"
 
