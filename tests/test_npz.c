@@ -460,6 +460,11 @@ static void test_bad_deflate_refused(void **state)
     assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT, "c.npz:hist: ", "more than the 100 bytes");
 
     memcpy(b, orig, size);
+    set32(b + cd + 20, 140); /* the cut falls after the last data byte, before the stream's end marker */
+    assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT,
+                 "c.npz:hist: deflate data ends early, after 320 of 320 bytes and before its end marker", NULL);
+
+    memcpy(b, orig, size);
     set32(b + cd + 24, 400); /* more bytes than the stream holds */
     assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT, "c.npz:hist: deflate data gives 320 bytes", NULL);
 

@@ -335,17 +335,27 @@ static int inflate_all(const char *ml, const unsigned char *src, uint64_t n_src,
         zrc = inflate(&zs, Z_NO_FLUSH);
     } while (zrc == Z_OK);
     uint64_t produced = n_dst - out_left - zs.avail_out, unused = in_left + zs.avail_in;
+    int longer = 0; /* the output is full but the stream has not ended: does it hold more? */
+    if (zrc == Z_BUF_ERROR && produced == n_dst) {
+        unsigned char probe;
+        zs.next_out = &probe;
+        zs.avail_out = 1;
+        if (zs.avail_in == 0 && in_left) zs.avail_in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
+        int prc = inflate(&zs, Z_NO_FLUSH);
+        longer = zs.avail_out == 0 || (prc == Z_STREAM_END && zs.total_out > n_dst);
+    }
     const char *why = zs.msg ? zs.msg : "no detail";
     inflateEnd(&zs);
     if (zrc == Z_MEM_ERROR) return hd_error(HD_ENOMEM, "%s: out of memory in zlib", ml);
     if (zrc == Z_DATA_ERROR || zrc == Z_NEED_DICT || zrc == Z_STREAM_ERROR)
         return hd_error(HD_EFORMAT, "%s: corrupt deflate data (zlib: %s)", ml, why);
-    if (zrc == Z_BUF_ERROR && produced == n_dst && unused)
+    if (zrc == Z_BUF_ERROR && produced == n_dst && (unused || longer))
         return hd_error(HD_EFORMAT, "%s: deflate data holds more than the %llu bytes the directory says", ml,
                         (unsigned long long)n_dst);
     if (zrc == Z_BUF_ERROR)
-        return hd_error(HD_EFORMAT, "%s: deflate data ends early, after %llu of %llu bytes (truncated?)", ml,
-                        (unsigned long long)produced, (unsigned long long)n_dst);
+        return hd_error(HD_EFORMAT, "%s: deflate data ends early, after %llu of %llu bytes%s (truncated?)", ml,
+                        (unsigned long long)produced, (unsigned long long)n_dst,
+                        produced == n_dst ? " and before its end marker" : "");
     if (produced != n_dst || unused)
         return hd_error(HD_EFORMAT, "%s: deflate data gives %llu bytes from %llu of %llu compressed bytes; the "
                         "directory says %llu from all", ml, (unsigned long long)produced,
