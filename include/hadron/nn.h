@@ -182,6 +182,9 @@ int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_ext
 /* Loads every param of group from path.  The whole file is checked (names,
  * dtypes, shapes, byte ranges) before any param changes: on error nothing is. */
 int hd_checkpoint_load(hd_graph *g, const char *path, int group);
+/* The same from a file already parsed (path names it in errors): a caller
+ * that read the metadata first does not parse the file twice. */
+int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char *path, int group);
 
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:

@@ -95,13 +95,9 @@ static int check_param(const char *path, const hd_safetensors *st, const hd_node
     return HD_OK;
 }
 
-int hd_checkpoint_load(hd_graph *g, const char *path, int group)
+int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char *path, int group)
 {
     int rc = check_graph(g, path, group, "load");
-    if (rc != HD_OK) return rc;
-    hd_safetensors *st;
-    rc = hd_safetensors_read(path, &st);
-    if (rc != HD_OK) return rc;
     /* Tensors of other groups may share the file: only this group's are read. */
     for (int i = 0; i < g->n_params && rc == HD_OK; i++)
         if (in_group(g->params[i], group)) rc = check_param(path, st, g->params[i]);
@@ -111,6 +107,17 @@ int hd_checkpoint_load(hd_graph *g, const char *path, int group)
         const hd_tensor *t = hd_safetensors_get(st, p->name);
         memcpy(p->val.data, t->data, (size_t)hd_tensor_numel(t) * sizeof(float));
     }
+    return rc;
+}
+
+int hd_checkpoint_load(hd_graph *g, const char *path, int group)
+{
+    int rc = check_graph(g, path, group, "load");
+    if (rc != HD_OK) return rc;
+    hd_safetensors *st;
+    rc = hd_safetensors_read(path, &st);
+    if (rc != HD_OK) return rc;
+    rc = hd_checkpoint_load_parsed(g, st, path, group);
     hd_safetensors_free(st);
     return rc;
 }

@@ -93,7 +93,7 @@ static int with_path(int rc, const char *path)
 }
 
 /* A model whose weights are not all finite predicts NaN for everything:
- * refused when loaded, naming the tensor (hd_checkpoint_load itself keeps
+ * refused when loaded, naming the tensor (checkpoint loading itself keeps
  * any value, bit for bit, for resuming). */
 static int check_finite_params(const char *path, const hd_graph *g)
 {
@@ -163,7 +163,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
     if (!m->y) return with_path(HD_EFORMAT, path);
-    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load(m->g, path, HD_ALL)) ||
+    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load_parsed(m->g, st, path, HD_ALL)) ||
         (rc = check_finite_params(path, m->g)))
         return rc;
     hd_graph_set_training(m->g, 0);
