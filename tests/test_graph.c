@@ -82,6 +82,41 @@ static void test_batch_change(void **state)
     hd_graph_free(g);
 }
 
+/* A graph for inference holds no gradients: the same outputs, half the
+ * parameter memory, and backward refuses. */
+static void test_no_grad(void **state)
+{
+    (void)state;
+    float out[2][4];
+    for (int k = 0; k < 2; k++) {
+        hd_graph *g = hd_graph_new(3);
+        hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 3});
+        hd_dense_layer d;
+        assert_int_equal(hd_dense_init(g, &d, "d", 3, 2, 1), HD_OK);
+        hd_node *y = hd_tanh(g, hd_dense_apply(g, &d, x));
+        if (k) assert_int_equal(hd_graph_set_no_grad(g), HD_OK);
+        assert_int_equal(hd_graph_compile(g), HD_OK);
+        assert_int_equal(hd_graph_set_no_grad(g), HD_ESTATE); /* only before compile */
+        assert_int_equal(hd_graph_set_batch(g, 2), HD_OK);
+        for (int i = 0; i < 6; i++) hd_node_value(x)->data[i] = 0.25f * (float)i - 0.5f;
+        assert_int_equal(hd_graph_forward(g, y), HD_OK);
+        memcpy(out[k], hd_node_value(y)->data, sizeof out[k]);
+        float *grads;
+        int64_t n;
+        assert_int_equal(hd_graph_param_range(g, HD_ALL, NULL, &grads, &n), HD_OK);
+        assert_int_equal(n, 8);
+        if (k) {
+            assert_null(grads);
+            assert_null(hd_node_grad(y)->data);
+            hd_graph_zero_grad(g, HD_ALL);
+            assert_int_equal(hd_graph_backward(g, y, HD_ALL), HD_ESTATE);
+            assert_non_null(strstr(hd_last_error(), "without gradients"));
+        }
+        hd_graph_free(g);
+    }
+    assert_memory_equal(out[0], out[1], sizeof out[0]); /* the same computation */
+}
+
 /* A shared parameter collects the gradient of every use; backward accumulates. */
 static void test_shared_params_and_accumulation(void **state)
 {
@@ -287,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_shape_error_names_both_shapes),
         cmocka_unit_test(test_call_order_errors),
         cmocka_unit_test(test_batch_change),
+        cmocka_unit_test(test_no_grad),
         cmocka_unit_test(test_shared_params_and_accumulation),
         cmocka_unit_test(test_param_groups),
         cmocka_unit_test(test_training_and_eval_mode),

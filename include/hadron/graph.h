@@ -52,6 +52,9 @@ typedef struct { hd_init_kind kind; float a; } hd_init;
 hd_graph *hd_graph_new(uint64_t seed); /* seed drives init and dropout streams */
 void hd_graph_free(hd_graph *g);
 int hd_graph_compile(hd_graph *g);     /* freeze structure, allocate and initialise params */
+/* Before compile: allocate no gradient buffers (parameters' nor activations'),
+ * for a graph that only predicts; backward then refuses. */
+int hd_graph_set_no_grad(hd_graph *g);
 int hd_graph_set_batch(hd_graph *g, int64_t batch); /* (re)plan activation buffers */
 int64_t hd_graph_batch(const hd_graph *g);
 void hd_graph_set_training(hd_graph *g, int training); /* default 1; 0 = evaluation (no dropout) */

@@ -51,6 +51,7 @@ int hd_graph_backward_seeded(hd_graph *g, hd_node *out, int group, const float *
 {
     int rc = check_ready(g, out, "backward");
     if (rc != HD_OK) return rc;
+    if (g->no_grad) return hd_error(HD_ESTATE, "backward: the graph was compiled without gradients (for inference)");
     if (!out->grad_capable)
         return hd_error(HD_EINVAL, "backward: %s does not depend on any parameter", hd_node_name(out));
     mark_ancestors(g, out);

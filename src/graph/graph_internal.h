@@ -48,6 +48,7 @@ struct hd_graph {
     hd_node **nodes;
     int n_nodes, cap_nodes;
     int compiled, training, cur_group;
+    int no_grad; /* compiled without gradient buffers (inference) */
     int64_t batch;
     uint64_t seed, step;
     hd_node **params; /* layout order */

@@ -61,15 +61,22 @@ static int layout_params(hd_graph *g)
         }
     }
     g->param_val = hd_calloc((size_t)(off ? off : 1), sizeof(float));
-    g->param_grad = hd_calloc((size_t)(off ? off : 1), sizeof(float));
-    if (!g->param_val || !g->param_grad) return HD_ENOMEM;
+    g->param_grad = g->no_grad ? NULL : hd_calloc((size_t)(off ? off : 1), sizeof(float));
+    if (!g->param_val || (!g->no_grad && !g->param_grad)) return HD_ENOMEM;
     for (int i = 0; i < g->n_params; i++) {
         hd_node *n = g->params[i];
         int64_t o = (int64_t)(intptr_t)n->val.data;
         n->val.data = g->param_val + o;
-        n->grad = hd_tensor_view(g->param_grad + o, n->ndim, n->shape);
+        n->grad = hd_tensor_view(g->param_grad ? g->param_grad + o : NULL, n->ndim, n->shape);
         init_param(g, n);
     }
+    return HD_OK;
+}
+
+int hd_graph_set_no_grad(hd_graph *g)
+{
+    if (g->compiled) return hd_error(HD_ESTATE, "set_no_grad: the graph is already compiled");
+    g->no_grad = 1;
     return HD_OK;
 }
 
@@ -78,7 +85,7 @@ int hd_graph_compile(hd_graph *g)
     if (g->compiled) return hd_error(HD_ESTATE, "graph already compiled");
     for (int i = 0; i < g->n_nodes; i++) {
         hd_node *n = g->nodes[i];
-        n->grad_capable = n->requires_grad;
+        n->grad_capable = n->requires_grad && !g->no_grad;
         for (int j = 0; j < n->n_in && n->op != HD_OP_STOP_GRAD; j++)
             n->grad_capable |= n->in[j]->grad_capable;
     }
@@ -154,7 +161,7 @@ int hd_graph_param_range(hd_graph *g, int group, float **values, float **grads, 
     int64_t lo = group == HD_ALL ? 0 : g->group_off[group];
     int64_t hi = group == HD_ALL ? g->group_off[HD_MAX_GROUPS] : g->group_off[group + 1];
     if (values) *values = g->param_val + lo;
-    if (grads) *grads = g->param_grad + lo;
+    if (grads) *grads = g->param_grad ? g->param_grad + lo : NULL;
     *n = hi - lo;
     return HD_OK;
 }
@@ -163,7 +170,7 @@ void hd_graph_zero_grad(hd_graph *g, int group)
 {
     float *grads;
     int64_t n;
-    if (hd_graph_param_range(g, group, NULL, &grads, &n) == HD_OK)
+    if (hd_graph_param_range(g, group, NULL, &grads, &n) == HD_OK && grads)
         memset(grads, 0, (size_t)n * sizeof *grads);
     for (int i = 0; i < g->n_nodes; i++) { /* input leaves that want gradients */
         hd_node *x = g->nodes[i];

@@ -159,7 +159,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
         (rc = parse_transforms(path, hd_safetensors_meta(st, "input_transform"), m)))
         return rc;
     m->g = hd_graph_new(0);
-    if (!m->g) return HD_ENOMEM;
+    if (!m->g || hd_graph_set_no_grad(m->g)) return HD_ENOMEM; /* inference: no gradient buffers */
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
     if (!m->y) return with_path(HD_EFORMAT, path);
