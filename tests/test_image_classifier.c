@@ -197,6 +197,15 @@ static void test_refuses_other_files(void **state)
     assert_error(hd_image_classifier_load(path, &c), HD_EFORMAT, "noweights.safetensors", "missing tensor");
     assert_null(c);
 
+    /* a few bytes of metadata that claim a 256 GiB network: refused by its missing tensors, before the
+     * graph is compiled (it would have failed for memory, or taken it) */
+    snprintf(path, sizeof path, "%s/huge.safetensors", f->dir);
+    hd_meta huge[] = {{"model", "image_classifier"}, {"image", "1,4096,4096"}, {"conv_channels", "1024,1024"},
+                      {"hidden", "4096"}, {"classes", "10"}};
+    assert_int_equal(hd_safetensors_write(path, 1, names, ts, 5, huge), HD_OK);
+    assert_error(hd_image_classifier_load(path, &c), HD_EFORMAT, "huge.safetensors", "missing tensor 'conv1.weight'");
+    assert_null(c);
+
     /* a truncated classifier */
     char good[96];
     snprintf(good, sizeof good, "%s/good.safetensors", f->dir);

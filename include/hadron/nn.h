@@ -185,6 +185,11 @@ int hd_checkpoint_load(hd_graph *g, const char *path, int group);
 /* The same from a file already parsed (path names it in errors): a caller
  * that read the metadata first does not parse the file twice. */
 int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char *path, int group);
+/* Before compile: every param of group has its tensor in the parsed file,
+ * with its shape.  A loader calls it between building a graph from a file's
+ * description and compiling it, so that a description the file's tensors
+ * do not back (a few bytes claiming gigabytes of layers) allocates nothing. */
+int hd_checkpoint_check(const hd_graph *g, const hd_safetensors *st, const char *path, int group);
 
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:

@@ -84,13 +84,24 @@ static int check_param(const char *path, const hd_safetensors *st, const hd_node
 {
     const hd_tensor *t = hd_safetensors_get(st, p->name);
     if (!t) return hd_error(HD_EFORMAT, "%s: missing tensor '%s' (param of group %d)", path, p->name, p->group);
-    int same = t->ndim == p->val.ndim;
-    for (int d = 0; d < t->ndim && same; d++) same = t->shape[d] == p->val.shape[d];
+    int same = t->ndim == p->ndim; /* a param's shape is concrete, compiled or not */
+    for (int d = 0; d < t->ndim && same; d++) same = t->shape[d] == p->shape[d];
     if (!same) {
         char sf[96], sp[96];
         return hd_error(HD_ESHAPE, "%s: tensor '%s' has shape %s but the param has shape %s", path, p->name,
                         hd_shape_str(t->ndim, t->shape, sf, sizeof sf),
-                        hd_shape_str(p->val.ndim, p->val.shape, sp, sizeof sp));
+                        hd_shape_str(p->ndim, p->shape, sp, sizeof sp));
+    }
+    return HD_OK;
+}
+
+int hd_checkpoint_check(const hd_graph *g, const hd_safetensors *st, const char *path, int group)
+{
+    if (!g || !st || !path) return hd_error(HD_EINVAL, "checkpoint check: NULL graph, file or path");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const hd_node *n = g->nodes[i];
+        int rc = n->is_param && in_group(n, group) ? check_param(path, st, n) : HD_OK;
+        if (rc != HD_OK) return rc;
     }
     return HD_OK;
 }

@@ -108,38 +108,6 @@ static int check_finite_params(const char *path, const hd_graph *g)
     return HD_OK;
 }
 
-/* Tensor `name` present with shape [rows] (cols 0) or [rows, cols]. */
-static int has_tensor(const char *path, const hd_safetensors *st, const char *name, int64_t rows, int64_t cols)
-{
-    const hd_tensor *t = hd_safetensors_get(st, name);
-    int ndim = cols ? 2 : 1;
-    if (t && t->ndim == ndim && t->shape[0] == rows && (!cols || t->shape[1] == cols)) return HD_OK;
-    char want[64], got[96];
-    snprintf(want, sizeof want, cols ? "[%lld, %lld]" : "[%lld]", (long long)rows, (long long)cols);
-    if (t) hd_shape_str(t->ndim, t->shape, got, sizeof got);
-    return hd_error(HD_EFORMAT, "%s: the model description needs tensor '%s' of shape %s; the file %s%s", path, name,
-                    want, t ? "has " : "does not hold it", t ? got : "");
-}
-
-/* The description checked against the tensors the file holds, before any
- * graph is built: a few bytes of metadata cannot claim layers the file does
- * not back with data. */
-static int check_layers(const char *path, const hd_safetensors *st, const hd_mlp_spec *spec, const char *prefix)
-{
-    int64_t in = spec->n_in;
-    for (int i = 0; i <= spec->n_hidden; i++) {
-        int64_t out = i == spec->n_hidden ? spec->n_out : spec->hidden[i];
-        char name[160];
-        int rc;
-        snprintf(name, sizeof name, "%s.dense%d.weight", prefix, i);
-        if ((rc = has_tensor(path, st, name, out, in))) return rc;
-        snprintf(name, sizeof name, "%s.dense%d.bias", prefix, i);
-        if ((rc = has_tensor(path, st, name, out, 0))) return rc;
-        in = out;
-    }
-    return HD_OK;
-}
-
 static int build(const char *path, const hd_safetensors *st, hd_model *m)
 {
     const char *kind = hd_safetensors_meta(st, "model"), *arch = hd_safetensors_meta(st, "mlp");
@@ -155,7 +123,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     hd_activation out_act = HD_ACT_NONE;
     if (out && strcmp(out, "sigmoid") == 0) out_act = HD_ACT_SIGMOID;
     else if (out && strcmp(out, "identity") != 0) return hd_error(HD_EFORMAT, "%s: output '%s' (identity, sigmoid)", path, out);
-    if ((rc = check_layers(path, st, &spec, prefix)) || (rc = read_scaler(path, st, m)) ||
+    if ((rc = read_scaler(path, st, m)) ||
         (rc = parse_transforms(path, hd_safetensors_meta(st, "input_transform"), m)))
         return rc;
     m->g = hd_graph_new(0);
@@ -163,7 +131,8 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
     if (!m->y) return with_path(HD_EFORMAT, path);
-    if ((rc = hd_graph_compile(m->g)) || (rc = hd_checkpoint_load_parsed(m->g, st, path, HD_ALL)) ||
+    if ((rc = hd_checkpoint_check(m->g, st, path, HD_ALL)) || (rc = hd_graph_compile(m->g)) ||
+        (rc = hd_checkpoint_load_parsed(m->g, st, path, HD_ALL)) ||
         (rc = check_finite_params(path, m->g)))
         return rc;
     hd_graph_set_training(m->g, 0);

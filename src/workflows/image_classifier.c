@@ -37,8 +37,9 @@ int64_t hd_image_classifier_image_size(const hd_image_classifier *c)
     return c ? c->channels * c->height * c->width : 0;
 }
 
-/* The network for c's shape and widths, compiled (weights from c->g's seed). */
-static int build(hd_image_classifier *c, uint64_t seed)
+/* The network for c's shape and widths, compiled (weights from c->g's
+ * seed); with st, its params are first checked against that file's tensors. */
+static int build(hd_image_classifier *c, uint64_t seed, const hd_safetensors *st, const char *path)
 {
     hd_graph *g = c->g = hd_graph_new(seed);
     if (!g) return HD_ENOMEM;
@@ -59,7 +60,8 @@ static int build(hd_image_classifier *c, uint64_t seed)
     c->logits = hd_dense_apply(g, &fc2, c->features);
     c->loss = hd_softmax_cross_entropy_loss(g, c->logits, c->target);
     if (!c->loss) return HD_EINVAL;
-    return hd_graph_compile(g);
+    int rc = st ? hd_checkpoint_check(g, st, path, HD_ALL) : HD_OK;
+    return rc != HD_OK ? rc : hd_graph_compile(g);
 }
 
 static int check_shape(int64_t channels, int64_t height, int64_t width, int n_classes)
@@ -145,7 +147,7 @@ int hd_image_classifier_train(const hd_image_classifier_opts *o, const hd_tensor
                                .conv1 = 16, .conv2 = 32, .hidden = 64, .n_classes = n_classes};
     for (int64_t i = 0; i < n; i++) onehot[i * n_classes + labels[i]] = 1.0f;
     hd_loader l = {0};
-    rc = build(c, o->seed);
+    rc = build(c, o->seed, NULL, NULL);
     if (rc == HD_OK)
         rc = hd_loader_init(&l, 2, (const float *[]){images->data, onehot},
                             (int64_t[]){hd_image_classifier_image_size(c), n_classes}, n, o->batch, o->seed);
@@ -223,7 +225,7 @@ static int load_into(const char *path, const hd_safetensors *st, hd_image_classi
     }
     *c = (hd_image_classifier){.channels = image[0], .height = image[1], .width = image[2], .conv1 = widths[0],
                                .conv2 = widths[1], .hidden = hidden, .n_classes = (int)classes};
-    if ((rc = build(c, 0)) || (rc = hd_checkpoint_load(c->g, path, HD_ALL))) return rc;
+    if ((rc = build(c, 0, st, path)) || (rc = hd_checkpoint_load_parsed(c->g, st, path, HD_ALL))) return rc;
     hd_graph_set_training(c->g, 0);
     return HD_OK;
 }
