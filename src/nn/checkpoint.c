@@ -110,8 +110,7 @@ int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char 
 {
     int rc = check_graph(g, path, group, "load");
     /* Tensors of other groups may share the file: only this group's are read. */
-    for (int i = 0; i < g->n_params && rc == HD_OK; i++)
-        if (in_group(g->params[i], group)) rc = check_param(path, st, g->params[i]);
+    if (rc == HD_OK) rc = hd_checkpoint_check(g, st, path, group);
     for (int i = 0; i < g->n_params && rc == HD_OK; i++) {
         hd_node *p = g->params[i];
         if (!in_group(p, group)) continue;
