@@ -4,7 +4,7 @@
  *   bench_gan [--threads N] [--time SECONDS] [--pieces] [--list] [CASE ...]
  *
  * CASE is "dcgan_step" (one training step at batch 256 as `hadron gan train`
- * takes it: hd_gan_net_step in src/workflows/gan_nets.c), "dcgan_layers"
+ * takes it: hd_gan_net_step in src/workflows/gan/gan_nets.c), "dcgan_layers"
  * (forward + backward of each of the DCGAN's five convolutions on its own at
  * batch 256, one line per layer) or one layer "dcgan_layers:G1" (G1, G2, G3:
  * the generator's transposed convolutions; D1, D2: the discriminator's
@@ -17,7 +17,7 @@
  * Timing, the command line and main: bench_util.h. */
 #include "bench_util.h"
 #include "graph/graph_internal.h" /* hd_input_requires_grad, hd_graph_backward_seeded */
-#include "workflows/gan_internal.h"
+#include "workflows/gan/gan_internal.h"
 
 enum { GAN_BATCH = 256, GAN_LATENT = 100 };
 

@@ -2,7 +2,7 @@
  *
  *   bench_surrogate [--threads N] [--time SECONDS] [--pieces] [--list] [CASE ...]
  *
- * CASE is "surrogate_epoch" (one training epoch as src/workflows/surrogate.c
+ * CASE is "surrogate_epoch" (one training epoch as src/workflows/surrogate/surrogate.c
  * runs it: 960 rows of 4 features, shuffled, batches of 10, MLP
  * 4 -> 128 -> 128 -> 128 -> 1 with ReLU, binomial NLL, NAdamW) or
  * "surrogate_infer" (hd_model_predict on 4096 raw (eta, pT, phi) rows of a
@@ -67,7 +67,7 @@ static void epoch_build(epoch_ctx *c)
     memset(c, 0, sizeof *c);
     epoch_data(c);
     hd_mlp_spec spec = surrogate_spec();
-    /* As build_net in src/workflows/surrogate.c with the binomial loss. */
+    /* As build_net in src/workflows/surrogate/surrogate.c with the binomial loss. */
     c->g = hd_graph_new(1);
     if (!c->g) bench_die("graph");
     int64_t col[2] = {HD_BATCH, 1};
@@ -100,7 +100,7 @@ static void epoch_free(epoch_ctx *c)
     free(c->data_n);
 }
 
-/* One epoch, as train_epoch in src/workflows/surrogate.c. */
+/* One epoch, as train_epoch in src/workflows/surrogate/surrogate.c. */
 static void epoch_run(void *p)
 {
     epoch_ctx *c = p;
@@ -202,7 +202,7 @@ static void bench_epoch(void)
 enum { INFER_ROWS = 4096, N_RAW = 3 };
 static const double PI = 3.14159265358979323846;
 
-/* Writes a model file as save_model in src/workflows/surrogate.c does:
+/* Writes a model file as save_model in src/workflows/surrogate/surrogate.c does:
  * random (initial) weights, a scaler fitted on the features of raw. */
 static void write_model(const char *path, const float *raw, int64_t rows)
 {

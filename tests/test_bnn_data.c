@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
-#include "workflows/bnn_internal.h"
+#include "workflows/bnn/bnn_internal.h"
 
 #define N 6
 static char dir[] = "/tmp/hd_bnn_data_XXXXXX";

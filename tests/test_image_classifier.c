@@ -1,5 +1,5 @@
 /* The image classifier behind the GAN's quality figure
- * (workflows/image_classifier.c), on Fashion-MNIST from Debian's
+ * (workflows/classifier/image_classifier.c), on Fashion-MNIST from Debian's
  * dataset-fashion-mnist (skipped when it is not installed): a short training
  * run well above chance, features and labels that survive a save/load round
  * trip bit for bit, files that are not classifiers refused, and the property
@@ -20,7 +20,7 @@
 
 #include "hadron/hadron.h"
 #include "test_util.h"
-#include "workflows/image_classifier.h"
+#include "workflows/classifier/image_classifier.h"
 
 enum { N_TRAIN = 6000, N_EVAL = 2000, PIX = 28 * 28 };
 

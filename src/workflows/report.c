@@ -1,5 +1,5 @@
 /* Writing workflow results. */
-#include "report.h"
+#include "workflows/report.h"
 
 #include <math.h>
 #include <stdlib.h>

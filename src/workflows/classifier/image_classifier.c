@@ -1,5 +1,5 @@
 /* The image classifier behind the GAN's quality figure (image_classifier.h). */
-#include "image_classifier.h"
+#include "workflows/classifier/image_classifier.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* The bnn workflow: a Bayesian network regresses squared amplitudes of
  * 2 -> 3 events and says how sure it is (seed 004). */
 #include "bnn_internal.h"
-#include "report.h"
+#include "workflows/report.h"
 
 #include <math.h>
 #include <stdio.h>

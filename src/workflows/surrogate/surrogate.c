@@ -1,7 +1,7 @@
 /* The surrogate workflow: a network learns a detector efficiency from
  * histograms of generated and reconstructed counts (seed 003). */
 #include "surrogate_internal.h"
-#include "report.h"
+#include "workflows/report.h"
 
 #include <math.h>
 #include <stdio.h>

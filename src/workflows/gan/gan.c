@@ -3,8 +3,8 @@
  * (Frechet distance in the features of a classifier trained by hadron). */
 #include "gan_internal.h"
 #include "hadron/metrics.h"
-#include "image_classifier.h"
-#include "report.h"
+#include "workflows/classifier/image_classifier.h"
+#include "workflows/report.h"
 
 #include <errno.h>
 #include <inttypes.h>

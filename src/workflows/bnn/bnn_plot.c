@@ -2,7 +2,7 @@
  * relative deviations, pulls against a unit Gaussian, and the predicted
  * uncertainty against the actual error. */
 #include "bnn_internal.h"
-#include "report.h"
+#include "workflows/report.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * plot per parameter, and observed vs simulated data. */
 #include "avo_internal.h"
 #include "hadron/metrics.h"
-#include "report.h"
+#include "workflows/report.h"
 
 #include <math.h>
 #include <stdio.h>
