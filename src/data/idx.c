@@ -8,12 +8,11 @@
  * where the header says. */
 #include "hadron/data.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include "data/file_read.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -243,20 +242,17 @@ static int idx_open(idx_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return hd_error(HD_EIO, "cannot read %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return hd_error(HD_EIO, "cannot read %s: not a regular file", path);
-    }
+    int fd;
+    uint64_t size; /* of the file, compressed or not: the data is bounded by the header instead */
+    int rc = hd_file_open(path, HD_FILE_ANY_SIZE, &fd, &size);
+    if (rc != HD_OK) return rc;
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {
         close(fd);
         return hd_error(HD_ENOMEM, "%s: out of memory opening the file", path);
     }
     /* zlib allocates three times this: no more than a small file needs */
-    gzbuffer(f->gz, sb.st_size < IDX_GZ_BUFFER ? (sb.st_size < 4096 ? 4096 : (unsigned)sb.st_size) : IDX_GZ_BUFFER);
+    gzbuffer(f->gz, size < IDX_GZ_BUFFER ? (size < 4096 ? 4096 : (unsigned)size) : IDX_GZ_BUFFER);
     return HD_OK;
 }
 

@@ -8,10 +8,12 @@
  * of the file exactly. */
 #include "data/npz_internal.h"
 
+#include "data/file_read.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 /* The data is read and written as the host's own numbers. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -405,31 +407,24 @@ int hd_npy_parse(const char *label, const void *bytes, size_t size, hd_array *ou
     return HD_OK;
 }
 
-static int read_at(FILE *f, const char *path, uint64_t offset, void *buf, size_t n)
-{
-    if (fseek(f, (long)offset, SEEK_SET) != 0 || fread(buf, 1, n, f) != n)
-        return hd_error(HD_EIO, "cannot read %s: %s", path, ferror(f) ? strerror(errno) : "short read");
-    return HD_OK;
-}
-
 /* Reads the header first so that a large file that is not .npy, or that
  * does not match its header, is refused before its data is read. */
-static int read_open(FILE *f, const char *path, uint64_t size, hd_array *out)
+static int read_open(int fd, const char *path, uint64_t size, hd_array *out)
 {
     unsigned char pre[NPY_PREAMBLE_MAX];
     size_t header_at = 0, data_at = 0;
     uint64_t n = 0;
     size_t n_pre = size < NPY_PREAMBLE_MAX ? (size_t)size : NPY_PREAMBLE_MAX;
-    int rc = read_at(f, path, 0, pre, n_pre);
+    int rc = hd_file_read_at(fd, path, 0, pre, n_pre);
     if (rc == HD_OK) rc = parse_preamble(path, pre, size, &header_at, &data_at);
     if (rc != HD_OK) return rc;
     char *text = hd_malloc(data_at - header_at);
     if (!text) return hd_error(HD_ENOMEM, "%s: out of memory for the header", path);
-    rc = read_at(f, path, header_at, text, data_at - header_at);
+    rc = hd_file_read_at(fd, path, header_at, text, data_at - header_at);
     if (rc == HD_OK) rc = read_header(path, text, data_at - header_at, size - data_at, out, &n);
     hd_free(text);
     if (rc == HD_OK) rc = alloc_data(path, out, n);
-    if (rc == HD_OK && n) rc = read_at(f, path, data_at, out->data, (size_t)n);
+    if (rc == HD_OK && n) rc = hd_file_read_at(fd, path, data_at, out->data, (size_t)n);
     return rc;
 }
 
@@ -438,15 +433,12 @@ int hd_npy_read(const char *path, hd_array *out)
     if (!out) return hd_error(HD_EINVAL, "npy read: NULL output");
     memset(out, 0, sizeof *out);
     if (!path) return hd_error(HD_EINVAL, "npy read: NULL path");
-    FILE *f = fopen(path, "rb");
-    if (!f) return hd_error(HD_EIO, "cannot read %s: %s", path, strerror(errno));
-    struct stat sb;
-    int rc;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > (uint64_t)INT64_MAX)
-        rc = hd_error(HD_EIO, "cannot read %s: not a regular file", path);
-    else
-        rc = read_open(f, path, (uint64_t)sb.st_size, out);
-    fclose(f);
+    int fd;
+    uint64_t size;
+    int rc = hd_file_open(path, HD_FILE_ANY_SIZE, &fd, &size); /* streamed: read header, then data */
+    if (rc != HD_OK) return rc;
+    rc = read_open(fd, path, size, out);
+    close(fd);
     if (rc != HD_OK) hd_array_free(out);
     return rc;
 }

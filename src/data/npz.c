@@ -11,13 +11,14 @@
  * records, so archives are limited to 4 GiB. */
 #include "data/npz_internal.h"
 
+#include "data/file_read.h"
+
 #define ZLIB_CONST
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #define SIG_LOCAL 0x04034b50u
@@ -434,28 +435,6 @@ int hd_npz_parse(const char *label, const void *bytes, size_t size, hd_npz **out
     return HD_OK;
 }
 
-static int read_file(const char *path, unsigned char **buf, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return hd_error(HD_EIO, "cannot read %s: %s", path, strerror(errno));
-    struct stat sb;
-    int rc = HD_OK;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > SIZE_MAX) {
-        rc = hd_error(HD_EIO, "cannot read %s: not a regular file", path);
-    } else {
-        *size = (size_t)sb.st_size;
-        *buf = hd_malloc(*size);
-        if (!*buf) rc = hd_error(HD_ENOMEM, "%s: out of memory for %zu bytes", path, *size);
-        else if (fread(*buf, 1, *size, f) != *size) {
-            rc = hd_error(HD_EIO, "cannot read %s: short read", path);
-            hd_free(*buf);
-            *buf = NULL;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
 int hd_npz_read(const char *path, hd_npz **out)
 {
     if (!out) return hd_error(HD_EINVAL, "npz read: NULL output");
@@ -463,7 +442,7 @@ int hd_npz_read(const char *path, hd_npz **out)
     if (!path) return hd_error(HD_EINVAL, "npz read: NULL path");
     unsigned char *buf = NULL;
     size_t size = 0;
-    int rc = read_file(path, &buf, &size);
+    int rc = hd_file_read(path, HD_FILE_ANY_SIZE, &buf, &size); /* a zip is read whole */
     if (rc == HD_OK) rc = hd_npz_parse(path, buf, size, out);
     hd_free(buf);
     return rc;

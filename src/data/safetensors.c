@@ -5,11 +5,13 @@
  * are the format's own) before any tensor is handed out. */
 #include "data/safetensors_internal.h"
 
+#include "data/file_read.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 /* Tensor data is read and written as the host's own floats. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -417,28 +419,18 @@ int hd_safetensors_parse(const char *label, const void *bytes, size_t size, hd_s
  * file that is not safetensors is refused before it is read. */
 static int read_file(const char *path, unsigned char **buf, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return hd_error(HD_EIO, "cannot read %s: %s", path, strerror(errno));
-    struct stat sb;
+    int fd;
+    uint64_t bytes, n_header; /* checked here, parsed again with the rest */
     unsigned char prefix[8];
-    uint64_t n_header; /* checked here, parsed again with the rest */
-    int rc = HD_OK;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > SIZE_MAX)
-        rc = hd_error(HD_EIO, "cannot read %s: not a regular file", path);
-    else if (sb.st_size >= 8 && fread(prefix, 1, 8, f) != 8)
-        rc = hd_error(HD_EIO, "cannot read %s: %s", path, strerror(errno));
-    else if ((rc = check_prefix(path, prefix, (uint64_t)sb.st_size, &n_header)) == HD_OK) {
-        *size = (size_t)sb.st_size;
-        *buf = hd_malloc(*size);
-        if (!*buf) rc = hd_error(HD_ENOMEM, "%s: out of memory for %zu bytes", path, *size);
-        else if (fseek(f, 0, SEEK_SET) != 0 || fread(*buf, 1, *size, f) != *size) {
-            rc = hd_error(HD_EIO, "cannot read %s: short read", path);
-            hd_free(*buf);
-            *buf = NULL;
-        }
-    }
-    fclose(f);
-    return rc;
+    int rc = hd_file_open(path, HD_FILE_ANY_SIZE, &fd, &bytes);
+    if (rc != HD_OK) return rc;
+    if (bytes >= 8) rc = hd_file_read_at(fd, path, 0, prefix, 8);
+    if (rc == HD_OK) rc = check_prefix(path, prefix, bytes, &n_header);
+    if (rc == HD_OK) rc = hd_file_read_all(fd, path, bytes, buf);
+    close(fd);
+    if (rc != HD_OK) return rc;
+    *size = (size_t)bytes;
+    return HD_OK;
 }
 
 int hd_safetensors_read(const char *path, hd_safetensors **out)
