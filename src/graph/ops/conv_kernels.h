@@ -1,5 +1,6 @@
-/* Convolution kernels on NCHW float32 arrays, below the graph: im2col +
- * sgemm over chunks of the batch (conv_kernels.c).
+/* Convolution kernels on NCHW float32 arrays, below the graph: the fast ones
+ * (im2col + sgemm over chunks of the batch, conv_kernels.c) and a naive
+ * reference (direct loops, conv_ref.c) that tests compare them with.
  *
  * One geometry links an "image" side (C channels, H x W) and a "grid" side
  * (G channels, OH x OW positions) through a kernel kh x kw, strides and a
@@ -57,5 +58,16 @@ void hd_conv_bwd_dw(const hd_conv_geom *g, int64_t B, const float *image, const 
                     float *dimage, float *dgrid, float *aux);
 /* db[k] += the sum of dy [B, ch, P] over the batch and the P positions of channel k. */
 void hd_conv_bias_grad(const float *dy, int64_t B, int64_t ch, int64_t P, float *db);
+
+/* ---- the naive reference (conv_ref.c): direct loops, double sums, no scratch ---- */
+
+/* grid = K_w image + bias[G] (bias may be NULL). */
+void hd_conv_ref_grid(const hd_conv_geom *g, int64_t B, const float *image, const float *w, const float *bias,
+                      float *grid);
+/* image = K_w^T grid + bias[C] (bias may be NULL). */
+void hd_conv_ref_image(const hd_conv_geom *g, int64_t B, const float *grid, const float *w, const float *bias,
+                       float *image);
+/* dw = grid (x) image. */
+void hd_conv_ref_dw(const hd_conv_geom *g, int64_t B, const float *image, const float *grid, float *dw);
 
 #endif
