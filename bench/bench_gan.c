@@ -68,7 +68,10 @@ static void piece_adam(void *p)
 static void bench_step(void)
 {
     step_ctx c = {0};
-    int rc = hd_gan_net_build(&c.n, 1, GAN_BATCH, GAN_LATENT, 1e-4f, 0.5f);
+    hd_optim_opts adam = hd_optim_opts_default(HD_ADAM);
+    adam.lr = 1e-4f;
+    adam.beta1 = 0.5f;
+    int rc = hd_gan_net_build(&c.n, 1, GAN_BATCH, GAN_LATENT, &adam);
     if (rc != HD_OK) bench_die("gan net");
     /* Real images in [-1, 1] (the workflow scales pixels to that range),
      * latent points ~ N(0, 1); fixed for the whole run. */

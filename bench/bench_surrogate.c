@@ -82,7 +82,7 @@ static void epoch_build(epoch_ctx *c)
     hd_optim_opts oo = hd_optim_opts_default(HD_NADAMW);
     oo.lr = 1e-3f;
     oo.weight_decay = 1e-4f;
-    c->opt = hd_optim_new(HD_NADAMW, &oo, c->n_params);
+    c->opt = hd_optim_new(&oo, c->n_params);
     if (!c->opt) bench_die("optim");
     if (hd_loader_init(&c->l, 3, (const float *[]){c->data_x, c->data_k, c->data_n}, (int64_t[]){N_FEAT, 1, 1},
                        EPOCH_ROWS, EPOCH_BATCH, 1) != HD_OK)

@@ -113,7 +113,7 @@ static void bench_critic(const critic_spec *s)
     oo.lr = 1e-4f;
     oo.beta1 = 0.5f;
     oo.beta2 = 0.9f;
-    if (!(c.opt = hd_optim_new(HD_ADAM, &oo, n))) bench_die("adam");
+    if (!(c.opt = hd_optim_new(&oo, n))) bench_die("adam");
 
     /* Fixed for the run: real and fake samples (the toy: N(0, 1); images:
      * U(-1, 1), the range of a tanh generator) and eps ~ U(0, 1) per row. */

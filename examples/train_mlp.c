@@ -20,7 +20,7 @@ int main(void)
     hd_graph_param_range(g, HD_ALL, &params, &grads, &n);
     hd_optim_opts opts = hd_optim_opts_default(HD_ADAM);
     opts.lr = 1e-2f;
-    hd_optim *opt = hd_optim_new(HD_ADAM, &opts, n);
+    hd_optim *opt = hd_optim_new(&opts, n);
     hd_rng rng;
     hd_rng_init(&rng, 42, HD_STREAM_USER);
     float first = 0;

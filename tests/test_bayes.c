@@ -135,7 +135,7 @@ static void test_kl_alone_reaches_the_prior(void **state)
     hd_graph_param_range(n.g, HD_ALL, &params, &grads, &np);
     hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
     oo.lr = 0.05f;
-    hd_optim *o = hd_optim_new(HD_ADAM, &oo, np);
+    hd_optim *o = hd_optim_new(&oo, np);
     for (int it = 0; it < 2000; it++) {
         hd_graph_zero_grad(n.g, HD_ALL);
         assert_int_equal(hd_graph_forward(n.g, n.kl), HD_OK);

@@ -177,7 +177,7 @@ static void test_tracker_moves_toward_truth(void **state)
     o.disc_samples = 1024;
     o.pretrain_samples = 4096;
     o.iterations = 40;
-    o.lr_proposal = 0.05f;
+    o.optim_proposal.lr = 0.05f;
     hd_avo_result r;
     assert_int_equal(hd_avo_run(&o, &r), HD_OK);
     if (!(r.mean[0] > 1.0)) fail_msg("offset %.3f after 40 iterations from 0 toward 2", r.mean[0]);

@@ -84,7 +84,7 @@ static void test_bnn_starts_from_given_weights(void **state)
     o.out_dir = out;
     o.epochs = 1;
     o.samples = 20;
-    o.lr = o.lr_final = 1e-9f;
+    o.optim.lr = o.sched.lr_final = 1e-9f;
     o.init_path = init;
     hd_bnn_result r;
     if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());

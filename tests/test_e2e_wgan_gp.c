@@ -91,7 +91,7 @@ static void test_eight_gaussians(void **state)
     oo.lr = 1e-3f;
     oo.beta1 = 0.5f;
     oo.beta2 = 0.9f;
-    hd_optim *opt_g = hd_optim_new(HD_ADAM, &oo, ng), *opt_c = hd_optim_new(HD_ADAM, &oo, nc);
+    hd_optim *opt_g = hd_optim_new(&oo, ng), *opt_c = hd_optim_new(&oo, nc);
     assert_true(opt_g && opt_c);
 
     hd_rng r;

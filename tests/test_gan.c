@@ -153,15 +153,15 @@ static void test_resume_refuses_other_options(void **state)
     o = small_opts(dir_a);
     o.resume = 1;
     o.epochs = 4;
-    o.beta1 = 0.9f;
+    o.optim.beta1 = 0.9f;
     assert_error(hd_gan_train(&o, &r), HD_EINVAL, "--beta1 0.5;", "(not 0.9)");
     o = small_opts(dir_a);
     o.resume = 1;
     o.epochs = 2;
     assert_error(hd_gan_train(&o, &r), HD_EINVAL, "already 3 epochs", NULL);
     o = small_opts(dir_a);
-    o.beta1 = 1.0f;
-    assert_error(hd_gan_train(&o, &r), HD_EINVAL, "beta1 in [0, 1)", NULL);
+    o.optim.beta1 = 1.0f;
+    assert_error(hd_gan_train(&o, &r), HD_EINVAL, "betas (1, 0.999) must be in [0, 1)", NULL);
 }
 
 static void test_sample_from_checkpoint(void **state)

@@ -225,7 +225,7 @@ static void test_no_allocation_in_step(void **state)
     int64_t n;
     hd_graph_param_range(g, HD_ALL, &p, &gr, &n);
     hd_optim_opts o = hd_optim_opts_default(HD_ADAMW);
-    hd_optim *opt = hd_optim_new(HD_ADAMW, &o, n);
+    hd_optim *opt = hd_optim_new(&o, n);
     assert_non_null(opt);
     hd_rng r;
     hd_rng_init(&r, 1, HD_STREAM_USER);

@@ -134,7 +134,9 @@ static double run_case(const optim_case *c, hd_optim_kind kind, const hd_optim_o
 {
     float p[MAX_N], g[MAX_N];
     memcpy(p, c->init, sizeof p);
-    hd_optim *o = hd_optim_new(kind, opts, c->n);
+    hd_optim_opts oo = *opts;
+    oo.kind = kind;
+    hd_optim *o = hd_optim_new(&oo, c->n);
     assert_non_null(o);
     double worst = 0;
     *worst_step = -1;
@@ -273,7 +275,7 @@ static void test_step_allocates_nothing(void **state)
         hd_optim_opts o = hd_optim_opts_default((hd_optim_kind)k);
         o.momentum = k == HD_SGD ? 0.9f : 0.0f;
         o.clip_norm = 0.5f;
-        hd_optim *opt = hd_optim_new((hd_optim_kind)k, &o, N);
+        hd_optim *opt = hd_optim_new(&o, N);
         assert_non_null(opt);
         for (int i = 0; i < N; i++) p[i] = 0.01f * (float)(i % 17);
         uint64_t before = hd_alloc_count();
@@ -303,7 +305,7 @@ static void test_defaults_and_lr(void **state)
     /* Plain SGD, so a changed rate shows directly: p -= lr * g. */
     hd_optim_opts o = hd_optim_opts_default(HD_SGD);
     o.lr = 0.5f;
-    hd_optim *opt = hd_optim_new(HD_SGD, &o, 2);
+    hd_optim *opt = hd_optim_new(&o, 2);
     assert_non_null(opt);
     float p[2] = {1.0f, -1.0f}, g[2] = {1.0f, 2.0f};
     assert_int_equal(hd_optim_step(opt, p, g), HD_OK);
@@ -318,11 +320,9 @@ static void test_defaults_and_lr(void **state)
     hd_optim_free(opt);
     hd_optim_free(NULL);
 
-    /* NULL options mean the defaults of the kind. */
-    opt = hd_optim_new(HD_NADAMW, NULL, 3);
-    assert_non_null(opt);
-    assert_float_equal(hd_optim_lr(opt), 1e-3f, 0);
-    hd_optim_free(opt);
+    /* NULL options are refused: the kind is in them. */
+    assert_null(hd_optim_new(NULL, 3));
+    assert_non_null(strstr(hd_last_error(), "NULL options"));
 }
 
 static void test_names(void **state)
@@ -349,7 +349,8 @@ static void test_names(void **state)
 static void expect_refused(hd_optim_kind kind, hd_optim_opts o, int64_t n, const char *needle)
 {
     hd_clear_error();
-    hd_optim *opt = hd_optim_new(kind, &o, n);
+    o.kind = kind;
+    hd_optim *opt = hd_optim_new(&o, n);
     if (opt) {
         hd_optim_free(opt);
         fail_msg("accepted options that should fail (%s)", needle);
@@ -392,7 +393,7 @@ static void test_bad_arguments(void **state)
     o.clip_norm = NAN;
     expect_refused(HD_ADAM, o, 4, "clip");
 
-    hd_optim *opt = hd_optim_new(HD_ADAM, &d, 2);
+    hd_optim *opt = hd_optim_new(&d, 2);
     assert_non_null(opt);
     float p[2] = {0}, g[2] = {0};
     hd_clear_error();
@@ -416,12 +417,12 @@ static void test_state_resumes_exactly(void **state)
         enum { N = 7, STEPS = 6, STOP = 3 };
         float straight[N], resumed[N], g[N];
         for (int i = 0; i < N; i++) straight[i] = resumed[i] = 0.1f * (float)(i - 3);
-        hd_optim *a = hd_optim_new(kind, &o, N), *b = hd_optim_new(kind, &o, N), *c = NULL;
+        hd_optim *a = hd_optim_new(&o, N), *b = hd_optim_new(&o, N), *c = NULL;
         assert_non_null(a);
         assert_non_null(b);
         for (int s = 0; s < STEPS; s++) {
             if (s == STOP) { /* b stops here; c takes over from its state */
-                c = hd_optim_new(kind, &o, N);
+                c = hd_optim_new(&o, N);
                 float *bm, *bv, *cm, *cv;
                 int64_t bn, cn;
                 assert_int_equal(hd_optim_state(b, &bm, &bv, &bn), HD_OK);

@@ -122,6 +122,7 @@ hd_node *hd_bayes_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, 
 typedef enum { HD_SGD, HD_ADAM, HD_ADAMW, HD_NADAM, HD_NADAMW } hd_optim_kind;
 
 typedef struct {
+    hd_optim_kind kind;
     float lr;           /* learning rate */
     float momentum;     /* SGD: heavy-ball momentum as torch.optim.SGD (0 = plain) */
     float beta1, beta2; /* Adam family */
@@ -130,9 +131,11 @@ typedef struct {
     float clip_norm;    /* > 0: scale gradients so their global L2 norm <= clip_norm */
 } hd_optim_opts;
 
-hd_optim_opts hd_optim_opts_default(hd_optim_kind kind); /* lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 1e-4 for *W */
+/* kind, lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 1e-4 for *W */
+hd_optim_opts hd_optim_opts_default(hd_optim_kind kind);
 typedef struct hd_optim hd_optim;
-hd_optim *hd_optim_new(hd_optim_kind kind, const hd_optim_opts *opts, int64_t n);
+hd_optim *hd_optim_new(const hd_optim_opts *opts, int64_t n); /* NULL (error set) on bad options */
+int hd_optim_check(const hd_optim_opts *opts); /* every setting in range; the error names the bad one */
 void hd_optim_free(hd_optim *o);
 /* One update of params[0..n) from grads (clipped in place when clip_norm > 0). */
 int hd_optim_step(hd_optim *o, float *params, float *grads);
@@ -168,6 +171,27 @@ typedef struct {
 hd_plateau hd_plateau_default(void);
 /* Feed one epoch's loss; updates *lr; returns 1 when training should stop. */
 int hd_plateau_update(hd_plateau *p, double loss, float *lr);
+
+/* A schedule owns no rate of its own: after each epoch it sets the
+ * optimiser's rate for the next one, from the rate the optimiser was made
+ * with (lr0) and, for the plateau, the monitored loss. */
+typedef enum { HD_SCHED_CONSTANT, HD_SCHED_EXPONENTIAL, HD_SCHED_PLATEAU } hd_sched_kind;
+
+typedef struct {
+    hd_sched_kind kind;
+    float lr_final;     /* exponential: the rate of the last epoch, lr0 (lr_final / lr0)^((e-1) / (epochs-1)) */
+    hd_plateau plateau; /* plateau: its settings and state */
+} hd_schedule;
+
+hd_schedule hd_schedule_constant(void);
+hd_schedule hd_schedule_exponential(float lr_final);
+hd_schedule hd_schedule_plateau(void); /* hd_plateau_default() */
+const char *hd_schedule_name(hd_sched_kind kind);
+int hd_schedule_check(const hd_schedule *s); /* settings in range (names the bad one) */
+/* After epoch `epoch` (1-based) of `epochs`: the optimiser's rate for the
+ * next epoch.  Returns 1 when training should stop (plateau: rate below
+ * min_lr), 0 to go on, or an error code. */
+int hd_schedule_update(hd_schedule *s, hd_optim *o, float lr0, int epoch, int epochs, double loss);
 
 /* ---- checkpoints (nn/checkpoint.c) --------------------------------------------
  * safetensors files (data.h), written atomically, model description in the

@@ -19,7 +19,7 @@ typedef struct {
     uint64_t seed;
     int epochs;
     int64_t n_train, n_test, batch;
-    float lr;
+    hd_optim_opts optim;     /* Adam, lr 3e-3 */
     hd_mlp_spec model;       /* n_in 2, n_out 1 */
     const char *out_dir;     /* NULL: write nothing; else history.csv + model.safetensors */
     void (*on_epoch)(void *user, int epoch, double train_mse, double test_mse);
@@ -31,7 +31,7 @@ typedef struct {
     int epochs;
 } hd_fit_result;
 
-hd_fit_opts hd_fit_opts_default(void); /* 2-32-32-1 tanh, 1024 points, batch 32, 150 epochs, lr 3e-3 */
+hd_fit_opts hd_fit_opts_default(void); /* 2-32-32-1 tanh, 1024 points, batch 32, 150 epochs, Adam lr 3e-3 */
 int hd_fit_run(const hd_fit_opts *opts, hd_fit_result *result);
 double hd_fit_target(double x0, double x1); /* the function being fitted */
 
@@ -51,11 +51,13 @@ typedef struct {
     hd_mlp_spec model;   /* hidden layers and activation; default 128,128,128 relu (n_in, n_out set here) */
     int phi_linear;      /* 1: phi as one linear feature; 0 (default): cos and sin, periodic */
     hd_surrogate_loss loss;
-    float lr, weight_decay;
+    hd_optim_opts optim; /* NAdamW, lr 1e-3, weight decay 1e-4 */
+    hd_schedule sched;   /* reduce-on-plateau on the test loss */
     int64_t batch;
     int epochs;
-    hd_plateau plateau;  /* on the test loss */
     uint64_t seed;
+    int checkpoint_every; /* epochs between checkpoints (out_dir/checkpoint.safetensors; 10) */
+    int resume;           /* continue from the checkpoint, bit-identically */
     int plot_phi_bin;    /* phi bin of the efficiency plots; -1: the middle one */
     void (*on_epoch)(void *user, int epoch, double train_loss, double test_loss, float lr);
     void *user;
@@ -90,11 +92,14 @@ typedef struct {
     const char *data_dir, *out_dir; /* out: model.safetensors, history.csv, metrics.json, plots */
     hd_mlp_spec model;  /* hidden layers and activation; default 20,20 relu */
     float prior_std;    /* width of the Gaussian weight prior (default 1) */
-    float lr, lr_final; /* Adam, decayed exponentially from lr to lr_final over the epochs (1e-3, 1e-4) */
+    hd_optim_opts optim; /* Adam, lr 1e-3 */
+    hd_schedule sched;  /* exponential decay to lr_final 1e-4 at the last epoch */
     int64_t batch;      /* default 64 */
     int epochs;         /* default 200 */
     int samples;        /* K networks sampled on the test set (default 50) */
     uint64_t seed;
+    int checkpoint_every; /* epochs between checkpoints (out_dir/checkpoint.safetensors; 10) */
+    int resume;           /* continue from the checkpoint, bit-identically */
     /* optional: start from these weights instead of the seed's draw (a
      * safetensors file with the network's names, e.g. a model.safetensors of
      * the same layers, or bench/torch_bnn.py --save-init) */
@@ -142,8 +147,7 @@ typedef struct {
     int64_t batch;           /* 256; a last partial batch of an epoch is dropped */
     int64_t n_train;         /* first n training images (0: all) */
     int64_t latent;          /* 100 */
-    float lr;                /* 1e-4 for both networks */
-    float beta1;             /* Adam's first-moment decay for both: 0.5 (DCGAN paper; the seed's Keras: 0.9) */
+    hd_optim_opts optim;     /* both networks: Adam, lr 1e-4, beta1 0.5 (DCGAN paper; the seed's Keras: 0.9) */
     int checkpoint_every;    /* epochs (1) */
     int resume;              /* continue from out_dir/checkpoint.safetensors */
     int64_t fd_samples;      /* generated and real images for the Frechet distance (10000) */
@@ -213,7 +217,8 @@ typedef struct {
     int pretrain_epochs;          /* 4 */
     int64_t proposal_draws;       /* parameter draws per proposal step (256) */
     int64_t batch;                /* discriminator batch, half simulated, half observed (32) */
-    float lr_disc, lr_proposal;   /* Adam: 1e-3 and 0.02 (the seed's) */
+    hd_optim_opts optim_disc;     /* Adam, lr 1e-3 (the seed's) */
+    hd_optim_opts optim_proposal; /* Adam, lr 0.02 (the seed's) */
     hd_avo_loss loss;
     float r1;                     /* R1 penalty weight on observed data (0: off) */
     float gamma;                  /* entropy regularisation: + gamma H(q), shrinks the widths (0; docs/avo.md) */

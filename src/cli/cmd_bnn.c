@@ -28,8 +28,8 @@ static int run(int argc, char **argv)
         {"prior", FLAG_FLOAT, &o.prior_std, "width of the Gaussian prior on every weight"},
         {"epochs", FLAG_INT, &o.epochs, "training epochs"},
         {"batch", FLAG_I64, &o.batch, "batch size"},
-        {"lr", FLAG_FLOAT, &o.lr, "Adam learning rate at the start"},
-        {"lr-final", FLAG_FLOAT, &o.lr_final, "learning rate at the last epoch (exponential decay)"},
+        {"lr", FLAG_FLOAT, &o.optim.lr, "Adam learning rate at the start"},
+        {"lr-final", FLAG_FLOAT, &o.sched.lr_final, "learning rate at the last epoch (exponential decay)"},
         {"samples", FLAG_INT, &o.samples, "networks sampled to predict the test set"},
         {"seed", FLAG_U64, &o.seed, "random seed"},
         {"init", FLAG_STRING, &o.init_path, "start from these weights (a model.safetensors of the same layers)"},
@@ -52,7 +52,7 @@ static int run(int argc, char **argv)
     o.on_epoch = print_epoch;
     o.user = &rep;
     printf("bnn: %s, Bayesian MLP 20-%s-2 (%s), prior N(0, %g^2), Adam lr %g to %g, batch %lld, %d epochs\n", o.data_dir,
-           layers, act, (double)o.prior_std, (double)o.lr, (double)o.lr_final, (long long)o.batch, o.epochs);
+           layers, act, (double)o.prior_std, (double)o.optim.lr, (double)o.sched.lr_final, (long long)o.batch, o.epochs);
     hd_bnn_result r;
     hd_progress_begin(&rep.bar, "bnn", o.epochs);
     rc = hd_bnn_run(&o, &r);

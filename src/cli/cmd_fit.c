@@ -22,7 +22,7 @@ static int run(int argc, char **argv)
         {"epochs", FLAG_INT, &o.epochs, "training epochs"},
         {"points", FLAG_I64, &o.n_train, "training points"},
         {"batch", FLAG_I64, &o.batch, "batch size"},
-        {"lr", FLAG_FLOAT, &o.lr, "Adam learning rate"},
+        {"lr", FLAG_FLOAT, &o.optim.lr, "Adam learning rate"},
         {"layers", FLAG_STRING, &layers, "hidden layer sizes"},
         {"activation", FLAG_STRING, &act, "hidden activation (relu, tanh, sigmoid, softplus, leaky_relu)"},
         {"seed", FLAG_U64, &o.seed, "random seed"},

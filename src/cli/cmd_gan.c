@@ -42,8 +42,8 @@ static int train(int argc, char **argv)
         {"out", FLAG_STRING, &o.out_dir, "output directory"},
         {"epochs", FLAG_INT, &o.epochs, "epochs in all (also when resuming)"},
         {"batch", FLAG_I64, &o.batch, "batch size"},
-        {"lr", FLAG_FLOAT, &o.lr, "Adam learning rate of both networks"},
-        {"beta1", FLAG_FLOAT, &o.beta1, "Adam first-moment decay of both (the seed's Keras default: 0.9)"},
+        {"lr", FLAG_FLOAT, &o.optim.lr, "Adam learning rate of both networks"},
+        {"beta1", FLAG_FLOAT, &o.optim.beta1, "Adam first-moment decay of both (the seed's Keras default: 0.9)"},
         {"n-train", FLAG_I64, &o.n_train, "use the first N training images (0: all)"},
         {"checkpoint-every", FLAG_INT, &o.checkpoint_every, "epochs between checkpoints"},
         {"resume", FLAG_BOOL, &o.resume, "continue from OUT/checkpoint.safetensors"},
@@ -58,7 +58,7 @@ static int train(int argc, char **argv)
     if (cli_mkdir(o.out_dir)) return 1;
     hd_set_threads(threads);
     printf("gan: DCGAN (seed 002) on %s, batch %lld, Adam lr %g beta1 %g, %d epochs%s -> %s\n",
-           o.data_dir ? o.data_dir : hd_idx_default_dir(), (long long)o.batch, (double)o.lr, (double)o.beta1, o.epochs,
+           o.data_dir ? o.data_dir : hd_idx_default_dir(), (long long)o.batch, (double)o.optim.lr, (double)o.optim.beta1, o.epochs,
            o.resume ? " (resuming)" : "", o.out_dir);
     train_ui ui = {0};
     o.on_step = on_step;

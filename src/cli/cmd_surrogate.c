@@ -29,10 +29,10 @@ static int run(int argc, char **argv)
         {"activation", FLAG_STRING, &act, "hidden activation"},
         {"epochs", FLAG_INT, &o.epochs, "training epochs (at most)"},
         {"batch", FLAG_I64, &o.batch, "batch size"},
-        {"lr", FLAG_FLOAT, &o.lr, "NAdamW learning rate"},
-        {"weight-decay", FLAG_FLOAT, &o.weight_decay, "NAdamW decoupled weight decay"},
-        {"plateau", FLAG_INT, &o.plateau.window, "reduce-on-plateau window in epochs"},
-        {"plateau-factor", FLAG_FLOAT, &o.plateau.factor, "learning-rate factor at a plateau"},
+        {"lr", FLAG_FLOAT, &o.optim.lr, "NAdamW learning rate"},
+        {"weight-decay", FLAG_FLOAT, &o.optim.weight_decay, "NAdamW decoupled weight decay"},
+        {"plateau", FLAG_INT, &o.sched.plateau.window, "reduce-on-plateau window in epochs"},
+        {"plateau-factor", FLAG_FLOAT, &o.sched.plateau.factor, "learning-rate factor at a plateau"},
         {"phi", FLAG_STRING, &phi, "phi as a feature: cyclic (cos, sin) or linear (as the seed)"},
         {"phi-bin", FLAG_INT, &o.plot_phi_bin, "phi bin of the efficiency plot (-1: middle)"},
         {"seed", FLAG_U64, &o.seed, "random seed"},
@@ -61,7 +61,7 @@ static int run(int argc, char **argv)
     o.on_epoch = print_epoch;
     o.user = &rep;
     printf("surrogate: %s, MLP 3-%s-1 (%s), loss %s, NAdamW lr %g, batch %lld, up to %d epochs\n", o.input, layers,
-           act, loss, (double)o.lr, (long long)o.batch, o.epochs);
+           act, loss, (double)o.optim.lr, (long long)o.batch, o.epochs);
     hd_surrogate_result r;
     hd_progress_begin(&rep.bar, "surrogate", o.epochs);
     rc = hd_surrogate_run(&o, &r);

@@ -10,7 +10,7 @@
 /* The struct and its moments share one allocation; the moments start on a
  * 64-byte boundary after the header. */
 struct hd_optim {
-    hd_optim_kind kind;
+    hd_optim_kind kind; /* opts.kind, checked once */
     hd_optim_opts opts;
     int64_t n, t; /* parameters, steps taken */
     float *m, *v; /* first moment (or SGD momentum buffer), second moment; NULL when unused */
@@ -40,16 +40,17 @@ int hd_optim_parse(const char *s, hd_optim_kind *out)
 
 hd_optim_opts hd_optim_opts_default(hd_optim_kind kind)
 {
-    hd_optim_opts o = {.lr = 1e-3f, .momentum = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+    hd_optim_opts o = {.kind = kind, .lr = 1e-3f, .momentum = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                        .weight_decay = 0.0f, .clip_norm = 0.0f};
     if (kind == HD_ADAMW || kind == HD_NADAMW) o.weight_decay = 1e-4f;
     return o;
 }
 
-static int check_opts(hd_optim_kind kind, const hd_optim_opts *o, int64_t n)
+int hd_optim_check(const hd_optim_opts *o)
 {
+    if (!o) return hd_error(HD_EINVAL, "optimiser: NULL options");
+    hd_optim_kind kind = o->kind;
     if ((int)kind < 0 || (int)kind >= N_OPTIMS) return hd_error(HD_EINVAL, "unknown optimiser kind %d", (int)kind);
-    if (n <= 0) return hd_error(HD_EINVAL, "%s: parameter count %lld must be positive", optim_names[kind], (long long)n);
     if (!(o->lr >= 0.0f) || !isfinite(o->lr))
         return hd_error(HD_EINVAL, "%s: learning rate %g must be finite and >= 0", optim_names[kind], (double)o->lr);
     if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
@@ -67,10 +68,19 @@ static int check_opts(hd_optim_kind kind, const hd_optim_opts *o, int64_t n)
     return HD_OK;
 }
 
-hd_optim *hd_optim_new(hd_optim_kind kind, const hd_optim_opts *opts, int64_t n)
+hd_optim *hd_optim_new(const hd_optim_opts *opts, int64_t n)
 {
-    hd_optim_opts o = opts ? *opts : hd_optim_opts_default(kind);
-    if (check_opts(kind, &o, n) != HD_OK) return NULL;
+    if (!opts) {
+        hd_error(HD_EINVAL, "hd_optim_new: NULL options (start from hd_optim_opts_default)");
+        return NULL;
+    }
+    hd_optim_opts o = *opts;
+    hd_optim_kind kind = o.kind;
+    if (hd_optim_check(&o) != HD_OK) return NULL;
+    if (n <= 0) {
+        hd_error(HD_EINVAL, "%s: parameter count %lld must be positive", optim_names[kind], (long long)n);
+        return NULL;
+    }
     int n_moments = kind == HD_SGD ? (o.momentum > 0.0f) : 2;
     if ((uint64_t)n > (SIZE_MAX - HEADER_BYTES) / sizeof(float) / 2) {
         hd_error(HD_ENOMEM, "%s: %lld parameters overflow the moment buffer", optim_names[kind], (long long)n);

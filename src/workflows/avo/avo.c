@@ -32,8 +32,10 @@ hd_avo_opts hd_avo_opts_default(hd_simulator *sim)
 {
     hd_avo_opts o = {.sim = sim, .n_observed = 4096, .seed = 1, .iterations = 256, .per_draw = 8,
                      .disc_samples = 4096, .pretrain_samples = 65536, .pretrain_epochs = 4, .proposal_draws = 256,
-                     .batch = 32, .lr_disc = 1e-3f, .lr_proposal = 0.02f, .loss = HD_AVO_BCE, .baseline = 1,
+                     .batch = 32, .optim_disc = hd_optim_opts_default(HD_ADAM),
+                     .optim_proposal = hd_optim_opts_default(HD_ADAM), .loss = HD_AVO_BCE, .baseline = 1,
                      .disc_hidden = 64};
+    o.optim_proposal.lr = 0.02f;
     for (int k = 0; sim && k < sim->n_params; k++) {
         o.mean0[k] = 0.5 * (sim->lo[k] + sim->hi[k]);
         o.width0[k] = softplus(2.0);
@@ -160,10 +162,13 @@ static int check_opts(const hd_avo_opts *o)
     if (!o->sim || !o->out_dir) return hd_error(HD_EINVAL, "avo: a simulator and an output directory are needed");
     if (!o->observed && !o->truth) return hd_error(HD_EINVAL, "avo: observed data or a truth to simulate them at");
     if (o->iterations < 1 || o->per_draw < 1 || o->batch < 2 || o->n_observed < 1 || o->proposal_draws < 2 ||
-        o->disc_samples < o->batch || o->pretrain_samples < 0 || o->pretrain_epochs < 0 || !(o->lr_disc > 0) ||
-        !(o->lr_proposal > 0) || !(o->r1 >= 0) || !(o->gamma >= 0) || o->disc_hidden < 1)
+        o->disc_samples < o->batch || o->pretrain_samples < 0 || o->pretrain_epochs < 0 || !(o->r1 >= 0) ||
+        !(o->gamma >= 0) || o->disc_hidden < 1)
         return hd_error(HD_EINVAL, "avo: iterations, observations per draw and counts must be positive, batch >= 2, "
-                                   "learning rates > 0, r1 and gamma >= 0");
+                                   "r1 and gamma >= 0");
+    int rc = hd_optim_check(&o->optim_disc);
+    if (rc == HD_OK) rc = hd_optim_check(&o->optim_proposal);
+    if (rc != HD_OK) return rc;
     if (o->iterations > MAX_ITERATIONS)
         return hd_error(HD_EINVAL, "avo: %d iterations, at most %d", o->iterations, MAX_ITERATIONS);
     int64_t most = o->pretrain_samples > o->disc_samples ? o->pretrain_samples : o->disc_samples;
@@ -287,9 +292,7 @@ int hd_avo_run(const hd_avo_opts *o, hd_avo_result *r)
         q.psi[j] = (float)o->mean0[j];
         q.psi[q.k + j] = (float)softplus_inv(o->width0[j]);
     }
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = o->lr_proposal;
-    q.opt = hd_optim_new(HD_ADAM, &oo, 2 * q.k);
+    q.opt = hd_optim_new(&o->optim_proposal, 2 * q.k);
     hd_avo_disc d = {0};
     hd_avo_set obs = {0}, start = {0}, end = {0};
     float scale = 1;

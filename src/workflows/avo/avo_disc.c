@@ -108,9 +108,7 @@ int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
     d->d_fake = apply(g, &a, d->fake);
     if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->half))) return rc;
     hd_graph_param_range(g, HD_ALL, &d->params, &d->grads, &d->n_params);
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = o->lr_disc;
-    d->opt = hd_optim_new(HD_ADAM, &oo, d->n_params);
+    d->opt = hd_optim_new(&o->optim_disc, d->n_params);
     return d->opt ? HD_OK : HD_ENOMEM;
 }
 

@@ -16,7 +16,8 @@
 
 hd_bnn_opts hd_bnn_opts_default(void)
 {
-    hd_bnn_opts o = {.prior_std = 1.0f, .lr = 1e-3f, .lr_final = 1e-4f, .batch = 64, .epochs = 200, .samples = 50, .seed = 1};
+    hd_bnn_opts o = {.prior_std = 1.0f, .optim = hd_optim_opts_default(HD_ADAM), .sched = hd_schedule_exponential(1e-4f),
+                     .batch = 64, .epochs = 200, .samples = 50, .seed = 1, .checkpoint_every = 10};
     o.model = (hd_mlp_spec){.n_in = HD_BNN_FEATURES, .n_out = 2, .n_hidden = 2, .hidden = {20, 20},
                             .act = HD_ACT_RELU};
     return o;
@@ -48,9 +49,7 @@ static int build_net(const hd_bnn_opts *o, const hd_mlp_spec *spec, int64_t n_tr
     if ((rc = hd_graph_compile(m->g))) return rc;
     if (o->init_path && (rc = hd_checkpoint_load(m->g, o->init_path, HD_ALL))) return rc;
     hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = o->lr;
-    m->opt = hd_optim_new(HD_ADAM, &oo, m->n_params);
+    m->opt = hd_optim_new(&o->optim, m->n_params);
     return m->opt ? HD_OK : HD_ENOMEM;
 }
 
@@ -278,9 +277,8 @@ static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_b
         return rc;
     }
     fprintf(hist.f, "epoch,train_loss,train_nll,train_kl,train_mse,val_loss,val_nll,val_kl,val_mse,seconds\n");
-    float decay = powf(o->lr_final / o->lr, 1.0f / (float)(o->epochs > 1 ? o->epochs - 1 : 1));
+    hd_schedule sched = o->sched;
     for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
-        hd_optim_set_lr(m->opt, hd_lr_exponential(o->lr, decay, e - 1));
         double t0 = hd_now();
         if ((rc = train_epoch(m, &l, &r->train))) break;
         secs[e - 1] = hd_now() - t0;
@@ -289,6 +287,9 @@ static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_b
                 r->train.kl, r->train.mse, r->val.loss, r->val.nll, r->val.kl, r->val.mse, secs[e - 1]);
         r->epochs = e;
         if (o->on_epoch) o->on_epoch(o->user, e, &r->train, &r->val);
+        int stop = hd_schedule_update(&sched, m->opt, o->optim.lr, e, o->epochs, r->val.loss);
+        if (stop < 0) rc = stop;
+        if (stop) break;
     }
     hd_loader_free(&l);
     if (rc == HD_OK) {
@@ -304,9 +305,10 @@ static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_b
 static int check_opts(const hd_bnn_opts *o)
 {
     if (!o->data_dir || !o->out_dir) return hd_error(HD_EINVAL, "bnn: a data directory and an output directory are needed");
-    if (o->epochs < 1 || o->batch < 1 || o->samples < 2 || !(o->lr > 0) || !(o->lr_final > 0) || !(o->prior_std > 0))
-        return hd_error(HD_EINVAL, "bnn: epochs, batch, learning rate and prior width must be positive, samples >= 2");
-    return HD_OK;
+    if (o->epochs < 1 || o->batch < 1 || o->samples < 2 || !(o->prior_std > 0))
+        return hd_error(HD_EINVAL, "bnn: epochs, batch and prior width must be positive, samples >= 2");
+    int rc = hd_optim_check(&o->optim);
+    return rc != HD_OK ? rc : hd_schedule_check(&o->sched);
 }
 
 int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)

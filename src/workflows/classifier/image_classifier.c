@@ -20,7 +20,9 @@ struct hd_image_classifier {
 
 hd_image_classifier_opts hd_image_classifier_opts_default(void)
 {
-    return (hd_image_classifier_opts){.seed = 1, .epochs = 3, .batch = 128, .lr = 2e-3f};
+    hd_image_classifier_opts o = {.seed = 1, .epochs = 3, .batch = 128, .optim = hd_optim_opts_default(HD_ADAM)};
+    o.optim.lr = 2e-3f;
+    return o;
 }
 
 void hd_image_classifier_free(hd_image_classifier *c)
@@ -81,12 +83,11 @@ static int check_train_args(const hd_image_classifier_opts *o, const hd_tensor *
         return hd_error(HD_EINVAL, "image classifier: NULL options, images or labels");
     if (o->epochs < 1) return hd_error(HD_EINVAL, "image classifier: %d epochs, need at least 1", o->epochs);
     if (o->batch < 1) return hd_error(HD_EINVAL, "image classifier: batch %lld, need at least 1", (long long)o->batch);
-    if (!(o->lr > 0.0f) || !isfinite(o->lr))
-        return hd_error(HD_EINVAL, "image classifier: learning rate %g must be positive", (double)o->lr);
+    int rc = hd_optim_check(&o->optim);
+    if (rc != HD_OK) return rc;
     if (images->ndim != 4)
         return hd_error(HD_EINVAL, "image classifier: images must be [N, C, H, W], got %d dimensions", images->ndim);
-    int rc = check_shape(images->shape[1], images->shape[2], images->shape[3], n_classes);
-    if (rc != HD_OK) return rc;
+    if ((rc = check_shape(images->shape[1], images->shape[2], images->shape[3], n_classes)) != HD_OK) return rc;
     for (int64_t i = 0; i < images->shape[0]; i++)
         if (labels[i] < 0 || labels[i] >= n_classes)
             return hd_error(HD_EINVAL, "image classifier: label %d of image %lld is outside 0..%d", (int)labels[i],
@@ -99,9 +100,7 @@ static int train_epochs(hd_image_classifier *c, const hd_image_classifier_opts *
     float *params, *grads;
     int64_t n_params;
     hd_graph_param_range(c->g, HD_ALL, &params, &grads, &n_params);
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = o->lr;
-    hd_optim *opt = hd_optim_new(HD_ADAM, &oo, n_params);
+    hd_optim *opt = hd_optim_new(&o->optim, n_params);
     if (!opt) return HD_ENOMEM;
     int64_t per_epoch = (l->n_rows + l->batch - 1) / l->batch, done = 0, rows;
     int rc = HD_OK;

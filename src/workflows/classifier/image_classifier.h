@@ -21,7 +21,7 @@ typedef struct {
     uint64_t seed;  /* initialisation and shuffling */
     int epochs;
     int64_t batch;
-    float lr;       /* Adam */
+    hd_optim_opts optim; /* Adam, lr 2e-3 */
     void (*progress)(void *user, double fraction); /* may be NULL; called after each batch */
     void *user;
 } hd_image_classifier_opts;

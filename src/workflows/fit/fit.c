@@ -13,7 +13,9 @@ double hd_fit_target(double x0, double x1) { return sin(HD_PI * x0) * cos(HD_PI 
 
 hd_fit_opts hd_fit_opts_default(void)
 {
-    hd_fit_opts o = {.seed = 1, .epochs = 150, .n_train = 1024, .n_test = 256, .batch = 32, .lr = 3e-3f};
+    hd_fit_opts o = {.seed = 1, .epochs = 150, .n_train = 1024, .n_test = 256, .batch = 32,
+                     .optim = hd_optim_opts_default(HD_ADAM)};
+    o.optim.lr = 3e-3f;
     o.model = (hd_mlp_spec){.n_in = 2, .n_out = 1, .n_hidden = 2, .hidden = {32, 32}, .act = HD_ACT_TANH};
     return o;
 }
@@ -48,9 +50,7 @@ static int build(const hd_fit_opts *o, fit_state *s)
     float *p;
     int64_t n;
     hd_graph_param_range(s->g, HD_ALL, &p, NULL, &n);
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = o->lr;
-    s->opt = hd_optim_new(HD_ADAM, &oo, n);
+    s->opt = hd_optim_new(&o->optim, n);
     if (!s->opt) return HD_ENOMEM;
     s->xs = hd_malloc((size_t)(o->n_train + o->n_test) * 2 * sizeof(float));
     s->ts = hd_malloc((size_t)(o->n_train + o->n_test) * sizeof(float));
@@ -123,8 +123,8 @@ static int write_outputs(const hd_fit_opts *o, fit_state *s, const double *hist,
 
 static int check_opts(const hd_fit_opts *o)
 {
-    if (o->epochs < 1 || o->n_train < 1 || o->n_test < 1 || o->batch < 1 || !(o->lr > 0))
-        return hd_error(HD_EINVAL, "fit: epochs, points, batch and learning rate must be positive");
+    if (o->epochs < 1 || o->n_train < 1 || o->n_test < 1 || o->batch < 1)
+        return hd_error(HD_EINVAL, "fit: epochs, points and batch must be positive");
     if (o->model.n_in != 2 || o->model.n_out != 1)
         return hd_error(HD_EINVAL, "fit: the model maps 2 inputs to 1 output");
     return HD_OK;

@@ -21,8 +21,11 @@
 
 hd_gan_opts hd_gan_opts_default(void)
 {
-    return (hd_gan_opts){.seed = 1, .epochs = 10, .batch = 256, .latent = 100, .lr = 1e-4f, .beta1 = 0.5f,
-                         .checkpoint_every = 1, .fd_samples = 10000, .grid = 16};
+    hd_gan_opts o = {.seed = 1, .epochs = 10, .batch = 256, .latent = 100, .optim = hd_optim_opts_default(HD_ADAM),
+                     .checkpoint_every = 1, .fd_samples = 10000, .grid = 16};
+    o.optim.lr = 1e-4f;
+    o.optim.beta1 = 0.5f;
+    return o;
 }
 
 typedef struct {
@@ -53,11 +56,11 @@ static void stage(const run *r, const char *what)
 static int check_opts(const hd_gan_opts *o)
 {
     if (!o->out_dir) return hd_error(HD_EINVAL, "gan: an output directory is needed");
-    if (o->epochs < 1 || o->batch < 2 || o->latent < 1 || o->latent > 4096 || !(o->lr > 0) ||
-        !(o->beta1 >= 0 && o->beta1 < 1) || o->checkpoint_every < 1 || o->fd_samples < 2 || o->grid < 1 || o->grid > 1024 || o->n_train < 0)
+    if (o->epochs < 1 || o->batch < 2 || o->latent < 1 || o->latent > 4096 || o->checkpoint_every < 1 ||
+        o->fd_samples < 2 || o->grid < 1 || o->grid > 1024 || o->n_train < 0)
         return hd_error(HD_EINVAL, "gan: epochs, checkpoint interval, grid >= 1, batch and fd samples >= 2, "
-                                   "latent 1..4096, learning rate > 0, beta1 in [0, 1), n_train >= 0");
-    return HD_OK;
+                                   "latent 1..4096, n_train >= 0");
+    return hd_optim_check(&o->optim);
 }
 
 /* ---- the classifier and the Frechet distance -------------------------------- */
@@ -364,7 +367,7 @@ int hd_gan_train(const hd_gan_opts *o, hd_gan_result *res)
     if (rc != HD_OK) return rc;
     run r = {.o = o};
     if ((rc = load_data(&r)) == HD_OK && (rc = get_classifier(&r, res)) == HD_OK && (rc = prepare_fd(&r)) == HD_OK &&
-        (rc = hd_gan_net_build(&r.net, o->seed, o->batch, o->latent, o->lr, o->beta1)) == HD_OK &&
+        (rc = hd_gan_net_build(&r.net, o->seed, o->batch, o->latent, &o->optim)) == HD_OK &&
         (rc = hd_gan_sampler_build(&r.smp, o->latent)) == HD_OK && (rc = start(&r, res)) == HD_OK &&
         (rc = train(&r, res)) == HD_OK) {
         stage(&r, "Frechet distance of the trained generator");

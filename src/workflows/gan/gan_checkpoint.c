@@ -37,8 +37,8 @@ int hd_gan_save(const char *path, const hd_gan_opts *o, hd_gan_net *n, const hd_
     snprintf(v[1], 32, "%" PRId64, o->batch);
     snprintf(v[2], 32, "%" PRIu64, o->seed);
     snprintf(v[3], 32, "%" PRId64, o->n_train);
-    snprintf(v[4], 32, "%.9g", (double)o->lr);
-    snprintf(v[5], 32, "%.9g", (double)o->beta1);
+    snprintf(v[4], 32, "%.9g", (double)o->optim.lr);
+    snprintf(v[5], 32, "%.9g", (double)o->optim.beta1);
     snprintf(v[6], 32, "%d", st->epoch);
     snprintf(v[7], 32, "%" PRId64, st->step);
     snprintf(v[8], 32, "%" PRIu64, st->graph_step);
@@ -78,7 +78,7 @@ static int check_same(const hd_safetensors *st, const char *path, const hd_gan_o
             return hd_error(HD_EINVAL, "%s: trained with --%s %" PRIu64 "; resume with the same (not %" PRIu64 ")", path,
                             same[i].flag, have, same[i].want);
     }
-    struct { const char *key; float want; } rates[] = {{"lr", o->lr}, {"beta1", o->beta1}};
+    struct { const char *key; float want; } rates[] = {{"lr", o->optim.lr}, {"beta1", o->optim.beta1}};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         const char *have = hd_safetensors_meta(st, rates[i].key);
         char want[32];

@@ -30,8 +30,8 @@ typedef struct {
     int64_t latent;
 } hd_gan_net;
 
-/* Adam at rate lr with first-moment decay beta1 for both networks. */
-int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, float lr, float beta1);
+/* One optimiser of these settings for each network. */
+int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, const hd_optim_opts *optim);
 void hd_gan_net_free(hd_gan_net *n);
 /* One step on the batch in n->real with the latent batch in n->z: both
  * losses from one forward pass, each network's gradient, both updates. */

@@ -90,7 +90,7 @@ static int build_graph(hd_gan_net *n, uint64_t seed, int64_t latent)
     return hd_graph_compile(g);
 }
 
-int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, float lr, float beta1)
+int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, const hd_optim_opts *optim)
 {
     memset(n, 0, sizeof *n);
     int rc = build_graph(n, seed, latent);
@@ -98,11 +98,8 @@ int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent
     if (rc != HD_OK) return rc;
     hd_graph_param_range(n->g, HD_GAN_GROUP_G, &n->pg, &n->gg, &n->ng);
     hd_graph_param_range(n->g, HD_GAN_GROUP_D, &n->pd, &n->gd, &n->nd);
-    hd_optim_opts oo = hd_optim_opts_default(HD_ADAM);
-    oo.lr = lr;
-    oo.beta1 = beta1;
-    n->opt_g = hd_optim_new(HD_ADAM, &oo, n->ng);
-    n->opt_d = hd_optim_new(HD_ADAM, &oo, n->nd);
+    n->opt_g = hd_optim_new(optim, n->ng);
+    n->opt_d = hd_optim_new(optim, n->nd);
     return n->opt_g && n->opt_d ? HD_OK : HD_ENOMEM;
 }
 

@@ -24,10 +24,10 @@ int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out)
 
 hd_surrogate_opts hd_surrogate_opts_default(void)
 {
-    hd_surrogate_opts o = {.loss = HD_LOSS_BINOMIAL, .lr = 1e-3f, .weight_decay = 1e-4f, .batch = 10,
-                           .epochs = 500, .seed = 1, .plot_phi_bin = -1};
+    hd_surrogate_opts o = {.loss = HD_LOSS_BINOMIAL, .optim = hd_optim_opts_default(HD_NADAMW),
+                           .sched = hd_schedule_plateau(), .batch = 10, .epochs = 500, .seed = 1,
+                           .checkpoint_every = 10, .plot_phi_bin = -1};
     o.model = (hd_mlp_spec){.n_in = 3, .n_out = 1, .n_hidden = 3, .hidden = {128, 128, 128}, .act = HD_ACT_RELU};
-    o.plateau = hd_plateau_default();
     return o;
 }
 
@@ -141,10 +141,7 @@ static int build_net(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m
     if (!m->loss) return HD_EINVAL;
     if ((rc = hd_graph_compile(m->g))) return rc;
     hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
-    hd_optim_opts oo = hd_optim_opts_default(HD_NADAMW);
-    oo.lr = o->lr;
-    oo.weight_decay = o->weight_decay;
-    m->opt = hd_optim_new(HD_NADAMW, &oo, m->n_params);
+    m->opt = hd_optim_new(&o->optim, m->n_params);
     m->best = hd_malloc((size_t)m->n_params * sizeof(float));
     return m->opt && m->best ? HD_OK : HD_ENOMEM;
 }
@@ -202,22 +199,21 @@ static int fit(const hd_surrogate_opts *o, net *m, const rows *train, const rows
     int rc = hd_loader_init(&l, 4, (const float *[]){train->x, train->k, train->trials, train->eff},
                             (int64_t[]){train->nf, 1, 1, 1}, train->n, o->batch, o->seed);
     if (rc != HD_OK) return rc;
-    hd_plateau plateau = o->plateau;
-    float lr = o->lr;
+    hd_schedule sched = o->sched;
     double best = INFINITY;
     for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
         double tr, te;
         if ((rc = train_epoch(m, &l)) || (rc = eval_loss(m, train, &tr)) || (rc = eval_loss(m, test, &te))) break;
-        fprintf(history, "%d,%.9g,%.9g,%.6g\n", e, tr, te, (double)lr);
+        fprintf(history, "%d,%.9g,%.9g,%.6g\n", e, tr, te, (double)hd_optim_lr(m->opt));
         res->epochs = e;
         if (te < best) { /* keep the weights of the best test loss */
             best = te;
             res->best_epoch = e;
             memcpy(m->best, m->params, (size_t)m->n_params * sizeof(float));
         }
-        if (o->on_epoch) o->on_epoch(o->user, e, tr, te, lr);
-        int stop = hd_plateau_update(&plateau, te, &lr);
-        hd_optim_set_lr(m->opt, lr);
+        if (o->on_epoch) o->on_epoch(o->user, e, tr, te, hd_optim_lr(m->opt));
+        int stop = hd_schedule_update(&sched, m->opt, o->optim.lr, e, o->epochs, te);
+        if (stop < 0) rc = stop;
         if (stop) break;
     }
     hd_loader_free(&l);
@@ -313,9 +309,9 @@ static int write_metrics(const char *dir, const hd_surrogate_opts *o, const hd_s
 static int check_opts(const hd_surrogate_opts *o)
 {
     if (!o->input || !o->out_dir) return hd_error(HD_EINVAL, "surrogate: an input file and an output directory are needed");
-    if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->weight_decay >= 0))
-        return hd_error(HD_EINVAL, "surrogate: epochs, batch and learning rate must be positive");
-    return HD_OK;
+    if (o->epochs < 1 || o->batch < 1) return hd_error(HD_EINVAL, "surrogate: epochs and batch must be positive");
+    int rc = hd_optim_check(&o->optim);
+    return rc != HD_OK ? rc : hd_schedule_check(&o->sched);
 }
 
 static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surrogate_result *res, const char *model_path)
