@@ -32,6 +32,7 @@ typedef struct {
 } hd_fit_result;
 
 hd_fit_opts hd_fit_opts_default(void); /* 2-32-32-1 tanh, 1024 points, batch 32, 150 epochs, Adam lr 3e-3 */
+int hd_fit_check(const hd_fit_opts *opts); /* what _run refuses, before it starts */
 int hd_fit_run(const hd_fit_opts *opts, hd_fit_result *result);
 double hd_fit_target(double x0, double x1); /* the function being fitted */
 
@@ -71,6 +72,7 @@ typedef struct {
 } hd_surrogate_result;
 
 hd_surrogate_opts hd_surrogate_opts_default(void);
+int hd_surrogate_check(const hd_surrogate_opts *opts);
 int hd_surrogate_run(const hd_surrogate_opts *opts, hd_surrogate_result *result);
 const char *hd_surrogate_loss_name(hd_surrogate_loss loss);
 int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out); /* l2, sigmoid-l2, binomial */
@@ -120,6 +122,7 @@ typedef struct {
 } hd_bnn_result;
 
 hd_bnn_opts hd_bnn_opts_default(void);
+int hd_bnn_check(const hd_bnn_opts *opts);
 int hd_bnn_run(const hd_bnn_opts *opts, hd_bnn_result *result);
 
 
@@ -169,6 +172,7 @@ typedef struct {
 } hd_gan_result;
 
 hd_gan_opts hd_gan_opts_default(void);
+int hd_gan_check(const hd_gan_opts *opts);
 int hd_gan_train(const hd_gan_opts *opts, hd_gan_result *result);
 
 /* Latent-space exploration from a trained generator (the seed's last part):
@@ -187,6 +191,7 @@ typedef struct {
 } hd_gan_sample_opts;
 
 hd_gan_sample_opts hd_gan_sample_opts_default(void);
+int hd_gan_sample_check(const hd_gan_sample_opts *opts);
 int hd_gan_sample(const hd_gan_sample_opts *opts);
 
 
@@ -247,6 +252,7 @@ typedef struct {
 /* Defaults; mean0/width0 are the middle of the simulator's box and
  * softplus(2) (the seed's start). */
 hd_avo_opts hd_avo_opts_default(hd_simulator *sim);
+int hd_avo_check(const hd_avo_opts *opts);
 int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);
 
 #ifdef __cplusplus

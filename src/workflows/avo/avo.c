@@ -157,7 +157,7 @@ static int proposal_phase(const hd_avo_opts *o, proposal *q, hd_avo_disc *d, int
     return rc;
 }
 
-static int check_opts(const hd_avo_opts *o)
+int hd_avo_check(const hd_avo_opts *o)
 {
     if (!o->sim || !o->out_dir) return hd_error(HD_EINVAL, "avo: a simulator and an output directory are needed");
     if (!o->observed && !o->truth) return hd_error(HD_EINVAL, "avo: observed data or a truth to simulate them at");
@@ -284,7 +284,7 @@ static int iterate(const hd_avo_opts *o, proposal *q, hd_avo_disc *d, const hd_a
 int hd_avo_run(const hd_avo_opts *o, hd_avo_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = check_opts(o);
+    int rc = hd_avo_check(o);
     if (rc != HD_OK) return rc;
     double t0 = hd_now();
     proposal q = {.k = o->sim->n_params};

@@ -302,7 +302,7 @@ static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_b
     return rc;
 }
 
-static int check_opts(const hd_bnn_opts *o)
+int hd_bnn_check(const hd_bnn_opts *o)
 {
     if (!o->data_dir || !o->out_dir) return hd_error(HD_EINVAL, "bnn: a data directory and an output directory are needed");
     if (o->epochs < 1 || o->batch < 1 || o->samples < 2 || !(o->prior_std > 0))
@@ -314,7 +314,7 @@ static int check_opts(const hd_bnn_opts *o)
 int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = check_opts(o);
+    int rc = hd_bnn_check(o);
     if (rc != HD_OK) return rc;
     hd_bnn_split trn = {0}, val = {0}, tst = {0};
     hd_bnn_prediction pred = {0};

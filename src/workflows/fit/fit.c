@@ -121,7 +121,7 @@ static int write_outputs(const hd_fit_opts *o, fit_state *s, const double *hist,
     return rc;
 }
 
-static int check_opts(const hd_fit_opts *o)
+int hd_fit_check(const hd_fit_opts *o)
 {
     if (o->epochs < 1 || o->n_train < 1 || o->n_test < 1 || o->batch < 1)
         return hd_error(HD_EINVAL, "fit: epochs, points and batch must be positive");
@@ -132,7 +132,7 @@ static int check_opts(const hd_fit_opts *o)
 
 int hd_fit_run(const hd_fit_opts *o, hd_fit_result *res)
 {
-    int rc = check_opts(o);
+    int rc = hd_fit_check(o);
     if (rc != HD_OK) return rc;
     fit_state s = {0};
     double *hist = hd_calloc((size_t)o->epochs * 2, sizeof *hist);

@@ -53,7 +53,7 @@ static void stage(const run *r, const char *what)
     if (r->o->on_stage) r->o->on_stage(r->o->user, what);
 }
 
-static int check_opts(const hd_gan_opts *o)
+int hd_gan_check(const hd_gan_opts *o)
 {
     if (!o->out_dir) return hd_error(HD_EINVAL, "gan: an output directory is needed");
     if (o->epochs < 1 || o->batch < 2 || o->latent < 1 || o->latent > 4096 || o->checkpoint_every < 1 ||
@@ -363,7 +363,7 @@ static void run_free(run *r)
 int hd_gan_train(const hd_gan_opts *o, hd_gan_result *res)
 {
     memset(res, 0, sizeof *res);
-    int rc = check_opts(o);
+    int rc = hd_gan_check(o);
     if (rc != HD_OK) return rc;
     run r = {.o = o};
     if ((rc = load_data(&r)) == HD_OK && (rc = get_classifier(&r, res)) == HD_OK && (rc = prepare_fd(&r)) == HD_OK &&

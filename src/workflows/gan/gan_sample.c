@@ -71,7 +71,7 @@ static int save_npy(const char *path, int64_t n, const float *images)
     return hd_npy_write(path, &a);
 }
 
-static int check_opts(const hd_gan_sample_opts *o)
+int hd_gan_sample_check(const hd_gan_sample_opts *o)
 {
     if (!o->checkpoint || !o->out_dir) return hd_error(HD_EINVAL, "gan sample: a checkpoint and an output directory are needed");
     if (o->n < 1 || o->n > 64 || o->interp_steps < 2 || o->interp_steps > 64 || o->interp_rows < 1 ||
@@ -82,7 +82,7 @@ static int check_opts(const hd_gan_sample_opts *o)
 
 int hd_gan_sample(const hd_gan_sample_opts *o)
 {
-    int rc = check_opts(o);
+    int rc = hd_gan_sample_check(o);
     if (rc != HD_OK) return rc;
     int64_t latent;
     if ((rc = hd_gan_checkpoint_latent(o->checkpoint, &latent)) != HD_OK) return rc;

@@ -306,7 +306,7 @@ static int write_metrics(const char *dir, const hd_surrogate_opts *o, const hd_s
     return hd_atomic_commit(&af);
 }
 
-static int check_opts(const hd_surrogate_opts *o)
+int hd_surrogate_check(const hd_surrogate_opts *o)
 {
     if (!o->input || !o->out_dir) return hd_error(HD_EINVAL, "surrogate: an input file and an output directory are needed");
     if (o->epochs < 1 || o->batch < 1) return hd_error(HD_EINVAL, "surrogate: epochs and batch must be positive");
@@ -350,7 +350,7 @@ static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surr
 int hd_surrogate_run(const hd_surrogate_opts *o, hd_surrogate_result *res)
 {
     memset(res, 0, sizeof *res);
-    int rc = check_opts(o);
+    int rc = hd_surrogate_check(o);
     if (rc != HD_OK) return rc;
     hd_hist3 h;
     if ((rc = hd_hist3_read_npz(o->input, &h))) return rc;
