@@ -59,7 +59,8 @@ int hd_file_read_at(int fd, const char *path, uint64_t offset, void *buf, size_t
 int hd_file_read_all(int fd, const char *path, uint64_t size, unsigned char **buf)
 {
     *buf = NULL;
-    if (size > SIZE_MAX) return hd_error(HD_ENOMEM, "%s: %llu bytes do not fit in memory", path, (unsigned long long)size);
+    if (size > SIZE_MAX)
+        return hd_error(HD_ENOMEM, "%s: %llu bytes do not fit in memory", path, (unsigned long long)size);
     unsigned char *b = hd_malloc((size_t)size);
     if (!b) return hd_error(HD_ENOMEM, "%s: out of memory for %llu bytes", path, (unsigned long long)size);
     int rc = hd_file_read_at(fd, path, 0, b, (size_t)size);
