@@ -215,6 +215,118 @@ int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char 
  * do not back (a few bytes claiming gigabytes of layers) allocates nothing. */
 int hd_checkpoint_check(const hd_graph *g, const hd_safetensors *st, const char *path, int group);
 
+/* ---- checkpoint entries (nn/checkpoint_entries.c) -------------------------------
+ * Metadata and further tensors gathered from several owners (a workflow,
+ * optimisers, the trainer) before one atomic write; and typed reading of
+ * metadata back, errors naming the file and the key.  The entries copy keys,
+ * names and values; tensors are views of the caller's arrays until written. */
+
+#define HD_CHECKPOINT_MAX_ENTRIES 64
+
+typedef struct {
+    int n_meta, n_tensors, failed;
+    char *keys[HD_CHECKPOINT_MAX_ENTRIES], *values[HD_CHECKPOINT_MAX_ENTRIES];
+    char *names[HD_CHECKPOINT_MAX_ENTRIES];
+    hd_tensor tensors[HD_CHECKPOINT_MAX_ENTRIES];
+    int64_t lengths[HD_CHECKPOINT_MAX_ENTRIES];
+} hd_checkpoint_entries;
+
+void hd_checkpoint_entries_init(hd_checkpoint_entries *e);
+void hd_checkpoint_entries_release(hd_checkpoint_entries *e);
+int hd_checkpoint_meta(hd_checkpoint_entries *e, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int hd_checkpoint_tensor(hd_checkpoint_entries *e, const char *name, float *data, int64_t n); /* 1-D view */
+/* The params of group and the entries, atomically; a failed add is refused here. */
+int hd_checkpoint_write(hd_graph *g, const char *path, int group, const hd_checkpoint_entries *e);
+
+int hd_checkpoint_meta_u64(const hd_safetensors *st, const char *path, const char *key, uint64_t *out);
+int hd_checkpoint_meta_double(const hd_safetensors *st, const char *path, const char *key, double *out);
+/* A setting a resumed run must share: refused as "trained with --<key> A;
+ * resume with the same (not B)" (key after its last '.', '_' as '-'). */
+int hd_checkpoint_meta_same(const hd_safetensors *st, const char *path, const char *key, const char *want);
+/* A 1-D float tensor of exactly n values. */
+int hd_checkpoint_get(const hd_safetensors *st, const char *path, const char *name, int64_t n, const float **out);
+
+/* ---- optimisers in checkpoints (nn/optim_record.c) ---------------------------------
+ * An optimiser's settings, step count, current rate and moments under a
+ * prefix ("optim." or "optim.gen."): what a resumed run needs and checks. */
+
+/* made_with: the settings it was made with (the resume check compares them). */
+int hd_optim_record(hd_checkpoint_entries *e, const char *prefix, hd_optim *o, const hd_optim_opts *made_with);
+/* Refuses settings other than want, naming the option, and moments of
+ * another size; then restores moments, step count and rate. */
+int hd_optim_restore(hd_optim *o, const char *prefix, const hd_optim_opts *want, const hd_safetensors *st,
+                     const char *path);
+
+/* ---- the trainer (nn/trainer.c) --------------------------------------------------
+ * One supervised loop: columns of in-memory rows feed the graph's inputs in
+ * shuffled batches; one optimiser over every param with a schedule; the
+ * workflow's metrics after each epoch; a history file; the best epoch's
+ * weights; a checkpoint every N epochs from which resume continues
+ * bit-identically (params, moments, rate, schedule, shuffle stream, random
+ * ops' step, best weights; the history is cut back to the checkpoint). */
+
+#define HD_TRAIN_MAX_METRICS 16
+
+typedef struct {
+    int epoch, epochs;      /* just finished (1-based), planned */
+    double pass_loss;       /* mean loss per row over the epoch's training batches */
+    const double *metrics;  /* the workflow's, in metric_names order */
+    float lr;               /* the rate this epoch trained with */
+    double seconds;         /* of the training pass */
+    int best;               /* the best monitored epoch so far */
+} hd_train_epoch;
+
+typedef struct {
+    hd_graph *g;            /* compiled; borrowed */
+    hd_node *loss;          /* scalar, minimised over the params of HD_ALL */
+    int n_columns;          /* column i fills input node inputs[i] */
+    hd_node *inputs[HD_LOADER_MAX_ARRAYS];
+    const float *columns[HD_LOADER_MAX_ARRAYS]; /* [n_rows, the input's values per row] */
+    int64_t n_rows, batch;
+    uint64_t seed;          /* the shuffle stream */
+    hd_optim_opts optim;
+    hd_schedule sched;
+    int epochs;
+    int n_metrics;
+    const char *metric_names[HD_TRAIN_MAX_METRICS];
+    /* After each training pass; may change the graph's batch and mode. */
+    int (*metrics)(void *user, const hd_train_epoch *e, double *values);
+    int monitor;            /* metric the schedule and the best epoch watch; -1: pass_loss */
+    int keep_best;          /* end with the best monitored epoch's weights */
+    void (*on_batch)(void *user, int64_t index, int64_t rows); /* after backward; index 0 starts an epoch */
+    void (*on_epoch)(void *user, const hd_train_epoch *e);
+    void *user;
+    const char *history;    /* CSV: epoch, the metrics, lr, seconds; NULL: none */
+    const char *checkpoint; /* NULL: none */
+    int checkpoint_every;   /* epochs; the last epoch is always saved */
+    int resume;             /* continue from checkpoint */
+    /* The workflow's settings (key: its option's name): saved, and a resume
+     * with other values is refused naming the option. */
+    int n_meta;
+    const hd_meta *meta;
+} hd_train_opts;
+
+typedef struct {
+    int epochs;             /* last epoch trained, counting those before a resume */
+    int best_epoch;         /* of the monitored value (0 before any) */
+    double best;
+    int stopped;            /* the schedule ended training early */
+    int resumed_from;       /* the checkpoint's epoch; 0 for a fresh run */
+} hd_train_result;
+
+/* All zero but monitor -1, constant schedule, checkpoint_every 1. */
+hd_train_opts hd_train_opts_default(void);
+int hd_train(const hd_train_opts *o, hd_train_result *r);
+/* One step of the params of group: zero their gradients, forward, backward
+ * through loss, one update. */
+int hd_train_step(hd_graph *g, hd_node *loss, int group, hd_optim *o);
+/* A CSV history, one row per epoch or step with that count first, flushed
+ * as it goes: fresh (header written) when resume_last is 0, else cut back
+ * (atomically) to its rows up to resume_last, which must all be there, and
+ * opened to append.  Close with fclose. */
+int hd_history_open(const char *path, const char *header, int64_t resume_last, FILE **out);
+
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:
  *   metadata "model": "mlp", "mlp": the hd_mlp_spec as JSON, "prefix": layer prefix,

@@ -107,7 +107,7 @@ int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
     d->d_real = apply(g, &a, d->real);
     d->d_fake = apply(g, &a, d->fake);
     if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->half))) return rc;
-    hd_graph_param_range(g, HD_ALL, &d->params, &d->grads, &d->n_params);
+    hd_graph_param_range(g, HD_ALL, NULL, NULL, &d->n_params);
     d->opt = hd_optim_new(&o->optim_disc, d->n_params);
     return d->opt ? HD_OK : HD_ENOMEM;
 }
@@ -147,10 +147,8 @@ int hd_avo_disc_epoch(hd_avo_disc *d, const hd_avo_set *sim, const hd_avo_set *o
     for (int64_t k = 0; rc == HD_OK && k < steps; k++) {
         copy_rows(hd_node_value(d->fake)->data, sim, os, k * d->half, d->half, d->obs_size);
         copy_rows(hd_node_value(d->real)->data, obs, oo, k * d->half, d->half, d->obs_size);
-        hd_graph_zero_grad(d->g, HD_ALL);
-        if ((rc = hd_graph_forward(d->g, d->loss)) || (rc = hd_graph_backward(d->g, d->loss, HD_ALL))) break;
+        if ((rc = hd_train_step(d->g, d->loss, HD_ALL, d->opt))) break;
         sum += hd_node_scalar(d->loss);
-        rc = hd_optim_step(d->opt, d->params, d->grads);
     }
     *loss = steps ? sum / (double)steps : NAN;
     hd_free(os);

@@ -14,7 +14,6 @@ typedef struct {
     hd_graph *g;
     hd_node *real, *fake, *d_real, *d_fake, *loss;
     hd_optim *opt;
-    float *params, *grads;
     int64_t n_params, half, obs_size;
     hd_avo_loss kind;
     float r1;

@@ -26,9 +26,12 @@ hd_bnn_opts hd_bnn_opts_default(void)
 typedef struct {
     hd_graph *g;
     hd_node *x, *y, *mean, *logvar, *nll, *kl, *loss;
-    hd_optim *opt;
-    float *params, *grads;
-    int64_t n_params;
+    const hd_bnn_split *val;  /* for the per-epoch losses */
+    hd_bnn_losses train;      /* running sums over the epoch's batches */
+    int64_t batches, seen;
+    hd_bnn_losses last_train, last_val; /* the latest epoch's means */
+    double *seconds;          /* of each epoch's training pass */
+    const hd_bnn_opts *o;
 } net;
 
 static int build_net(const hd_bnn_opts *o, const hd_mlp_spec *spec, int64_t n_train, net *m)
@@ -47,16 +50,7 @@ static int build_net(const hd_bnn_opts *o, const hd_mlp_spec *spec, int64_t n_tr
     int rc;
     if (!m->loss) return HD_EINVAL;
     if ((rc = hd_graph_compile(m->g))) return rc;
-    if (o->init_path && (rc = hd_checkpoint_load(m->g, o->init_path, HD_ALL))) return rc;
-    hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
-    m->opt = hd_optim_new(&o->optim, m->n_params);
-    return m->opt ? HD_OK : HD_ENOMEM;
-}
-
-static void net_free(net *m)
-{
-    hd_optim_free(m->opt);
-    hd_graph_free(m->g);
+    return o->init_path && !o->resume ? hd_checkpoint_load(m->g, o->init_path, HD_ALL) : HD_OK;
 }
 
 /* Squared error of the mean output over the rows now in the graph. */
@@ -68,34 +62,20 @@ static double batch_sse(net *m, int64_t rows)
     return s;
 }
 
-/* One epoch; *avg gets the running means over its batches, as the notebook's. */
-static int train_epoch(net *m, hd_loader *l, hd_bnn_losses *avg)
+/* After each training step: the running sums of the notebook's epoch means. */
+static void add_batch(void *user, int64_t index, int64_t rows)
 {
-    int64_t rows, batches = 0, seen = 0;
-    int rc = HD_OK;
-    double sse = 0;
-    memset(avg, 0, sizeof *avg);
-    hd_loader_shuffle(l);
-    while (rc == HD_OK && (rows = hd_loader_next_size(l)) > 0) {
-        if (rows != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows))) break;
-        hd_loader_next(l, (float *[]){hd_node_value(m->x)->data, hd_node_value(m->y)->data});
-        hd_graph_zero_grad(m->g, HD_ALL);
-        if ((rc = hd_graph_forward(m->g, m->loss)) || (rc = hd_graph_backward(m->g, m->loss, HD_ALL))) break;
-        avg->loss += hd_node_scalar(m->loss);
-        avg->nll += hd_node_scalar(m->nll);
-        avg->kl += hd_node_scalar(m->kl);
-        sse += batch_sse(m, rows);
-        seen += rows;
-        batches++;
-        rc = hd_optim_step(m->opt, m->params, m->grads);
+    net *m = user;
+    if (index == 0) {
+        memset(&m->train, 0, sizeof m->train);
+        m->batches = m->seen = 0;
     }
-    if (batches) {
-        avg->loss /= (double)batches;
-        avg->nll /= (double)batches;
-        avg->kl /= (double)batches;
-        avg->mse = sse / (double)seen;
-    }
-    return rc;
+    m->train.loss += hd_node_scalar(m->loss);
+    m->train.nll += hd_node_scalar(m->nll);
+    m->train.kl += hd_node_scalar(m->kl);
+    m->train.mse += batch_sse(m, rows);
+    m->seen += rows;
+    m->batches++;
 }
 
 /* Runs the rows of s through the network in evaluation mode at the current
@@ -262,44 +242,86 @@ static int write_metrics(const hd_bnn_opts *o, const hd_bnn_result *r)
     return hd_atomic_commit(&af);
 }
 
-static int fit(const hd_bnn_opts *o, net *m, const hd_bnn_split *trn, const hd_bnn_split *val, hd_bnn_result *r)
+/* The epoch's metrics: the running means of its batches, then the validation losses. */
+static int epoch_losses(void *user, const hd_train_epoch *e, double *values)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
-    hd_atomic_file hist;
-    hd_loader l;
-    double *secs = hd_malloc((size_t)o->epochs * sizeof(double));
-    if (!secs) return HD_ENOMEM;
-    int rc = hd_loader_init(&l, 2, (const float *[]){trn->x, trn->y}, (int64_t[]){HD_BNN_FEATURES, 1}, trn->n,
-                            o->batch, o->seed);
-    if (rc != HD_OK || (rc = hd_atomic_open(&hist, path)) != HD_OK) {
-        hd_free(secs);
-        return rc;
-    }
-    fprintf(hist.f, "epoch,train_loss,train_nll,train_kl,train_mse,val_loss,val_nll,val_kl,val_mse,seconds\n");
-    hd_schedule sched = o->sched;
-    for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
-        double t0 = hd_now();
-        if ((rc = train_epoch(m, &l, &r->train))) break;
-        secs[e - 1] = hd_now() - t0;
-        if ((rc = eval_losses(m, val, &r->val))) break;
-        fprintf(hist.f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.4g\n", e, r->train.loss, r->train.nll,
-                r->train.kl, r->train.mse, r->val.loss, r->val.nll, r->val.kl, r->val.mse, secs[e - 1]);
-        r->epochs = e;
-        if (o->on_epoch) o->on_epoch(o->user, e, &r->train, &r->val);
-        int stop = hd_schedule_update(&sched, m->opt, o->optim.lr, e, o->epochs, r->val.loss);
-        if (stop < 0) rc = stop;
-        if (stop) break;
-    }
-    hd_loader_free(&l);
-    if (rc == HD_OK) {
-        r->seconds_per_epoch = hd_quantile(secs, r->epochs, 0.5);
-        rc = hd_atomic_commit(&hist);
-    } else {
-        hd_atomic_abort(&hist);
-    }
-    hd_free(secs);
+    net *m = user;
+    hd_bnn_losses t = m->train, v;
+    t.loss /= (double)m->batches;
+    t.nll /= (double)m->batches;
+    t.kl /= (double)m->batches;
+    t.mse /= (double)m->seen;
+    int rc = eval_losses(m, m->val, &v);
+    const double all[8] = {t.loss, t.nll, t.kl, t.mse, v.loss, v.nll, v.kl, v.mse};
+    memcpy(values, all, sizeof all);
+    m->last_train = t;
+    m->last_val = v;
+    m->seconds[e->epoch - 1] = e->seconds;
     return rc;
+}
+
+static void report_epoch(void *user, const hd_train_epoch *e)
+{
+    const net *m = user;
+    const double *v = e->metrics;
+    hd_bnn_losses t = {v[0], v[1], v[2], v[3]}, val = {v[4], v[5], v[6], v[7]};
+    if (m->o->on_epoch) m->o->on_epoch(m->o->user, e->epoch, &t, &val);
+}
+
+static int fit(const hd_bnn_opts *o, const hd_mlp_spec *spec, net *m, const hd_bnn_split *trn,
+               const hd_bnn_split *val, hd_bnn_result *r)
+{
+    char history[4096], checkpoint[4096], prior[32], *arch = hd_mlp_spec_to_json(spec);
+    m->seconds = hd_malloc((size_t)o->epochs * sizeof(double));
+    if (!arch || !m->seconds) {
+        free(arch);
+        return HD_ENOMEM;
+    }
+    snprintf(history, sizeof history, "%s/history.csv", o->out_dir);
+    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(prior, sizeof prior, "%.9g", (double)o->prior_std);
+    hd_meta meta[] = {{"workflow", "bnn"}, {"mlp", arch}, {"prior", prior}};
+    static const char *names[8] = {"train_loss", "train_nll", "train_kl", "train_mse",
+                                   "val_loss",   "val_nll",   "val_kl",   "val_mse"};
+    m->val = val;
+    m->o = o;
+    hd_train_opts t = hd_train_opts_default();
+    t.g = m->g;
+    t.loss = m->loss;
+    t.n_columns = 2;
+    t.inputs[0] = m->x;
+    t.inputs[1] = m->y;
+    t.columns[0] = trn->x;
+    t.columns[1] = trn->y;
+    t.n_rows = trn->n;
+    t.batch = o->batch;
+    t.seed = o->seed;
+    t.optim = o->optim;
+    t.sched = o->sched;
+    t.epochs = o->epochs;
+    t.n_metrics = 8;
+    memcpy(t.metric_names, names, sizeof names);
+    t.metrics = epoch_losses;
+    t.monitor = 4;
+    t.on_batch = add_batch;
+    t.on_epoch = report_epoch;
+    t.user = m;
+    t.history = history;
+    t.checkpoint = checkpoint;
+    t.checkpoint_every = o->checkpoint_every;
+    t.resume = o->resume;
+    t.n_meta = (int)(sizeof meta / sizeof meta[0]);
+    t.meta = meta;
+    hd_train_result tr;
+    int rc = hd_train(&t, &tr);
+    free(arch);
+    if (rc != HD_OK) return rc;
+    r->epochs = tr.epochs;
+    r->train = m->last_train;
+    r->val = m->last_val;
+    if (tr.epochs > tr.resumed_from) /* the epochs this run trained */
+        r->seconds_per_epoch = hd_quantile(m->seconds + tr.resumed_from, tr.epochs - tr.resumed_from, 0.5);
+    return HD_OK;
 }
 
 int hd_bnn_check(const hd_bnn_opts *o)
@@ -333,13 +355,14 @@ int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
         r->n_train = trn.n;
         r->n_val = val.n;
         r->n_test = tst.n;
-        if ((rc = build_net(o, &spec, trn.n, &m)) == HD_OK && (rc = fit(o, &m, &trn, &val, r)) == HD_OK &&
+        if ((rc = build_net(o, &spec, trn.n, &m)) == HD_OK && (rc = fit(o, &spec, &m, &trn, &val, r)) == HD_OK &&
             (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &tst, o->samples, &pred)) == HD_OK &&
             (rc = judge(&tst, &t, &pred, r)) == HD_OK && (rc = write_metrics(o, r)) == HD_OK)
             rc = hd_bnn_plots(o->out_dir, &tst, &t, &pred);
     }
     prediction_free(&pred);
-    net_free(&m);
+    hd_free(m.seconds);
+    hd_graph_free(m.g);
     hd_bnn_split_free(&trn);
     hd_bnn_split_free(&val);
     hd_bnn_split_free(&tst);

@@ -95,36 +95,45 @@ static int check_train_args(const hd_image_classifier_opts *o, const hd_tensor *
     return HD_OK;
 }
 
-static int train_epochs(hd_image_classifier *c, const hd_image_classifier_opts *o, hd_loader *l)
+typedef struct { const hd_image_classifier_opts *o; int64_t done, total; } progress;
+
+static void count_batch(void *user, int64_t index, int64_t rows)
 {
-    float *params, *grads;
-    int64_t n_params;
-    hd_graph_param_range(c->g, HD_ALL, &params, &grads, &n_params);
-    hd_optim *opt = hd_optim_new(&o->optim, n_params);
-    if (!opt) return HD_ENOMEM;
-    int64_t per_epoch = (l->n_rows + l->batch - 1) / l->batch, done = 0, rows;
-    int rc = HD_OK;
-    for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
-        double t0 = hd_now(), loss = 0;
-        int64_t batches = 0;
-        hd_loader_shuffle(l);
-        while (rc == HD_OK && (rows = hd_loader_next_size(l)) > 0) {
-            if (rows != hd_graph_batch(c->g) && (rc = hd_graph_set_batch(c->g, rows))) break;
-            hd_loader_next(l, (float *[]){hd_node_value(c->x)->data, hd_node_value(c->target)->data});
-            hd_graph_zero_grad(c->g, HD_ALL);
-            if ((rc = hd_graph_forward(c->g, c->loss)) || (rc = hd_graph_backward(c->g, c->loss, HD_ALL)) ||
-                (rc = hd_optim_step(opt, params, grads)))
-                break;
-            loss += hd_node_scalar(c->loss);
-            batches++;
-            if (o->progress) o->progress(o->user, (double)++done / (double)(per_epoch * o->epochs));
-        }
-        if (rc == HD_OK)
-            hd_message(HD_LOG_DEBUG, "image classifier: epoch %d/%d, loss %.4f, %.1f s", e, o->epochs,
-                       loss / (double)batches, hd_now() - t0);
-    }
-    hd_optim_free(opt);
-    return rc;
+    (void)index;
+    (void)rows;
+    progress *p = user;
+    if (p->o->progress) p->o->progress(p->o->user, (double)++p->done / (double)p->total);
+}
+
+static void log_epoch(void *user, const hd_train_epoch *e)
+{
+    (void)user;
+    hd_message(HD_LOG_DEBUG, "image classifier: epoch %d/%d, loss %.4f, %.1f s", e->epoch, e->epochs, e->pass_loss,
+               e->seconds);
+}
+
+static int train_epochs(hd_image_classifier *c, const hd_image_classifier_opts *o, const float *images,
+                        const float *onehot, int64_t n)
+{
+    progress p = {.o = o, .total = (n + o->batch - 1) / o->batch * o->epochs};
+    hd_train_opts t = hd_train_opts_default();
+    t.g = c->g;
+    t.loss = c->loss;
+    t.n_columns = 2;
+    t.inputs[0] = c->x;
+    t.inputs[1] = c->target;
+    t.columns[0] = images;
+    t.columns[1] = onehot;
+    t.n_rows = n;
+    t.batch = o->batch;
+    t.seed = o->seed;
+    t.optim = o->optim;
+    t.epochs = o->epochs;
+    t.on_batch = count_batch;
+    t.on_epoch = log_epoch;
+    t.user = &p;
+    hd_train_result r;
+    return hd_train(&t, &r);
 }
 
 int hd_image_classifier_train(const hd_image_classifier_opts *o, const hd_tensor *images, const int32_t *labels,
@@ -145,13 +154,8 @@ int hd_image_classifier_train(const hd_image_classifier_opts *o, const hd_tensor
     *c = (hd_image_classifier){.channels = images->shape[1], .height = images->shape[2], .width = images->shape[3],
                                .conv1 = 16, .conv2 = 32, .hidden = 64, .n_classes = n_classes};
     for (int64_t i = 0; i < n; i++) onehot[i * n_classes + labels[i]] = 1.0f;
-    hd_loader l = {0};
     rc = build(c, o->seed, NULL, NULL);
-    if (rc == HD_OK)
-        rc = hd_loader_init(&l, 2, (const float *[]){images->data, onehot},
-                            (int64_t[]){hd_image_classifier_image_size(c), n_classes}, n, o->batch, o->seed);
-    if (rc == HD_OK) rc = train_epochs(c, o, &l);
-    hd_loader_free(&l);
+    if (rc == HD_OK) rc = train_epochs(c, o, images->data, onehot, n);
     hd_free(onehot);
     if (rc != HD_OK) {
         hd_image_classifier_free(c);

@@ -24,8 +24,8 @@ typedef struct {
     hd_graph *g;
     hd_node *x, *t, *loss;
     float *xs, *ts; /* train rows then test rows */
-    hd_optim *opt;
-    hd_loader loader;
+    const hd_fit_opts *o;
+    hd_fit_result *res;
 } fit_state;
 
 static void make_data(const hd_fit_opts *o, fit_state *s)
@@ -47,41 +47,11 @@ static int build(const hd_fit_opts *o, fit_state *s)
     if (!s->loss) return HD_EINVAL;
     int rc = hd_graph_compile(s->g);
     if (rc != HD_OK) return rc;
-    float *p;
-    int64_t n;
-    hd_graph_param_range(s->g, HD_ALL, &p, NULL, &n);
-    s->opt = hd_optim_new(&o->optim, n);
-    if (!s->opt) return HD_ENOMEM;
     s->xs = hd_malloc((size_t)(o->n_train + o->n_test) * 2 * sizeof(float));
     s->ts = hd_malloc((size_t)(o->n_train + o->n_test) * sizeof(float));
     if (!s->xs || !s->ts) return HD_ENOMEM;
     make_data(o, s);
-    return hd_loader_init(&s->loader, 2, (const float *[]){s->xs, s->ts}, (int64_t[]){2, 1}, o->n_train,
-                          o->batch, o->seed);
-}
-
-static int train_epoch(const hd_fit_opts *o, fit_state *s, double *mse)
-{
-    float *p, *gr;
-    int64_t n, rows, seen = 0;
-    double sum = 0;
-    int rc = HD_OK;
-    hd_graph_param_range(s->g, HD_ALL, &p, &gr, &n);
-    hd_graph_set_training(s->g, 1);
-    hd_loader_shuffle(&s->loader);
-    while (rc == HD_OK && (rows = hd_loader_next_size(&s->loader)) > 0) {
-        if (rows != hd_graph_batch(s->g) && (rc = hd_graph_set_batch(s->g, rows))) break;
-        hd_loader_next(&s->loader, (float *[]){hd_node_value(s->x)->data, hd_node_value(s->t)->data});
-        hd_graph_zero_grad(s->g, HD_ALL);
-        if ((rc = hd_graph_forward(s->g, s->loss)) || (rc = hd_graph_backward(s->g, s->loss, HD_ALL)) ||
-            (rc = hd_optim_step(s->opt, p, gr)))
-            break;
-        sum += hd_node_scalar(s->loss) * (double)rows;
-        seen += rows;
-    }
-    *mse = seen ? sum / (double)seen : 0;
-    (void)o;
-    return rc;
+    return HD_OK;
 }
 
 /* MSE on the test points, in evaluation mode and one batch. */
@@ -97,16 +67,10 @@ static int evaluate(const hd_fit_opts *o, fit_state *s, double *mse)
     return rc;
 }
 
-static int write_outputs(const hd_fit_opts *o, fit_state *s, const double *hist, int epochs)
+static int write_outputs(const hd_fit_opts *o, fit_state *s)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
-    hd_atomic_file af;
-    int rc = hd_atomic_open(&af, path);
-    if (rc != HD_OK) return rc;
-    fprintf(af.f, "epoch,train_mse,test_mse\n");
-    for (int e = 0; e < epochs; e++) fprintf(af.f, "%d,%.8g,%.8g\n", e + 1, hist[2 * e], hist[2 * e + 1]);
-    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    int rc;
     hd_line_plot plot = {.csv = "history.csv", .title = "fit: loss per epoch", .xlabel = "epoch",
                          .ylabel = "mean squared error", .x_col = 1, .n_series = 2, .y_cols = {2, 3},
                          .y_titles = {"train", "test"}, .log_y = 1};
@@ -130,28 +94,63 @@ int hd_fit_check(const hd_fit_opts *o)
     return HD_OK;
 }
 
+/* The epoch's metrics: its training MSE and the test MSE. */
+static int epoch_mse(void *user, const hd_train_epoch *e, double *values)
+{
+    fit_state *s = user;
+    values[0] = e->pass_loss;
+    int rc = evaluate(s->o, s, &values[1]);
+    s->res->epochs = e->epoch;
+    s->res->final_train_mse = values[0];
+    s->res->final_test_mse = values[1];
+    return rc;
+}
+
+static void report_epoch(void *user, const hd_train_epoch *e)
+{
+    const fit_state *s = user;
+    if (s->o->on_epoch) s->o->on_epoch(s->o->user, e->epoch, e->metrics[0], e->metrics[1]);
+}
+
+static int train(const hd_fit_opts *o, fit_state *s)
+{
+    char history[4096];
+    snprintf(history, sizeof history, "%s/history.csv", o->out_dir ? o->out_dir : ".");
+    hd_train_opts t = hd_train_opts_default();
+    t.g = s->g;
+    t.loss = s->loss;
+    t.n_columns = 2;
+    t.inputs[0] = s->x;
+    t.inputs[1] = s->t;
+    t.columns[0] = s->xs;
+    t.columns[1] = s->ts;
+    t.n_rows = o->n_train;
+    t.batch = o->batch;
+    t.seed = o->seed;
+    t.optim = o->optim;
+    t.epochs = o->epochs;
+    t.n_metrics = 2;
+    t.metric_names[0] = "train_mse";
+    t.metric_names[1] = "test_mse";
+    t.metrics = epoch_mse;
+    t.on_epoch = report_epoch;
+    t.user = s;
+    t.history = o->out_dir ? history : NULL;
+    hd_train_result r;
+    return hd_train(&t, &r);
+}
+
 int hd_fit_run(const hd_fit_opts *o, hd_fit_result *res)
 {
     int rc = hd_fit_check(o);
     if (rc != HD_OK) return rc;
-    fit_state s = {0};
-    double *hist = hd_calloc((size_t)o->epochs * 2, sizeof *hist);
+    fit_state s = {.o = o, .res = res};
     memset(res, 0, sizeof *res);
-    rc = hist ? build(o, &s) : HD_ENOMEM;
-    if (rc == HD_OK) rc = evaluate(o, &s, &res->first_test_mse);
-    for (int e = 0; rc == HD_OK && e < o->epochs; e++) {
-        if ((rc = train_epoch(o, &s, &hist[2 * e])) || (rc = evaluate(o, &s, &hist[2 * e + 1]))) break;
-        res->epochs = e + 1;
-        res->final_train_mse = hist[2 * e];
-        res->final_test_mse = hist[2 * e + 1];
-        if (o->on_epoch) o->on_epoch(o->user, e + 1, hist[2 * e], hist[2 * e + 1]);
-    }
-    if (rc == HD_OK && o->out_dir) rc = write_outputs(o, &s, hist, res->epochs);
-    hd_loader_free(&s.loader);
-    hd_optim_free(s.opt);
+    if ((rc = build(o, &s)) == HD_OK && (rc = evaluate(o, &s, &res->first_test_mse)) == HD_OK &&
+        (rc = train(o, &s)) == HD_OK && o->out_dir)
+        rc = write_outputs(o, &s);
     hd_graph_free(s.g);
     hd_free(s.xs);
     hd_free(s.ts);
-    hd_free(hist);
     return rc;
 }

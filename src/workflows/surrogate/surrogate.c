@@ -117,9 +117,8 @@ static void scale(rows *train, rows *test, float *mean, float *std)
 typedef struct {
     hd_graph *g;
     hd_node *x, *k, *trials, *eff, *loss;
-    hd_optim *opt;
-    float *params, *grads, *best;
-    int64_t n_params;
+    const rows *train, *test;           /* for the per-epoch losses */
+    const hd_surrogate_opts *o;
 } net;
 
 static int build_net(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m)
@@ -137,22 +136,8 @@ static int build_net(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m
     case HD_LOSS_SIGMOID_L2: m->loss = hd_mse_loss(m->g, hd_sigmoid(m->g, out), m->eff); break;
     case HD_LOSS_BINOMIAL: m->loss = hd_binomial_nll_loss(m->g, out, m->k, m->trials); break;
     }
-    int rc;
     if (!m->loss) return HD_EINVAL;
-    if ((rc = hd_graph_compile(m->g))) return rc;
-    hd_graph_param_range(m->g, HD_ALL, &m->params, &m->grads, &m->n_params);
-    m->opt = hd_optim_new(&o->optim, m->n_params);
-    m->best = hd_malloc((size_t)m->n_params * sizeof(float));
-    return m->opt && m->best ? HD_OK : HD_ENOMEM;
-}
-
-/* Where a batch goes: the input buffers, in loader order x, k, n, eff. */
-static void batch_dst(net *m, float **dst)
-{
-    dst[0] = hd_node_value(m->x)->data;
-    dst[1] = hd_node_value(m->k)->data;
-    dst[2] = hd_node_value(m->trials)->data;
-    dst[3] = hd_node_value(m->eff)->data;
+    return hd_graph_compile(m->g);
 }
 
 /* Loss over all rows, in evaluation mode, one batch. */
@@ -161,64 +146,77 @@ static int eval_loss(net *m, const rows *r, double *loss)
     int rc = hd_graph_set_batch(m->g, r->n);
     if (rc != HD_OK) return rc;
     hd_graph_set_training(m->g, 0);
-    float *dst[4];
-    batch_dst(m, dst);
-    memcpy(dst[0], r->x, (size_t)(r->n * r->nf) * sizeof(float));
-    memcpy(dst[1], r->k, (size_t)r->n * sizeof(float));
-    memcpy(dst[2], r->trials, (size_t)r->n * sizeof(float));
-    memcpy(dst[3], r->eff, (size_t)r->n * sizeof(float));
+    memcpy(hd_node_value(m->x)->data, r->x, (size_t)(r->n * r->nf) * sizeof(float));
+    memcpy(hd_node_value(m->k)->data, r->k, (size_t)r->n * sizeof(float));
+    memcpy(hd_node_value(m->trials)->data, r->trials, (size_t)r->n * sizeof(float));
+    memcpy(hd_node_value(m->eff)->data, r->eff, (size_t)r->n * sizeof(float));
     rc = hd_graph_forward(m->g, m->loss);
     *loss = hd_node_scalar(m->loss);
     hd_graph_set_training(m->g, 1);
     return rc;
 }
 
-static int train_epoch(net *m, hd_loader *l)
+static int epoch_losses(void *user, const hd_train_epoch *e, double *values)
 {
-    int64_t rows_now;
-    int rc = HD_OK;
-    hd_loader_shuffle(l);
-    while (rc == HD_OK && (rows_now = hd_loader_next_size(l)) > 0) {
-        if (rows_now != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows_now))) break;
-        float *dst[4];
-        batch_dst(m, dst);
-        hd_loader_next(l, dst);
-        hd_graph_zero_grad(m->g, HD_ALL);
-        if ((rc = hd_graph_forward(m->g, m->loss)) || (rc = hd_graph_backward(m->g, m->loss, HD_ALL)))
-            break;
-        rc = hd_optim_step(m->opt, m->params, m->grads);
-    }
-    return rc;
+    (void)e;
+    net *m = user;
+    int rc = eval_loss(m, m->train, &values[0]);
+    return rc != HD_OK ? rc : eval_loss(m, m->test, &values[1]);
 }
 
-/* Training with per-epoch evaluation, plateau schedule and best-epoch weights. */
-static int fit(const hd_surrogate_opts *o, net *m, const rows *train, const rows *test, hd_surrogate_result *res,
-               FILE *history)
+static void report_epoch(void *user, const hd_train_epoch *e)
 {
-    hd_loader l;
-    int rc = hd_loader_init(&l, 4, (const float *[]){train->x, train->k, train->trials, train->eff},
-                            (int64_t[]){train->nf, 1, 1, 1}, train->n, o->batch, o->seed);
+    const net *m = user;
+    if (m->o->on_epoch) m->o->on_epoch(m->o->user, e->epoch, e->metrics[0], e->metrics[1], e->lr);
+}
+
+/* Training with per-epoch losses on both sides, the plateau schedule on the
+ * test loss and its best epoch's weights; resumable from out_dir. */
+static int fit(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m, const rows *train, const rows *test,
+               hd_surrogate_result *res)
+{
+    char history[4096], checkpoint[4096], *arch = hd_mlp_spec_to_json(spec);
+    if (!arch) return HD_ENOMEM;
+    snprintf(history, sizeof history, "%s/history.csv", o->out_dir);
+    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", o->out_dir);
+    m->train = train;
+    m->test = test;
+    m->o = o;
+    hd_meta meta[] = {{"workflow", "surrogate"}, {"mlp", arch}, {"loss", hd_surrogate_loss_name(o->loss)}};
+    hd_train_opts t = hd_train_opts_default();
+    t.g = m->g;
+    t.loss = m->loss;
+    t.n_columns = 4;
+    hd_node *inputs[] = {m->x, m->k, m->trials, m->eff};
+    const float *columns[] = {train->x, train->k, train->trials, train->eff};
+    memcpy(t.inputs, inputs, sizeof inputs);
+    memcpy(t.columns, columns, sizeof columns);
+    t.n_rows = train->n;
+    t.batch = o->batch;
+    t.seed = o->seed;
+    t.optim = o->optim;
+    t.sched = o->sched;
+    t.epochs = o->epochs;
+    t.n_metrics = 2;
+    t.metric_names[0] = "train_loss";
+    t.metric_names[1] = "test_loss";
+    t.metrics = epoch_losses;
+    t.monitor = 1;
+    t.keep_best = 1;
+    t.on_epoch = report_epoch;
+    t.user = m;
+    t.history = history;
+    t.checkpoint = checkpoint;
+    t.checkpoint_every = o->checkpoint_every;
+    t.resume = o->resume;
+    t.n_meta = (int)(sizeof meta / sizeof meta[0]);
+    t.meta = meta;
+    hd_train_result tr;
+    int rc = hd_train(&t, &tr);
+    free(arch);
     if (rc != HD_OK) return rc;
-    hd_schedule sched = o->sched;
-    double best = INFINITY;
-    for (int e = 1; rc == HD_OK && e <= o->epochs; e++) {
-        double tr, te;
-        if ((rc = train_epoch(m, &l)) || (rc = eval_loss(m, train, &tr)) || (rc = eval_loss(m, test, &te))) break;
-        fprintf(history, "%d,%.9g,%.9g,%.6g\n", e, tr, te, (double)hd_optim_lr(m->opt));
-        res->epochs = e;
-        if (te < best) { /* keep the weights of the best test loss */
-            best = te;
-            res->best_epoch = e;
-            memcpy(m->best, m->params, (size_t)m->n_params * sizeof(float));
-        }
-        if (o->on_epoch) o->on_epoch(o->user, e, tr, te, hd_optim_lr(m->opt));
-        int stop = hd_schedule_update(&sched, m->opt, o->optim.lr, e, o->epochs, te);
-        if (stop < 0) rc = stop;
-        if (stop) break;
-    }
-    hd_loader_free(&l);
-    if (rc != HD_OK) return rc;
-    memcpy(m->params, m->best, (size_t)m->n_params * sizeof(float));
+    res->epochs = tr.epochs;
+    res->best_epoch = tr.best_epoch;
     if ((rc = eval_loss(m, train, &res->train_loss))) return rc;
     return eval_loss(m, test, &res->test_loss);
 }
@@ -322,9 +320,6 @@ static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surr
     hd_mlp_spec spec = o->model;
     spec.n_in = o->phi_linear ? 3 : 4;
     spec.n_out = 1;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/history.csv", o->out_dir);
-    hd_atomic_file hist = {0};
     int rc = split(h, o->phi_linear, &train, &test);
     if (rc == HD_OK) {
         res->n_train = train.n;
@@ -332,17 +327,10 @@ static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surr
         scale(&train, &test, mean, std);
         rc = build_net(o, &spec, &m);
     }
-    if (rc == HD_OK && (rc = hd_atomic_open(&hist, path)) == HD_OK) {
-        fprintf(hist.f, "epoch,train_loss,test_loss,lr\n");
-        rc = fit(o, &m, &train, &test, res, hist.f);
-        if (rc == HD_OK) rc = hd_atomic_commit(&hist);
-        else hd_atomic_abort(&hist);
-    }
+    if (rc == HD_OK) rc = fit(o, &spec, &m, &train, &test, res);
     if (rc == HD_OK) rc = save_model(o, &spec, &m, model_path, mean, std);
     rows_free(&train);
     rows_free(&test);
-    hd_optim_free(m.opt);
-    hd_free(m.best);
     hd_graph_free(m.g);
     return rc;
 }
