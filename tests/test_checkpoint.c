@@ -527,6 +527,55 @@ static void test_failed_save_keeps_old_file(void **state)
     free(after);
 }
 
+/* What checkpoints read of a graph through its public header: the nodes in
+ * creation order and the params' names, shapes and groups, before compile
+ * too; and hd_checkpoint_check on a graph not compiled yet, which finds
+ * its params that way. */
+static void test_graph_inspection(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(hd_checkpoint_save(f->g, f->path, HD_ALL, 0, NULL), HD_OK);
+    assert_int_equal(hd_graph_compiled(f->g), 1);
+
+    hd_graph *g = hd_graph_new(3);
+    hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 2});
+    hd_node *w = hd_param(g, "enc.weight", 2, (int64_t[]){2, 3}, (hd_init){HD_INIT_ZEROS, 0});
+    hd_graph_set_group(g, 1);
+    hd_node *rm = hd_buffer(g, "dec.weight", 2, (int64_t[]){3, 2}, (hd_init){HD_INIT_ZEROS, 0});
+    hd_node *y = hd_matmul(g, x, w, 0);
+    assert_non_null(y);
+    assert_int_equal(hd_graph_compiled(g), 0);
+    assert_int_equal(hd_graph_n_nodes(g), 4);
+    assert_ptr_equal(hd_graph_node(g, 0), x);
+    assert_ptr_equal(hd_graph_node(g, 1), w);
+    assert_ptr_equal(hd_graph_node(g, 2), rm);
+    assert_ptr_equal(hd_graph_node(g, 3), y);
+    assert_null(hd_graph_node(g, 4));
+    assert_null(hd_graph_node(g, -1));
+    assert_int_equal(hd_node_group(x), -1);
+    assert_int_equal(hd_node_group(w), 0);
+    assert_int_equal(hd_node_group(rm), 1);
+    assert_int_equal(hd_node_group(y), -1);
+    assert_int_equal(hd_node_ndim(y), 2);
+    assert_int_equal(hd_node_shape(y)[0], HD_BATCH);
+    assert_int_equal(hd_node_shape(y)[1], 3);
+    assert_int_equal(hd_node_ndim(rm), 2);
+    assert_int_equal(hd_node_shape(rm)[0], 3);
+
+    /* the check, uncompiled: enc.weight and dec.weight match the file; a
+     * third param of group 1 is missing, and named with its group */
+    hd_safetensors *st;
+    assert_int_equal(hd_safetensors_read(f->path, &st), HD_OK);
+    assert_int_equal(hd_checkpoint_check(g, st, f->path, HD_ALL), HD_OK);
+    hd_param(g, "dec.extra", 1, (int64_t[]){4}, (hd_init){HD_INIT_ZEROS, 0});
+    assert_error(hd_checkpoint_check(g, st, f->path, HD_ALL), HD_EFORMAT, "missing tensor 'dec.extra'",
+                 "(param of group 1)");
+    assert_int_equal(hd_checkpoint_check(g, st, f->path, 0), HD_OK);
+    assert_int_equal(hd_graph_compiled(g), 0);
+    hd_safetensors_free(st);
+    hd_graph_free(g);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -542,6 +591,7 @@ int main(void)
         T(test_file_does_not_fit_graph),
         T(test_bad_arguments),
         T(test_failed_save_keeps_old_file),
+        T(test_graph_inspection),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,6 +110,18 @@ const char *hd_node_name(const hd_node *n);
 const char *hd_node_op_name(const hd_node *n);
 int hd_node_is_param(const hd_node *n);
 int hd_node_is_buffer(const hd_node *n);   /* buffers are params too (hd_node_is_param) */
+/* The node's shape as built, valid before compile (HD_BATCH at dim 0 where
+ * it is batched; hd_node_value has the concrete one after set_batch):
+ * hd_node_shape points at hd_node_ndim(n) sizes, owned by the node. */
+int hd_node_ndim(const hd_node *n);
+const int64_t *hd_node_shape(const hd_node *n);
+int hd_node_group(const hd_node *n);       /* a param's (or buffer's) group; -1 for other nodes */
+int hd_graph_compiled(const hd_graph *g);  /* 1 after a successful hd_graph_compile */
+/* Every node in creation order (inputs before the nodes that use them),
+ * compiled or not: how to find the params of a graph not compiled yet. */
+int hd_graph_n_nodes(const hd_graph *g);
+hd_node *hd_graph_node(const hd_graph *g, int i); /* NULL outside 0..n_nodes-1 */
+/* The params (buffers included) after compile. */
 int hd_graph_n_params(const hd_graph *g);
 hd_node *hd_graph_param(const hd_graph *g, int i); /* in layout order: grouped, then creation; buffers last */
 hd_node *hd_graph_find(const hd_graph *g, const char *name);

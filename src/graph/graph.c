@@ -200,6 +200,12 @@ const char *hd_node_name(const hd_node *n) { return n->name ? n->name : hd_ops[n
 const char *hd_node_op_name(const hd_node *n) { return hd_ops[n->op]->name; }
 int hd_node_is_param(const hd_node *n) { return n->is_param; }
 int hd_node_is_buffer(const hd_node *n) { return n->is_buffer; }
+int hd_node_ndim(const hd_node *n) { return n->ndim; }
+const int64_t *hd_node_shape(const hd_node *n) { return n->shape; }
+int hd_node_group(const hd_node *n) { return n->is_param ? n->group : -1; }
+int hd_graph_compiled(const hd_graph *g) { return g->compiled; }
+int hd_graph_n_nodes(const hd_graph *g) { return g->n_nodes; }
+hd_node *hd_graph_node(const hd_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i] : NULL; }
 int hd_graph_n_params(const hd_graph *g) { return g->n_params; }
 hd_node *hd_graph_param(const hd_graph *g, int i) { return i >= 0 && i < g->n_params ? g->params[i] : NULL; }
 int64_t hd_graph_batch(const hd_graph *g) { return g->batch; }

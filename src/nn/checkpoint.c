@@ -1,7 +1,6 @@
 /* Checkpoints: the params of a graph as a safetensors file keyed by param
  * name.  Loading checks every param against the file before it changes any,
  * so a bad file leaves the model as it was. */
-#include "graph/graph_internal.h"
 #include "hadron/nn.h"
 
 #include <string.h>
@@ -11,7 +10,7 @@
 static const char *const reserved_keys[] = {"format", "hadron_version"};
 #define N_RESERVED ((int)(sizeof reserved_keys / sizeof reserved_keys[0]))
 
-static int in_group(const hd_node *p, int group) { return group == HD_ALL || p->group == group; }
+static int in_group(const hd_node *p, int group) { return group == HD_ALL || hd_node_group(p) == group; }
 
 static int check_graph(const hd_graph *g, const char *path, int group, const char *what)
 {
@@ -19,7 +18,7 @@ static int check_graph(const hd_graph *g, const char *path, int group, const cha
     if (group != HD_ALL && (group < 0 || group >= HD_MAX_GROUPS))
         return hd_error(HD_EINVAL, "checkpoint %s %s: group %d outside 0..%d", what, path, group,
                         HD_MAX_GROUPS - 1);
-    if (!g->compiled) return hd_error(HD_ESTATE, "checkpoint %s %s: compile the graph first", what, path);
+    if (!hd_graph_compiled(g)) return hd_error(HD_ESTATE, "checkpoint %s %s: compile the graph first", what, path);
     return HD_OK;
 }
 
@@ -55,15 +54,16 @@ int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_ext
         return hd_error(HD_EINVAL, "checkpoint save %s: bad metadata list", path);
     if (n_extra < 0 || (n_extra > 0 && (!extra_names || !extra)))
         return hd_error(HD_EINVAL, "checkpoint save %s: bad list of extra tensors", path);
-    const char **names = hd_calloc((size_t)(g->n_params + n_extra) + 1, sizeof *names);
-    const hd_tensor **tensors = hd_calloc((size_t)(g->n_params + n_extra) + 1, sizeof *tensors);
+    const int n_params = hd_graph_n_params(g);
+    const char **names = hd_calloc((size_t)(n_params + n_extra) + 1, sizeof *names);
+    const hd_tensor **tensors = hd_calloc((size_t)(n_params + n_extra) + 1, sizeof *tensors);
     hd_meta *all = hd_calloc((size_t)n_meta + N_RESERVED, sizeof *all);
     if (!names || !tensors || !all) {
         rc = HD_ENOMEM;
     } else {
         int n = 0;
-        for (int i = 0; i < g->n_params; i++) {
-            hd_node *p = g->params[i];
+        for (int i = 0; i < n_params; i++) {
+            hd_node *p = hd_graph_param(g, i);
             if (!in_group(p, group)) continue;
             names[n] = hd_node_name(p);
             tensors[n++] = hd_node_value(p);
@@ -82,15 +82,17 @@ int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_ext
 
 static int check_param(const char *path, const hd_safetensors *st, const hd_node *p)
 {
-    const hd_tensor *t = hd_safetensors_get(st, p->name);
-    if (!t) return hd_error(HD_EFORMAT, "%s: missing tensor '%s' (param of group %d)", path, p->name, p->group);
-    int same = t->ndim == p->ndim; /* a param's shape is concrete, compiled or not */
-    for (int d = 0; d < t->ndim && same; d++) same = t->shape[d] == p->shape[d];
+    const char *name = hd_node_name(p);
+    const hd_tensor *t = hd_safetensors_get(st, name);
+    if (!t) return hd_error(HD_EFORMAT, "%s: missing tensor '%s' (param of group %d)", path, name, hd_node_group(p));
+    const int ndim = hd_node_ndim(p);
+    const int64_t *shape = hd_node_shape(p); /* a param's shape is concrete, compiled or not */
+    int same = t->ndim == ndim;
+    for (int d = 0; d < t->ndim && same; d++) same = t->shape[d] == shape[d];
     if (!same) {
         char sf[96], sp[96];
-        return hd_error(HD_ESHAPE, "%s: tensor '%s' has shape %s but the param has shape %s", path, p->name,
-                        hd_shape_str(t->ndim, t->shape, sf, sizeof sf),
-                        hd_shape_str(p->ndim, p->shape, sp, sizeof sp));
+        return hd_error(HD_ESHAPE, "%s: tensor '%s' has shape %s but the param has shape %s", path, name,
+                        hd_shape_str(t->ndim, t->shape, sf, sizeof sf), hd_shape_str(ndim, shape, sp, sizeof sp));
     }
     return HD_OK;
 }
@@ -98,9 +100,9 @@ static int check_param(const char *path, const hd_safetensors *st, const hd_node
 int hd_checkpoint_check(const hd_graph *g, const hd_safetensors *st, const char *path, int group)
 {
     if (!g || !st || !path) return hd_error(HD_EINVAL, "checkpoint check: NULL graph, file or path");
-    for (int i = 0; i < g->n_nodes; i++) {
-        const hd_node *n = g->nodes[i];
-        int rc = n->is_param && in_group(n, group) ? check_param(path, st, n) : HD_OK;
+    for (int i = 0; i < hd_graph_n_nodes(g); i++) { /* the params, compiled or not */
+        const hd_node *n = hd_graph_node(g, i);
+        int rc = hd_node_is_param(n) && in_group(n, group) ? check_param(path, st, n) : HD_OK;
         if (rc != HD_OK) return rc;
     }
     return HD_OK;
@@ -111,11 +113,11 @@ int hd_checkpoint_load_parsed(hd_graph *g, const hd_safetensors *st, const char 
     int rc = check_graph(g, path, group, "load");
     /* Tensors of other groups may share the file: only this group's are read. */
     if (rc == HD_OK) rc = hd_checkpoint_check(g, st, path, group);
-    for (int i = 0; i < g->n_params && rc == HD_OK; i++) {
-        hd_node *p = g->params[i];
+    for (int i = 0; i < hd_graph_n_params(g) && rc == HD_OK; i++) {
+        hd_node *p = hd_graph_param(g, i);
         if (!in_group(p, group)) continue;
-        const hd_tensor *t = hd_safetensors_get(st, p->name);
-        memcpy(p->val.data, t->data, (size_t)hd_tensor_numel(t) * sizeof(float));
+        const hd_tensor *t = hd_safetensors_get(st, hd_node_name(p));
+        memcpy(hd_node_value(p)->data, t->data, (size_t)hd_tensor_numel(t) * sizeof(float));
     }
     return rc;
 }
