@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hadron/sim.h"
+#include "hadron/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -150,6 +150,62 @@ int hd_idx_read_mnist(const char *images_path, const char *labels_path, float lo
  * HD_IDX_FASHION_MNIST_DIR.  The directory may not exist. */
 const char *hd_idx_default_dir(void);
 
+/* ---- events (data/event.c) --------------------------------------------------------
+ * One collision event as a flat list of particles, each with its production
+ * vertex and, when it decayed, its decay vertex: enough for a detector
+ * simulation.  HepMC3 conventions: status 1 is a final-state particle, 2 a
+ * decayed hadron, anything else an intermediate (quarks, Z, ...); momenta in
+ * GeV, positions in mm (x, y, z, c t).  Who came from whom is kept as vertex
+ * numbers: particles with end_vertex k went into vertex k, those with
+ * prod_vertex k came out of it (numbers 1, 2, ... in order of first mention
+ * along the list, production vertex before end vertex; 0 when unknown, e.g.
+ * the beams' production vertex).  The generator (sim.h, hd_eeqq_event) and
+ * the HepMC3 reader below fill it; the detector needs only the positions. */
+typedef struct {
+    int pdg;
+    int status;
+    double p[4];    /* E, px, py, pz */
+    double mass;    /* generated mass, GeV */
+    double prod[4]; /* production vertex x, y, z, ct */
+    double end[4];  /* decay vertex; meaningful only when has_end */
+    int has_end;
+    int prod_vertex, end_vertex; /* vertex numbers, 0: none (docs/events.md) */
+} hd_particle;
+
+typedef struct {
+    int64_t n, cap;
+    hd_particle *p;
+} hd_event; /* zero-initialise; reuse across events; hd_event_free at the end */
+
+void hd_event_clear(hd_event *ev);        /* n = 0, keeps the memory */
+hd_particle *hd_event_push(hd_event *ev); /* a zeroed new particle; NULL (error set) on OOM */
+void hd_event_free(hd_event *ev);
+
+/* ---- HepMC3 ASCII events (data/hepmc3.c, hepmc3_event.c, hepmc3_write.c) -----------
+ * Reader and writer of the HepMC3 "Asciiv3" text format (docs/events.md;
+ * the reader also takes it gzip-compressed).  Errors name the file, the
+ * line number and the problem (broken line, unknown record, a particle or
+ * vertex that points at one that does not exist, counts that do not match
+ * the E line).  Units become GeV and mm. */
+typedef struct hd_hepmc3_reader hd_hepmc3_reader;
+
+int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out);
+/* Next event into ev: 1 read, 0 at the end of the file, < 0 on error. */
+int hd_hepmc3_next(hd_hepmc3_reader *r, hd_event *ev);
+void hd_hepmc3_close(hd_hepmc3_reader *r);
+/* Whole text in memory (the fuzz target's entry): calls on_event per event;
+ * a non-zero return from it stops the parse and is returned. */
+int hd_hepmc3_parse_buffer(const char *name, const char *text, size_t len,
+                           int (*on_event)(void *user, const hd_event *ev), void *user);
+int hd_hepmc3_write_events(const char *path, int64_t n, const hd_event *events); /* atomic */
+/* The same one event at a time (events numbered 0, 1, ...): the file
+ * appears at close, complete; abort removes it.  Both free the writer. */
+typedef struct hd_hepmc3_writer hd_hepmc3_writer;
+int hd_hepmc3_writer_open(const char *path, hd_hepmc3_writer **out);
+int hd_hepmc3_writer_add(hd_hepmc3_writer *w, const hd_event *ev);
+int hd_hepmc3_writer_close(hd_hepmc3_writer *w);
+void hd_hepmc3_writer_abort(hd_hepmc3_writer *w); /* NULL is fine */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* An event as a growable list of particles (the record hd_eeqq_event fills
  * and the HepMC3 reader produces). */
-#include "hadron/sim.h"
+#include "hadron/data.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * checked and resolved, implicit vertices made and numbered, counts
  * checked against the E line, positions inherited, units converted
  * (hepmc3.c describes the format). */
-#include "hepmc3_internal.h"
+#include "data/hepmc3_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * incoming particle started, so a vertex at the origin is refused unless
  * that search ends at the origin too.  Numbers have 17 significant digits,
  * so every double reads back exactly. */
-#include "hadron/sim.h"
+#include "hadron/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef HD_HEPMC3_INTERNAL_H
 #define HD_HEPMC3_INTERNAL_H
 
-#include "hadron/sim.h"
+#include "hadron/data.h"
 
 typedef struct {
     long line;

@@ -22,7 +22,7 @@
  * References are resolved when the event is complete, so they may point
  * forward.  A file is untrusted: every error names the file, the line and
  * the problem, and nothing is allocated from a declared count. */
-#include "hepmc3_internal.h"
+#include "data/hepmc3_internal.h"
 
 #include <errno.h>
 #include <math.h>
