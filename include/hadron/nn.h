@@ -94,6 +94,7 @@ typedef struct {
 
 hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x);
 int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv); /* "128,128,128" */
+void hd_mlp_spec_layers_text(const hd_mlp_spec *spec, char *buf, size_t size); /* the inverse */
 /* JSON text for checkpoint metadata; the caller frees with free(). */
 char *hd_mlp_spec_to_json(const hd_mlp_spec *spec);
 int hd_mlp_spec_from_json(const char *json, hd_mlp_spec *spec);
@@ -244,6 +245,9 @@ int hd_checkpoint_meta_double(const hd_safetensors *st, const char *path, const 
 /* A setting a resumed run must share: refused as "trained with --<key> A;
  * resume with the same (not B)" (key after its last '.', '_' as '-'). */
 int hd_checkpoint_meta_same(const hd_safetensors *st, const char *path, const char *key, const char *want);
+/* The shortest text that reads back as f (0.001, not 0.00100000005): for
+ * settings that are compared as text and shown in messages. */
+void hd_checkpoint_float_text(char *buf, size_t size, float f);
 /* A 1-D float tensor of exactly n values. */
 int hd_checkpoint_get(const hd_safetensors *st, const char *path, const char *name, int64_t n, const float **out);
 

@@ -83,6 +83,14 @@ int hd_checkpoint_write(hd_graph *g, const char *path, int group, const hd_check
                                     meta);
 }
 
+void hd_checkpoint_float_text(char *buf, size_t size, float f)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, size, "%.*g", digits, (double)f);
+        if (strtof(buf, NULL) == f) return;
+    }
+}
+
 static const char *meta_need(const hd_safetensors *st, const char *path, const char *key)
 {
     const char *s = hd_safetensors_meta(st, key);

@@ -207,6 +207,14 @@ int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv)
     return HD_OK;
 }
 
+void hd_mlp_spec_layers_text(const hd_mlp_spec *spec, char *buf, size_t size)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < spec->n_hidden && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%lld", i ? "," : "", (long long)spec->hidden[i]);
+}
+
 char *hd_mlp_spec_to_json(const hd_mlp_spec *spec)
 {
     cJSON *o = cJSON_CreateObject();

@@ -18,7 +18,7 @@ static void settings(const hd_optim_opts *o, const char *keys[SETTINGS], char va
     for (int i = 0; i < SETTINGS; i++) {
         keys[i] = names[i];
         if (i == 0) snprintf(values[i], 32, "%s", hd_optim_name(o->kind));
-        else snprintf(values[i], 32, "%.9g", (double)v[i]);
+        else hd_checkpoint_float_text(values[i], 32, v[i]);
     }
 }
 

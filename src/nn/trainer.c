@@ -88,13 +88,13 @@ static int trainer_settings(const trainer *t, setting *s)
     s[n].key = "seed", snprintf(s[n++].value, 48, "%" PRIu64, o->seed);
     s[n].key = "schedule", snprintf(s[n++].value, 48, "%s", hd_schedule_name(sc->kind));
     if (sc->kind == HD_SCHED_EXPONENTIAL) {
-        s[n].key = "lr_final", snprintf(s[n++].value, 48, "%.9g", (double)sc->lr_final);
+        s[n].key = "lr_final", hd_checkpoint_float_text(s[n++].value, 48, sc->lr_final);
         s[n].key = "epochs", snprintf(s[n++].value, 48, "%d", o->epochs); /* the decay spans them */
     }
     if (sc->kind == HD_SCHED_PLATEAU) {
         s[n].key = "plateau", snprintf(s[n++].value, 48, "%d", sc->plateau.window);
-        s[n].key = "plateau_factor", snprintf(s[n++].value, 48, "%.9g", (double)sc->plateau.factor);
-        s[n].key = "min_lr", snprintf(s[n++].value, 48, "%.9g", (double)sc->plateau.min_lr);
+        s[n].key = "plateau_factor", hd_checkpoint_float_text(s[n++].value, 48, sc->plateau.factor);
+        s[n].key = "min_lr", hd_checkpoint_float_text(s[n++].value, 48, sc->plateau.min_lr);
     }
     return n;
 }

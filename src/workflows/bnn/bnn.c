@@ -271,16 +271,15 @@ static void report_epoch(void *user, const hd_train_epoch *e)
 static int fit(const hd_bnn_opts *o, const hd_mlp_spec *spec, net *m, const hd_bnn_split *trn,
                const hd_bnn_split *val, hd_bnn_result *r)
 {
-    char history[4096], checkpoint[4096], prior[32], *arch = hd_mlp_spec_to_json(spec);
+    char history[4096], checkpoint[4096], prior[32], layers[512];
     m->seconds = hd_malloc((size_t)o->epochs * sizeof(double));
-    if (!arch || !m->seconds) {
-        free(arch);
-        return HD_ENOMEM;
-    }
+    if (!m->seconds) return HD_ENOMEM;
+    hd_mlp_spec_layers_text(spec, layers, sizeof layers);
     snprintf(history, sizeof history, "%s/history.csv", o->out_dir);
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", o->out_dir);
-    snprintf(prior, sizeof prior, "%.9g", (double)o->prior_std);
-    hd_meta meta[] = {{"workflow", "bnn"}, {"mlp", arch}, {"prior", prior}};
+    hd_checkpoint_float_text(prior, sizeof prior, o->prior_std);
+    hd_meta meta[] = {{"workflow", "bnn"}, {"layers", layers}, {"activation", hd_activation_name(spec->act)},
+                      {"prior", prior}};
     static const char *names[8] = {"train_loss", "train_nll", "train_kl", "train_mse",
                                    "val_loss",   "val_nll",   "val_kl",   "val_mse"};
     m->val = val;
@@ -314,7 +313,6 @@ static int fit(const hd_bnn_opts *o, const hd_mlp_spec *spec, net *m, const hd_b
     t.meta = meta;
     hd_train_result tr;
     int rc = hd_train(&t, &tr);
-    free(arch);
     if (rc != HD_OK) return rc;
     r->epochs = tr.epochs;
     r->train = m->last_train;

@@ -128,49 +128,13 @@ static int measure(run *r, double *fd, hd_gan_result *res)
 
 static const char HISTORY_HEADER[] = "step,epoch,d_loss,g_loss,d_real,d_fake\n";
 
+/* Fresh, or on resume cut back to the checkpoint's step (a killed run may
+ * have written more) and appended to. */
 static int open_history(run *r)
 {
     char path[4096];
     path_in(path, sizeof path, r, "history.csv");
-    r->hist = fopen(path, "w");
-    if (!r->hist) return hd_error(HD_EIO, "cannot write %s", path);
-    fputs(HISTORY_HEADER, r->hist);
-    return HD_OK;
-}
-
-/* On resume: keep the rows up to the checkpoint's step (a killed run may
- * have written more), atomically, then append. */
-static int reopen_history(run *r)
-{
-    char path[4096], line[512];
-    path_in(path, sizeof path, r, "history.csv");
-    FILE *in = fopen(path, "r");
-    if (!in) return hd_error(HD_EIO, "cannot read %s (needed to resume)", path);
-    hd_atomic_file af;
-    int rc = hd_atomic_open(&af, path);
-    if (rc != HD_OK) {
-        fclose(in);
-        return rc;
-    }
-    fputs(HISTORY_HEADER, af.f);
-    int64_t rows = 0;
-    while (fgets(line, sizeof line, in)) {
-        char *end;
-        long long step = strtoll(line, &end, 10);
-        if (end == line || *end != ',') continue; /* the header */
-        if (step > r->st.step) break;
-        fputs(line, af.f);
-        rows++;
-    }
-    fclose(in);
-    if (rows != r->st.step) {
-        hd_atomic_abort(&af);
-        return hd_error(HD_EFORMAT, "%s: %lld rows up to the checkpoint's step %lld; it does not belong to it", path,
-                        (long long)rows, (long long)r->st.step);
-    }
-    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
-    r->hist = fopen(path, "a");
-    return r->hist ? HD_OK : hd_error(HD_EIO, "cannot append to %s", path);
+    return hd_history_open(path, HISTORY_HEADER, r->o->resume ? r->st.step : 0, &r->hist);
 }
 
 /* ---- training ------------------------------------------------------------------- */
@@ -333,7 +297,7 @@ static int start(run *r, hd_gan_result *res)
         if (rc == HD_OK && r->st.epoch > r->o->epochs)
             rc = hd_error(HD_EINVAL, "%s: already %d epochs, more than --epochs %d", path, r->st.epoch, r->o->epochs);
         res->fd_initial = r->st.fd_initial;
-        return rc == HD_OK ? reopen_history(r) : rc;
+        return rc == HD_OK ? open_history(r) : rc;
     }
     stage(r, "Frechet distance of the untrained generator");
     int rc = measure(r, &r->st.fd_initial, NULL);

@@ -175,14 +175,18 @@ static void report_epoch(void *user, const hd_train_epoch *e)
 static int fit(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m, const rows *train, const rows *test,
                hd_surrogate_result *res)
 {
-    char history[4096], checkpoint[4096], *arch = hd_mlp_spec_to_json(spec);
-    if (!arch) return HD_ENOMEM;
+    char history[4096], checkpoint[4096], layers[512];
+    hd_mlp_spec_layers_text(spec, layers, sizeof layers);
     snprintf(history, sizeof history, "%s/history.csv", o->out_dir);
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.safetensors", o->out_dir);
     m->train = train;
     m->test = test;
     m->o = o;
-    hd_meta meta[] = {{"workflow", "surrogate"}, {"mlp", arch}, {"loss", hd_surrogate_loss_name(o->loss)}};
+    hd_meta meta[] = {{"workflow", "surrogate"},
+                      {"layers", layers},
+                      {"activation", hd_activation_name(spec->act)},
+                      {"loss", hd_surrogate_loss_name(o->loss)},
+                      {"phi", o->phi_linear ? "linear" : "cyclic"}};
     hd_train_opts t = hd_train_opts_default();
     t.g = m->g;
     t.loss = m->loss;
@@ -213,7 +217,6 @@ static int fit(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m, cons
     t.meta = meta;
     hd_train_result tr;
     int rc = hd_train(&t, &tr);
-    free(arch);
     if (rc != HD_OK) return rc;
     res->epochs = tr.epochs;
     res->best_epoch = tr.best_epoch;
