@@ -75,6 +75,28 @@ static void nan_rec(hd_hist3 *h) { h->rec[hd_hist3_index(h, 1, 0, 1)] = NAN; }
 static void bad_truth(hd_hist3 *h) { h->truth[hd_hist3_index(h, 0, 0, 3)] = 1.5; }
 static void bad_edges(hd_hist3 *h) { h->edges_pt[2] = h->edges_pt[1]; }
 
+/* Bin centres: arithmetic in eta and phi, geometric in pT (log bins), arithmetic for a pT bin from 0. */
+static void test_bin_centre(void **state)
+{
+    (void)state;
+    hd_hist3 h;
+    assert_int_equal(hd_hist3_alloc(&h, 2, 2, 3, 0), HD_OK);
+    const double eta[] = {2, 3, 5}, pt[] = {0, 100, 400}, phi[] = {-3, -1, 1, 3};
+    memcpy(h.edges_eta, eta, sizeof eta);
+    memcpy(h.edges_pt, pt, sizeof pt);
+    memcpy(h.edges_phi, phi, sizeof phi);
+    double e, p, f;
+    hd_hist3_bin_centre(&h, hd_hist3_index(&h, 1, 1, 2), &e, &p, &f);
+    assert_float_equal(e, 4.0, 1e-12);
+    assert_float_equal(p, 200.0, 1e-12); /* sqrt(100 * 400) */
+    assert_float_equal(f, 2.0, 1e-12);
+    hd_hist3_bin_centre(&h, hd_hist3_index(&h, 0, 0, 0), &e, &p, &f);
+    assert_float_equal(e, 2.5, 1e-12);
+    assert_float_equal(p, 50.0, 1e-12);
+    assert_float_equal(f, -2.0, 1e-12);
+    hd_hist3_free(&h);
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -139,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_bin_centre),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_layout),
         cmocka_unit_test(test_wrong_dtype),

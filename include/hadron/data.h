@@ -93,6 +93,8 @@ void hd_hist3_free(hd_hist3 *h);
 int hd_hist3_check(const hd_hist3 *h, const char *label);
 int hd_hist3_read_npz(const char *path, hd_hist3 *h);
 int hd_hist3_write_npz(const char *path, const hd_hist3 *h);
+/* Centre of bin b: eta, pT (geometric centre of a log bin when pT > 0), phi. */
+void hd_hist3_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, double *phi);
 
 /* ---- shuffling batch loader (data/loader.c) ------------------------------------
  * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a

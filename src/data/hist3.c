@@ -147,3 +147,11 @@ int hd_hist3_write_npz(const char *path, const hd_hist3 *h)
     const hd_array *ptrs[6] = {&arrays[0], &arrays[1], &arrays[2], &arrays[3], &arrays[4], &arrays[5]};
     return hd_npz_write(path, h->truth ? 6 : 5, names, ptrs);
 }
+
+void hd_hist3_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, double *phi)
+{
+    int k = (int)(b % h->n_phi), j = (int)(b / h->n_phi % h->n_pt), i = (int)(b / h->n_phi / h->n_pt);
+    *eta = 0.5 * (h->edges_eta[i] + h->edges_eta[i + 1]);
+    *pt = h->edges_pt[j] > 0 ? sqrt(h->edges_pt[j] * h->edges_pt[j + 1]) : 0.5 * (h->edges_pt[j] + h->edges_pt[j + 1]);
+    *phi = 0.5 * (h->edges_phi[k] + h->edges_phi[k + 1]);
+}

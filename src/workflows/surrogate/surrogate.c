@@ -31,14 +31,6 @@ hd_surrogate_opts hd_surrogate_opts_default(void)
     return o;
 }
 
-void hd_surrogate_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, double *phi)
-{
-    int k = (int)(b % h->n_phi), j = (int)(b / h->n_phi % h->n_pt), i = (int)(b / h->n_phi / h->n_pt);
-    *eta = 0.5 * (h->edges_eta[i] + h->edges_eta[i + 1]);
-    *pt = h->edges_pt[j] > 0 ? sqrt(h->edges_pt[j] * h->edges_pt[j + 1]) : 0.5 * (h->edges_pt[j] + h->edges_pt[j + 1]);
-    *phi = 0.5 * (h->edges_phi[k] + h->edges_phi[k + 1]);
-}
-
 /* One side of the split: scaled features and counts, a row per non-empty bin. */
 typedef struct {
     int64_t n, nf;               /* rows, features per row */
@@ -78,7 +70,7 @@ static int split(const hd_hist3 *h, int phi_linear, rows *train, rows *test)
                 if (h->gen[b] <= 0) continue; /* no trials: nothing to learn, nothing to divide */
                 rows *r = (i + j + k) % 2 == 0 ? train : test;
                 double eta, pt, phi;
-                hd_surrogate_bin_centre(h, b, &eta, &pt, &phi);
+                hd_hist3_bin_centre(h, b, &eta, &pt, &phi);
                 float *x = r->x + nf * r->n;
                 x[0] = (float)eta;
                 x[1] = (float)log(pt);
@@ -252,7 +244,7 @@ static int judge(const hd_hist3 *h, hd_model *model, hd_surrogate_result *res)
     int rc = x && p ? HD_OK : HD_ENOMEM;
     for (int64_t b = 0; rc == HD_OK && b < bins; b++) {
         double eta, pt, phi;
-        hd_surrogate_bin_centre(h, b, &eta, &pt, &phi);
+        hd_hist3_bin_centre(h, b, &eta, &pt, &phi);
         x[3 * b] = (float)eta;
         x[3 * b + 1] = (float)pt;
         x[3 * b + 2] = (float)phi;

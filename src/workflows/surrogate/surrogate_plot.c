@@ -25,7 +25,7 @@ static int write_points(const char *dir, const hd_hist3 *h, int kphi)
             int64_t b = hd_hist3_index(h, i, j, kphi);
             if (h->gen[b] <= 0) continue;
             double eta, pt, phi, truth = h->truth ? h->truth[b] : NAN;
-            hd_surrogate_bin_centre(h, b, &eta, &pt, &phi);
+            hd_hist3_bin_centre(h, b, &eta, &pt, &phi);
             fprintf(af.f, "%d,%.6g,%.6g,%.6g,%d,%s", i, pt, h->rec[b] / h->gen[b], eff_error(h->rec[b], h->gen[b]),
                     (i + j + kphi) % 2 == 0, isnan(truth) ? "NaN" : "");
             if (!isnan(truth)) fprintf(af.f, "%.6g", truth);
