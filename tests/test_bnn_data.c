@@ -17,7 +17,7 @@
 #include "workflows/bnn/bnn_internal.h"
 
 #define N 6
-static char dir[] = "/tmp/hd_bnn_data_XXXXXX";
+static char *dir; /* test_tmpdir() */
 
 /* Event i: gluon pT = i + 1 (px only), every other entry a small number. */
 static void write_split(const char *name, hd_dtype dat_type, int64_t n_amp, double bad_mom, double bad_amp)
@@ -114,19 +114,13 @@ static void test_wrong_shapes_are_refused(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir("bnn_data")) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    const char *names[] = {"trn_dat", "trn_amp", "bad_dat", "bad_amp"};
-    char path[128];
-    for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s.npy", dir, names[i]);
-        remove(path);
-    }
-    return rmdir(dir);
+    return test_tmpdir_free(dir);
 }
 
 int main(void)

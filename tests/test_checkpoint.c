@@ -24,8 +24,8 @@
 #define MAX_FLOATS 64
 
 typedef struct {
-    char dir[32];   /* a fresh mkdtemp() directory */
-    char path[96];  /* dir/model.safetensors */
+    char *dir;       /* test_tmpdir() */
+    char path[4096]; /* dir/model.safetensors */
     hd_graph *g;
 } fixture;
 
@@ -50,8 +50,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_ckpt_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("ckpt"))) return -1;
     snprintf(f->path, sizeof f->path, "%s/model.safetensors", f->dir);
     f->g = make_graph();
     *state = f;
@@ -61,16 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char p[320];
-    while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-        remove(p); /* files, and the empty directories tests make */
-    }
-    if (d) closedir(d);
-    rmdir(f->dir);
+    test_tmpdir_free(f->dir);
     hd_graph_free(f->g);
     free(f);
     return 0;
@@ -181,7 +171,7 @@ static void test_groups(void **state)
     float g0[MAX_FLOATS], g1[MAX_FLOATS];
     snapshot(f->g, 0, g0);
     snapshot(f->g, 1, g1);
-    char path1[128];
+    char path1[4200];
     snprintf(path1, sizeof path1, "%s/dec.safetensors", f->dir);
     assert_int_equal(hd_checkpoint_save(f->g, f->path, 0, 0, NULL), HD_OK);
     assert_int_equal(hd_checkpoint_save(f->g, path1, 1, 0, NULL), HD_OK);
@@ -491,7 +481,7 @@ static void test_failed_save_keeps_old_file(void **state)
     size_t size, size_after;
     unsigned char *before = slurp(f->path, &size);
     fill_group(f->g, HD_ALL, 1.0f);
-    char p[160];
+    char p[4200];
 
     snprintf(p, sizeof p, "%s/missing/model.safetensors", f->dir);
     assert_int_equal(hd_checkpoint_save(f->g, p, HD_ALL, 0, NULL), HD_EIO);

@@ -19,6 +19,7 @@
 
 #include "graph/graph_internal.h"
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 /* |got - want| <= TOL (|want| + rms(want)): float32 arithmetic against a
  * float64 reference from the same float32 inputs. */
@@ -442,8 +443,8 @@ static void test_running_stats_are_buffers(void **state)
     }
 
     /* Saved and loaded with their group. */
-    char dir[] = "/tmp/hd_conv_XXXXXX", path[64];
-    assert_non_null(mkdtemp(dir));
+    char *dir = test_tmpdir("conv"), path[4200];
+    assert_non_null(dir);
     snprintf(path, sizeof path, "%s/bn.safetensors", dir);
     assert_int_equal(hd_checkpoint_save(g, path, 0, 0, NULL), HD_OK);
     float saved = bn.running_var->val.data[1];
@@ -456,8 +457,7 @@ static void test_running_stats_are_buffers(void **state)
     assert_non_null(hd_safetensors_get(st, "bn.running_var"));
     assert_non_null(hd_safetensors_get(st, "conv.weight"));
     hd_safetensors_free(st);
-    unlink(path);
-    rmdir(dir);
+    test_tmpdir_free(dir);
 
     /* Evaluation uses the running stats: the output no longer depends on the batch. */
     hd_graph_set_training(g, 0);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 static void test_errors(void **state)
 {
@@ -172,8 +173,8 @@ static void test_rng_permutation(void **state)
 static void test_atomic_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/hd_core_XXXXXX", path[64], tmp[128];
-    assert_non_null(mkdtemp(dir));
+    char *dir = test_tmpdir("core"), path[4200], tmp[4200];
+    assert_non_null(dir);
     snprintf(path, sizeof path, "%s/out.txt", dir);
     hd_atomic_file af;
     assert_int_equal(hd_atomic_open(&af, path), HD_OK);
@@ -192,8 +193,7 @@ static void test_atomic_file(void **state)
     snprintf(tmp, sizeof tmp, "%s/missing/x", dir);
     assert_int_equal(hd_atomic_open(&af, tmp), HD_EIO);
     assert_non_null(strstr(hd_last_error(), "missing/x"));
-    remove(path);
-    rmdir(dir);
+    test_tmpdir_free(dir);
 }
 
 int main(void)

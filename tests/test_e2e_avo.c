@@ -20,7 +20,7 @@
 #include "hadron/hadron.h"
 #include "test_util.h"
 
-static char dir[] = "/tmp/hadron_test_avo_XXXXXX";
+static char *dir; /* test_tmpdir() */
 
 static double weinberg_c(const double *t) { return hd_weinberg_c(t[0], t[1]); }
 
@@ -42,7 +42,7 @@ static hd_avo_opts weinberg_opts(hd_simulator *s, const char *out, const double 
 
 static char *read_text(const char *d, const char *name)
 {
-    char path[256];
+    char path[4096];
     size_t n;
     snprintf(path, sizeof path, "%s/%s", d, name);
     return (char *)slurp(path, &n);
@@ -61,7 +61,7 @@ static void test_weinberg_recovers_c(void **state)
     (void)state;
     const double truth[2] = {42, 0.9};
     hd_simulator *s = hd_weinberg_new();
-    char a[96], b[96];
+    char a[4000], b[4000];
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
     mkdir(a, 0777);
@@ -115,7 +115,7 @@ static void test_weinberg_with_r1(void **state)
     (void)state;
     const double truth[2] = {42, 0.9};
     hd_simulator *s = hd_weinberg_new();
-    char a[96];
+    char a[4000];
     snprintf(a, sizeof a, "%s/r1", dir);
     mkdir(a, 0777);
     hd_avo_opts o = weinberg_opts(s, a, truth);
@@ -137,7 +137,7 @@ static void test_observed_array(void **state)
     float *x = malloc(N * sizeof *x);
     double theta[2] = {42, 0.9};
     assert_int_equal(hd_simulator_run(s, 1, theta, N, 99, 0, x), HD_OK);
-    char d[96];
+    char d[4000];
     snprintf(d, sizeof d, "%s/obs", dir);
     mkdir(d, 0777);
     hd_avo_opts o = weinberg_opts(s, d, NULL);
@@ -166,7 +166,7 @@ static void test_tracker_moves_toward_truth(void **state)
     t.n_eta = t.n_phi = 8;
     hd_simulator *s = hd_tracker_sim_new(&t, hd_eeqq_source(&g), -10, 10);
     assert_non_null(s);
-    char d[96];
+    char d[4000];
     snprintf(d, sizeof d, "%s/tracker", dir);
     mkdir(d, 0777);
     const double truth[1] = {2};
@@ -181,7 +181,7 @@ static void test_tracker_moves_toward_truth(void **state)
     hd_avo_result r;
     assert_int_equal(hd_avo_run(&o, &r), HD_OK);
     if (!(r.mean[0] > 1.0)) fail_msg("offset %.3f after 40 iterations from 0 toward 2", r.mean[0]);
-    char path[160];
+    char path[4096];
     snprintf(path, sizeof path, "%s/images_0.dat", d); /* observed mean image */
     assert_int_equal(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/convergence_offset.gp", d);
@@ -213,13 +213,13 @@ static void test_bad_options(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir("avo")) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return remove_tree(dir);
+    return test_tmpdir_free(dir);
 }
 
 int main(void)

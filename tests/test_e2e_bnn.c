@@ -25,7 +25,7 @@
 #define N_TRAIN 30000
 #define EPOCHS 200
 
-static char dir[] = "/tmp/hd_e2e_bnn_XXXXXX";
+static char *dir; /* test_tmpdir() */
 static hd_bnn_result trained; /* the first test's run, which the second starts from */
 
 static void write_split(const char *name, int part, int64_t n)
@@ -45,7 +45,7 @@ static void write_split(const char *name, int part, int64_t n)
 static void test_bnn_predicts_amplitudes_with_calibrated_uncertainties(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(dir = test_tmpdir("e2e_bnn"));
     write_split("trn", 0, N_TRAIN);
     write_split("val", 1, 2000);
     write_split("tst", 2, 4000);
@@ -92,7 +92,7 @@ static void test_bnn_starts_from_given_weights(void **state)
     o.init_path = NULL;
     if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
     assert_true(r.rel_err_median > 5 * trained.rel_err_median);
-    remove_tree(dir);
+    test_tmpdir_free(dir);
 }
 
 int main(void)

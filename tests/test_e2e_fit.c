@@ -12,14 +12,15 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
 static void test_fit_reaches_tolerance_and_repeats(void **state)
 {
     (void)state;
-    char dir[2][32] = {"/tmp/hd_fit_XXXXXX", "/tmp/hd_fit_XXXXXX"};
+    char *dir[2];
     hd_fit_result res[2];
     for (int k = 0; k < 2; k++) {
-        assert_non_null(mkdtemp(dir[k]));
+        assert_non_null(dir[k] = test_tmpdir("fit"));
         hd_fit_opts o = hd_fit_opts_default();
         o.epochs = 60;
         o.out_dir = dir[k];
@@ -31,7 +32,7 @@ static void test_fit_reaches_tolerance_and_repeats(void **state)
     assert_true(res[0].final_test_mse < res[0].first_test_mse / 50);
     assert_memory_equal(&res[0], &res[1], sizeof res[0]);
 
-    char path[2][64];
+    char path[2][4200];
     hd_safetensors *st[2];
     for (int k = 0; k < 2; k++) {
         snprintf(path[k], sizeof path[k], "%s/model.safetensors", dir[k]);
@@ -64,11 +65,7 @@ static void test_fit_reaches_tolerance_and_repeats(void **state)
     hd_graph_free(g);
     for (int k = 0; k < 2; k++) {
         hd_safetensors_free(st[k]);
-        remove(path[k]);
-        char h[64];
-        snprintf(h, sizeof h, "%s/history.csv", dir[k]);
-        remove(h);
-        rmdir(dir[k]);
+        test_tmpdir_free(dir[k]);
     }
 }
 

@@ -16,8 +16,9 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
-static char dir[] = "/tmp/hd_e2e_sur_XXXXXX";
+static char *dir; /* test_tmpdir() */
 
 static void train(const char *hist, hd_surrogate_loss loss, const char *sub, hd_surrogate_result *res)
 {
@@ -37,7 +38,7 @@ static void train(const char *hist, hd_surrogate_loss loss, const char *sub, hd_
 static void test_surrogate_learns_the_true_efficiency(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(dir = test_tmpdir("e2e_sur"));
     char hist[128];
     snprintf(hist, sizeof hist, "%s/hist.npz", dir);
     hd_tracking_opts so = hd_tracking_opts_default();
@@ -71,9 +72,7 @@ static void test_surrogate_learns_the_true_efficiency(void **state)
         snprintf(p, sizeof p, "%s/binomial/%s", dir, files[i]);
         if (access(p, F_OK) != 0) fail_msg("missing %s", p);
     }
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_tmpdir_free(dir), 0);
 }
 
 int main(void)

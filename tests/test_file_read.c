@@ -20,16 +20,15 @@
 #include "test_util.h"
 
 typedef struct {
-    char dir[32];  /* a fresh mkdtemp() directory */
-    char path[96]; /* dir/f.bin */
+    char *dir;       /* test_tmpdir() */
+    char path[4096]; /* dir/f.bin */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_file_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("file"))) return -1;
     snprintf(f->path, sizeof f->path, "%s/f.bin", f->dir);
     *state = f;
     return 0;
@@ -38,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    remove_tree(f->dir);
+    test_tmpdir_free(f->dir);
     free(f);
     return 0;
 }
@@ -95,7 +94,7 @@ static void refuses_what_is_not_a_regular_file(void **state)
     assert_error(hd_file_read("/dev/null", HD_FILE_ANY_SIZE, &buf, &size), HD_EIO, "/dev/null",
                  "not a regular file");
     /* a FIFO without a writer: refused at once, not waited on */
-    char fifo[128];
+    char fifo[4200];
     snprintf(fifo, sizeof fifo, "%s/fifo", f->dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     assert_error(hd_file_read(fifo, HD_FILE_ANY_SIZE, &buf, &size), HD_EIO, fifo, "not a regular file");

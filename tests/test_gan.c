@@ -22,7 +22,7 @@
 #define KILL_EPOCH 2
 #define KILL_STEP 3
 
-static char dir_a[] = "/tmp/hadron_test_gan_a_XXXXXX", dir_b[] = "/tmp/hadron_test_gan_b_XXXXXX";
+static char *dir_a, *dir_b; /* test_tmpdir() */
 
 static hd_gan_opts small_opts(const char *out)
 {
@@ -79,13 +79,13 @@ static void assert_same_file(const char *pa, const char *pb)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(dir_a) && mkdtemp(dir_b) ? 0 : -1;
+    return (dir_a = test_tmpdir("gan_a")) && (dir_b = test_tmpdir("gan_b")) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return remove_tree(dir_a) | remove_tree(dir_b);
+    return test_tmpdir_free(dir_a) | test_tmpdir_free(dir_b);
 }
 
 /* libgomp is not fork-safe once its threads exist, so the run to be killed

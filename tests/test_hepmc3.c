@@ -21,19 +21,18 @@
 
 #define FIX HD_FIXTURES "/hepmc3/"
 
-static char tmpdir[64];
+static char *tmpdir; /* test_tmpdir() */
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hd_test_hepmc3_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return (tmpdir = test_tmpdir("hepmc3")) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return remove_tree(tmpdir);
+    return test_tmpdir_free(tmpdir);
 }
 
 static void tmp_path(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmpdir, name); }

@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
-static char dir[] = "/tmp/hd_hist_XXXXXX";
-static char path[128];
+static char *dir; /* test_tmpdir() */
+static char path[4200];
 
 static void make(hd_hist3 *h, int with_truth)
 {
@@ -145,7 +146,7 @@ static void test_wrong_dtype(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(dir)) return -1;
+    if (!(dir = test_tmpdir("hist"))) return -1;
     snprintf(path, sizeof path, "%s/hist.npz", dir);
     return 0;
 }
@@ -153,8 +154,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    remove(path);
-    return rmdir(dir);
+    return test_tmpdir_free(dir);
 }
 
 int main(void)

@@ -22,18 +22,17 @@
 #include "test_util.h"
 
 typedef struct {
-    char dir[32];   /* a fresh mkdtemp() directory */
-    char raw[96];   /* dir/t10k-images-idx3-ubyte */
-    char gz[96];    /* dir/t10k-images-idx3-ubyte.gz */
-    char labels[96]; /* dir/t10k-labels-idx1-ubyte.gz */
+    char *dir;         /* test_tmpdir() */
+    char raw[4096];    /* dir/t10k-images-idx3-ubyte */
+    char gz[4096];     /* dir/t10k-images-idx3-ubyte.gz */
+    char labels[4096]; /* dir/t10k-labels-idx1-ubyte.gz */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_idx_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("idx"))) return -1;
     snprintf(f->raw, sizeof f->raw, "%s/t10k-images-idx3-ubyte", f->dir);
     snprintf(f->gz, sizeof f->gz, "%s/t10k-images-idx3-ubyte.gz", f->dir);
     snprintf(f->labels, sizeof f->labels, "%s/t10k-labels-idx1-ubyte.gz", f->dir);
@@ -44,10 +43,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    remove(f->raw);
-    remove(f->gz);
-    remove(f->labels);
-    rmdir(f->dir);
+    test_tmpdir_free(f->dir);
     free(f);
     return 0;
 }
@@ -497,7 +493,7 @@ static void test_missing_and_bad_arguments(void **state)
 {
     fixture *f = *state;
     hd_array a;
-    char path[128];
+    char path[4200];
     snprintf(path, sizeof path, "%s/no-such-file.gz", f->dir);
     assert_error(hd_idx_read(path, &a), HD_EIO, path, "No such file");
     assert_error(hd_idx_read(f->dir, &a), HD_EIO, f->dir, "not a regular file");

@@ -43,8 +43,9 @@ static image read_png(const char *path)
 static void test_grid_layout_and_values(void **state)
 {
     (void)state;
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/hadron_test_image_%d.png", (int)getpid());
+    char *dir = test_tmpdir("image"), path[4200];
+    assert_non_null(dir);
+    snprintf(path, sizeof path, "%s/grid.png", dir);
     float img[3 * 6];
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < 6; i++) img[k * 6 + i] = -1.0f + 0.4f * (float)i + 0.1f * (float)k;
@@ -68,7 +69,7 @@ static void test_grid_layout_and_values(void **state)
     /* the empty fourth tile stays background */
     assert_int_equal(im.px[(2 + 6 + 1) * im.w + 2 + 8 + 1], 128);
     free(im.px);
-    unlink(path);
+    test_tmpdir_free(dir);
 }
 
 static void test_bad_arguments(void **state)

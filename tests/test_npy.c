@@ -22,16 +22,15 @@
 #define FIXTURE(name) HD_FIXTURES "/npy/" name
 
 typedef struct {
-    char dir[32];   /* a fresh mkdtemp() directory */
-    char path[96];  /* dir/x.npy */
+    char *dir;       /* test_tmpdir() */
+    char path[4096]; /* dir/x.npy */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_npy_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("npy"))) return -1;
     snprintf(f->path, sizeof f->path, "%s/x.npy", f->dir);
     *state = f;
     return 0;
@@ -40,8 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    remove(f->path);
-    rmdir(f->dir);
+    test_tmpdir_free(f->dir);
     free(f);
     return 0;
 }
@@ -489,7 +487,7 @@ static void test_read_errors_name_the_file(void **state)
     spill(f->path, b, size);
     free(b);
     hd_array a;
-    char want[256];
+    char want[4200];
     snprintf(want, sizeof want, "%s: truncated: shape (100, 5, 4) float32 needs 8000 bytes of data, file has 7996",
              f->path);
     assert_error(hd_npy_read(f->path, &a), HD_EFORMAT, want, NULL);

@@ -21,16 +21,15 @@
 #define FIXTURE(name) HD_FIXTURES "/npy/" name
 
 typedef struct {
-    char dir[32];   /* a fresh mkdtemp() directory */
-    char path[96];  /* dir/hist.npz */
+    char *dir;       /* test_tmpdir() */
+    char path[4096]; /* dir/hist.npz */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_npz_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("npz"))) return -1;
     snprintf(f->path, sizeof f->path, "%s/hist.npz", f->dir);
     *state = f;
     return 0;
@@ -39,8 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    remove(f->path);
-    rmdir(f->dir);
+    test_tmpdir_free(f->dir);
     free(f);
     return 0;
 }
@@ -419,7 +417,7 @@ static void test_bad_crc_refused(void **state)
     b[30 + 7 + 128 + 3] ^= 0x10; /* a data byte of the first double */
     spill(f->path, b, size);
     hd_npz *z;
-    char want[256];
+    char want[4200];
     snprintf(want, sizeof want, "%s:gen: CRC-32 mismatch", f->path);
     assert_error(hd_npz_read(f->path, &z), HD_EFORMAT, want, "corrupt");
     assert_null(z);
@@ -573,7 +571,7 @@ static void test_write_refuses_bad_arguments(void **state)
     const char *same[] = {"gen", "gen"}, *names[] = {"gen", "rec"}, *null_name[] = {"gen", NULL};
     assert_error(hd_npz_write(f->path, 2, same, two), HD_EINVAL, f->path, "'gen' given twice");
     assert_error(hd_npz_write(f->path, 2, null_name, two), HD_EINVAL, f->path, "array 1 has no name");
-    char want[256];
+    char want[4200];
     snprintf(want, sizeof want, "%s:rec: shape [-4]", f->path);
     assert_error(hd_npz_write(f->path, 2, names, with_bad), HD_EINVAL, want, "negative");
     assert_error(hd_npz_write(f->path, -1, names, two), HD_EINVAL, f->path, NULL);

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "hadron/hadron.h"
+#include "test_util.h"
 
-static char dir[] = "/tmp/hd_plot_XXXXXX";
+static char *dir; /* test_tmpdir() */
 
 static void read_all(const char *path, char *buf, size_t size)
 {
@@ -33,7 +34,7 @@ static hd_line_plot loss_plot(void)
 
 static void write_csv(void)
 {
-    char path[64];
+    char path[4200];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "epoch,train,test\n1,1.0,1.2\n2,0.5,0.6\n3,0.1,0.2\n");
@@ -43,7 +44,7 @@ static void write_csv(void)
 static void test_script_and_png(void **state)
 {
     (void)state;
-    char stem[64], buf[4096];
+    char stem[4000], buf[4096];
     snprintf(stem, sizeof stem, "%s/loss", dir);
     hd_line_plot p = loss_plot();
     int rendered = -1;
@@ -72,7 +73,7 @@ static void test_script_and_png(void **state)
 static void test_missing_gnuplot_is_not_an_error(void **state)
 {
     (void)state;
-    char stem[64], path[80];
+    char stem[4000], path[4096];
     snprintf(stem, sizeof stem, "%s/nognuplot", dir);
     const char *old = getenv("PATH");
     char *saved = old ? strdup(old) : NULL;
@@ -119,7 +120,7 @@ static void test_histogram_counts_and_density(void **state)
     double v[12] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, -1.0, 11.0}; /* last two outside */
     hd_hist_plot p = {.title = "h", .xlabel = "x", .n_series = 1, .values = {v}, .n_values = {12},
                       .titles = {"v"}, .bins = 5, .lo = 0, .hi = 10};
-    char stem[64], path[80];
+    char stem[4000], path[4096];
     double edges[16], counts[16];
     snprintf(stem, sizeof stem, "%s/hist", dir);
     assert_int_equal(hd_plot_hist(stem, &p, NULL), HD_OK);
@@ -166,7 +167,7 @@ static void test_heat_maps(void **state)
     hd_map_plot p = {.title = "maps", .xlabel = "phi", .ylabel = "eta", .n = 2, .maps = {a, b},
                      .titles = {"observed", "simulated"}, .h = 2, .w = 3, .x0 = 0, .x1 = 3, .y0 = -1, .y1 = 1,
                      .zmax = 5};
-    char stem[64], path[80], buf[4096];
+    char stem[4000], path[4096], buf[4096];
     snprintf(stem, sizeof stem, "%s/maps", dir);
     int rendered = -1;
     assert_int_equal(hd_plot_maps(stem, &p, &rendered), HD_OK);
@@ -199,7 +200,7 @@ static void test_heat_maps(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(dir)) return -1;
+    if (!(dir = test_tmpdir("plot"))) return -1;
     write_csv();
     return 0;
 }
@@ -207,10 +208,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char path[64];
-    snprintf(path, sizeof path, "%s/h.csv", dir);
-    remove(path);
-    return rmdir(dir);
+    return test_tmpdir_free(dir);
 }
 
 int main(void)

@@ -41,6 +41,34 @@ static inline int remove_tree(const char *dir)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A fresh empty directory $TMPDIR/hd_<tag>_XXXXXX ($TMPDIR unset or empty:
+ * /tmp), for a test's files; the path is malloc'ed.  NULL on failure, so a
+ * cmocka setup can return -1; test_tmpdir_free removes it. */
+static inline char *test_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    if (strchr(base, '\'')) return NULL; /* remove_tree quotes the path */
+    size_t n = strlen(base) + strlen(tag) + sizeof "/hd__XXXXXX";
+    char *dir = malloc(n);
+    if (!dir) return NULL;
+    snprintf(dir, n, "%s/hd_%s_XXXXXX", base, tag);
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* rm -rf dir and frees the path (NULL is fine); 0 on success, -1 otherwise. */
+static inline int test_tmpdir_free(char *dir)
+{
+    if (!dir) return 0;
+    int rc = remove_tree(dir);
+    free(dir);
+    return rc;
+}
+
 /* rc is code and hd_last_error() contains part1 and part2 (either may be NULL). */
 static inline void assert_error(int rc, int code, const char *part1, const char *part2)
 {
