@@ -28,7 +28,7 @@ typedef struct {
     hd_tensor *train, *test;
     int32_t *train_labels, *test_labels;
     hd_image_classifier *clf;
-    char dir[32];
+    char *dir; /* test_tmpdir(); NULL when the tests skip */
     double train_seconds;
 } fixture;
 
@@ -53,8 +53,7 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", hd_last_error());
         return -1;
     }
-    snprintf(f->dir, sizeof f->dir, "/tmp/hd_clf_XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
+    if (!(f->dir = test_tmpdir("clf"))) return -1;
     hd_image_classifier_opts o = hd_image_classifier_opts_default();
     o.epochs = 2;
     hd_tensor subset = hd_tensor_view(f->train->data, 4, (int64_t[]){N_TRAIN, 1, 28, 28});
@@ -75,7 +74,7 @@ static int teardown(void **state)
     hd_tensor_free(f->test);
     hd_free(f->train_labels);
     hd_free(f->test_labels);
-    if (f->dir[0] && remove_tree(f->dir) != 0) return -1;
+    if (test_tmpdir_free(f->dir) != 0) return -1;
     free(f);
     return 0;
 }
@@ -133,7 +132,7 @@ static void test_save_load_round_trip(void **state)
 {
     fixture *f = *state;
     NEED_DATA(f);
-    char path[96];
+    char path[4200];
     snprintf(path, sizeof path, "%s/classifier.safetensors", f->dir);
     assert_int_equal(hd_image_classifier_save(f->clf, path), HD_OK);
     hd_image_classifier *c2;
@@ -165,7 +164,7 @@ static void test_refuses_other_files(void **state)
 {
     fixture *f = *state;
     NEED_DATA(f);
-    char path[96];
+    char path[4200];
     hd_image_classifier *c = (hd_image_classifier *)f; /* must be reset to NULL on failure */
     hd_tensor *t = hd_tensor_new(1, (int64_t[]){3});
     const char *names[1] = {"fc1.weight"};
@@ -207,7 +206,7 @@ static void test_refuses_other_files(void **state)
     assert_null(c);
 
     /* a truncated classifier */
-    char good[96];
+    char good[4200];
     snprintf(good, sizeof good, "%s/good.safetensors", f->dir);
     assert_int_equal(hd_image_classifier_save(f->clf, good), HD_OK);
     size_t size;
