@@ -19,28 +19,11 @@
 #include "hadron/hadron.h"
 #include "test_util.h"
 
-typedef struct {
-    char *dir;       /* test_tmpdir() */
-    char path[4096]; /* dir/f.bin */
-} fixture;
+typedef test_dir_fixture fixture; /* path: dir/f.bin */
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    if (!(f->dir = test_tmpdir("file"))) return -1;
-    snprintf(f->path, sizeof f->path, "%s/f.bin", f->dir);
-    *state = f;
-    return 0;
-}
+static int setup(void **state) { return test_dir_setup(state, "file", "f.bin"); }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    test_tmpdir_free(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return test_dir_teardown(state); }
 
 static void reads_whole_file(void **state)
 {

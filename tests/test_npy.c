@@ -21,28 +21,11 @@
 
 #define FIXTURE(name) HD_FIXTURES "/npy/" name
 
-typedef struct {
-    char *dir;       /* test_tmpdir() */
-    char path[4096]; /* dir/x.npy */
-} fixture;
+typedef test_dir_fixture fixture; /* path: dir/x.npy */
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    if (!(f->dir = test_tmpdir("npy"))) return -1;
-    snprintf(f->path, sizeof f->path, "%s/x.npy", f->dir);
-    *state = f;
-    return 0;
-}
+static int setup(void **state) { return test_dir_setup(state, "npy", "x.npy"); }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    test_tmpdir_free(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return test_dir_teardown(state); }
 
 /* ---- helpers -------------------------------------------------------------------- */
 

@@ -20,28 +20,11 @@
 
 #define FIXTURE(name) HD_FIXTURES "/npy/" name
 
-typedef struct {
-    char *dir;       /* test_tmpdir() */
-    char path[4096]; /* dir/hist.npz */
-} fixture;
+typedef test_dir_fixture fixture; /* path: dir/hist.npz */
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    if (!(f->dir = test_tmpdir("npz"))) return -1;
-    snprintf(f->path, sizeof f->path, "%s/hist.npz", f->dir);
-    *state = f;
-    return 0;
-}
+static int setup(void **state) { return test_dir_setup(state, "npz", "hist.npz"); }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    test_tmpdir_free(f->dir);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return test_dir_teardown(state); }
 
 /* ---- helpers -------------------------------------------------------------------- */
 

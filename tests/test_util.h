@@ -69,6 +69,34 @@ static inline int test_tmpdir_free(char *dir)
     return rc;
 }
 
+/* A cmocka fixture of one fresh directory and one file path in it, for
+ * tests of a file format: test_dir_setup(state, "npz", "hist.npz") in the
+ * test's setup, test_dir_teardown as its teardown. */
+typedef struct {
+    char *dir;       /* test_tmpdir(tag) */
+    char path[4096]; /* dir/file */
+} test_dir_fixture;
+
+static inline int test_dir_setup(void **state, const char *tag, const char *file)
+{
+    test_dir_fixture *f = calloc(1, sizeof *f);
+    if (!f || !(f->dir = test_tmpdir(tag))) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, file);
+    *state = f;
+    return 0;
+}
+
+static inline int test_dir_teardown(void **state)
+{
+    test_dir_fixture *f = *state;
+    int rc = test_tmpdir_free(f->dir);
+    free(f);
+    return rc;
+}
+
 /* rc is code and hd_last_error() contains part1 and part2 (either may be NULL). */
 static inline void assert_error(int rc, int code, const char *part1, const char *part2)
 {
