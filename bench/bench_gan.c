@@ -151,8 +151,9 @@ static void bench_layer(const conv_spec *l)
     c.x = hd_input(c.g, "x", 4, (int64_t[]){HD_BATCH, l->in, l->side, l->side});
     if (hd_input_requires_grad(c.x) != HD_OK) bench_die("requires_grad");
     hd_conv2d_layer conv;
-    int rc = l->transpose ? hd_conv_transpose2d_init(c.g, &conv, "conv", l->in, l->out, 5, l->stride, HD_PAD_SAME, l->bias)
-                          : hd_conv2d_init(c.g, &conv, "conv", l->in, l->out, 5, l->stride, HD_PAD_SAME, l->bias);
+    hd_conv2d_opts co = {.in = l->in, .out = l->out, .kernel = 5, .stride = l->stride, .pad = HD_PAD_SAME,
+                         .bias = l->bias, .transposed = l->transpose};
+    int rc = hd_conv2d_init(c.g, &conv, "conv", &co);
     if (rc != HD_OK) bench_die("conv init");
     c.y = hd_conv2d_apply(c.g, &conv, c.x);
     if (!c.y || hd_graph_compile(c.g) != HD_OK || hd_graph_set_batch(c.g, GAN_BATCH) != HD_OK) bench_die("layer graph");

@@ -2,8 +2,9 @@
  *
  *   bench_surrogate [--threads N] [--time SECONDS] [--pieces] [--list] [CASE ...]
  *
- * CASE is "surrogate_epoch" (one training epoch as src/workflows/surrogate/surrogate.c
- * runs it: 960 rows of 4 features, shuffled, batches of 10, MLP
+ * CASE is "surrogate_epoch" (one training epoch through hd_train, the trainer
+ * src/workflows/surrogate/surrogate.c runs: 960 rows of 4 features,
+ * shuffled, batches of 10, MLP
  * 4 -> 128 -> 128 -> 128 -> 1 with ReLU, binomial NLL, NAdamW) or
  * "surrogate_infer" (hd_model_predict on 4096 raw (eta, pT, phi) rows of a
  * model file written by this program); both by default.  --pieces adds a
@@ -33,10 +34,11 @@ enum { EPOCH_ROWS = 960, EPOCH_BATCH = 10, N_FEAT = 4 };
 typedef struct {
     hd_graph *g;
     hd_node *x, *k, *n, *loss;
-    hd_optim *opt;
+    hd_optim *opt;          /* for the pieces */
     float *params, *grads;
     int64_t n_params;
-    hd_loader l;
+    hd_loader l;            /* for the pieces */
+    hd_train_opts train;    /* one epoch */
     float *data_x, *data_k, *data_n;
     int64_t steps; /* steps taken, to check that every epoch ran */
 } epoch_ctx;
@@ -60,6 +62,13 @@ static void epoch_data(epoch_ctx *c)
         c->data_n[i] = (float)n;
         c->data_k[i] = (float)k;
     }
+}
+
+static void count_step(void *user, int64_t index, int64_t rows)
+{
+    (void)index;
+    (void)rows;
+    ((epoch_ctx *)user)->steps++;
 }
 
 static void epoch_build(epoch_ctx *c)
@@ -88,6 +97,24 @@ static void epoch_build(epoch_ctx *c)
                        EPOCH_ROWS, EPOCH_BATCH, 1) != HD_OK)
         bench_die("loader");
     if (hd_graph_set_batch(c->g, EPOCH_BATCH) != HD_OK) bench_die("set_batch");
+    hd_train_opts *t = &c->train;
+    *t = hd_train_opts_default();
+    t->g = c->g;
+    t->loss = c->loss;
+    t->n_columns = 3;
+    t->inputs[0] = c->x;
+    t->inputs[1] = c->k;
+    t->inputs[2] = c->n;
+    t->columns[0] = c->data_x;
+    t->columns[1] = c->data_k;
+    t->columns[2] = c->data_n;
+    t->n_rows = EPOCH_ROWS;
+    t->batch = EPOCH_BATCH;
+    t->seed = 1;
+    t->optim = oo;
+    t->epochs = 1;
+    t->on_batch = count_step;
+    t->user = c;
 }
 
 static void epoch_free(epoch_ctx *c)
@@ -100,22 +127,12 @@ static void epoch_free(epoch_ctx *c)
     free(c->data_n);
 }
 
-/* One epoch, as train_epoch in src/workflows/surrogate/surrogate.c. */
+/* One epoch through the trainer, its set-up (optimiser, loader) included. */
 static void epoch_run(void *p)
 {
     epoch_ctx *c = p;
-    int64_t rows_now;
-    hd_loader_shuffle(&c->l);
-    while ((rows_now = hd_loader_next_size(&c->l)) > 0) {
-        if (rows_now != hd_graph_batch(c->g) && hd_graph_set_batch(c->g, rows_now) != HD_OK) bench_die("set_batch");
-        float *dst[3] = {hd_node_value(c->x)->data, hd_node_value(c->k)->data, hd_node_value(c->n)->data};
-        hd_loader_next(&c->l, dst);
-        hd_graph_zero_grad(c->g, HD_ALL);
-        if (hd_graph_forward(c->g, c->loss) != HD_OK || hd_graph_backward(c->g, c->loss, HD_ALL) != HD_OK)
-            bench_die("step");
-        if (hd_optim_step(c->opt, c->params, c->grads) != HD_OK) bench_die("optim");
-        c->steps++;
-    }
+    hd_train_result r;
+    if (hd_train(&c->train, &r) != HD_OK) bench_die("train");
 }
 
 /* Pieces of one step, each repeated on its own. */
@@ -228,18 +245,20 @@ static void write_model(const char *path, const float *raw, int64_t rows)
     }
     char *arch = hd_mlp_spec_to_json(&spec);
     if (!arch) bench_die("spec json");
-    hd_meta meta[] = {{"model", "mlp"},
-                      {"mlp", arch},
-                      {"prefix", "surrogate"},
-                      {"inputs", "eta,pt,phi"},
-                      {"input_transform", "none,log,cyclic"},
-                      {"output", "sigmoid"}};
-    int64_t nf = N_FEAT;
-    hd_tensor tm = hd_tensor_view(mean, 1, &nf), ts = hd_tensor_view(std, 1, &nf);
-    if (hd_checkpoint_save_extra(g, path, HD_ALL, 2, (const char *[]){"scaler.mean", "scaler.std"},
-                                 (const hd_tensor *[]){&tm, &ts}, (int)(sizeof meta / sizeof meta[0]), meta) != HD_OK)
-        bench_die("save model");
-    free(arch);
+    const char *meta[][2] = {{"model", "mlp"},
+                             {"mlp", arch},
+                             {"prefix", "surrogate"},
+                             {"inputs", "eta,pt,phi"},
+                             {"input_transform", "none,log,cyclic"},
+                             {"output", "sigmoid"}};
+    hd_checkpoint_entries e;
+    hd_checkpoint_entries_init(&e);
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) hd_checkpoint_meta(&e, meta[i][0], "%s", meta[i][1]);
+    hd_checkpoint_tensor(&e, "scaler.mean", mean, N_FEAT);
+    hd_checkpoint_tensor(&e, "scaler.std", std, N_FEAT);
+    if (hd_checkpoint_write(g, path, HD_ALL, &e) != HD_OK) bench_die("save model");
+    hd_checkpoint_entries_release(&e);
+    hd_free(arch);
     hd_graph_free(g);
 }
 

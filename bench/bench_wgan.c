@@ -52,8 +52,10 @@ static void critic_init(hd_graph *g, critic *k)
             rc = hd_dense_init(g, &k->d[i], name, dims[i], dims[i + 1], 1);
         }
     } else {
-        rc = hd_conv2d_init(g, &k->c[0], "c0", 1, 64, 5, 2, HD_PAD_SAME, 1);
-        if (rc == HD_OK) rc = hd_conv2d_init(g, &k->c[1], "c1", 64, 128, 5, 2, HD_PAD_SAME, 1);
+        rc = hd_conv2d_init(g, &k->c[0], "c0",
+                &(hd_conv2d_opts){.in = 1, .out = 64, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1});
+        if (rc == HD_OK) rc = hd_conv2d_init(g, &k->c[1], "c1",
+                &(hd_conv2d_opts){.in = 64, .out = 128, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1});
         if (rc == HD_OK) rc = hd_dense_init(g, &k->d[0], "d", 128 * 7 * 7, 1, 1);
     }
     if (rc != HD_OK) bench_die("critic init");

@@ -407,7 +407,8 @@ static void test_running_stats_are_buffers(void **state)
     hd_node *x = hd_input(g, "x", 4, (int64_t[]){HD_BATCH, 2, 5, 5});
     hd_conv2d_layer conv;
     hd_batch_norm_layer bn;
-    assert_int_equal(hd_conv2d_init(g, &conv, "conv", 2, 3, 3, 1, HD_PAD_SAME, 0), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &conv, "conv",
+            &(hd_conv2d_opts){.in = 2, .out = 3, .kernel = 3, .stride = 1, .pad = HD_PAD_SAME}), HD_OK);
     assert_int_equal(hd_batch_norm_init(g, &bn, "bn", 3, 1), HD_OK);
     hd_node *y = hd_mean(g, hd_square(g, hd_batch_norm_apply(g, &bn, hd_conv2d_apply(g, &conv, x))), HD_AXIS_ALL);
     assert_non_null(y);
@@ -481,11 +482,19 @@ static void test_dcgan_shapes(void **state)
     hd_graph *g = hd_graph_new(1);
     hd_node *h = hd_input(g, "h", 4, (int64_t[]){HD_BATCH, 256, 7, 7});
     hd_conv2d_layer l1, l2, l3, d1, d2;
-    assert_int_equal(hd_conv_transpose2d_init(g, &l1, "g1", 256, 128, 5, 1, HD_PAD_SAME, 0), HD_OK);
-    assert_int_equal(hd_conv_transpose2d_init(g, &l2, "g2", 128, 64, 5, 2, HD_PAD_SAME, 0), HD_OK);
-    assert_int_equal(hd_conv_transpose2d_init(g, &l3, "g3", 64, 1, 5, 2, HD_PAD_SAME, 0), HD_OK);
-    assert_int_equal(hd_conv2d_init(g, &d1, "d1", 1, 64, 5, 2, HD_PAD_SAME, 1), HD_OK);
-    assert_int_equal(hd_conv2d_init(g, &d2, "d2", 64, 128, 5, 2, HD_PAD_SAME, 1), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &l1, "g1",
+            &(hd_conv2d_opts){.in = 256, .out = 128, .kernel = 5, .stride = 1,
+                              .pad = HD_PAD_SAME, .transposed = 1}), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &l2, "g2",
+            &(hd_conv2d_opts){.in = 128, .out = 64, .kernel = 5, .stride = 2,
+                              .pad = HD_PAD_SAME, .transposed = 1}), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &l3, "g3",
+            &(hd_conv2d_opts){.in = 64, .out = 1, .kernel = 5, .stride = 2,
+                              .pad = HD_PAD_SAME, .transposed = 1}), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &d1, "d1",
+            &(hd_conv2d_opts){.in = 1, .out = 64, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1}), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &d2, "d2",
+            &(hd_conv2d_opts){.in = 64, .out = 128, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1}), HD_OK);
     hd_node *a = hd_conv2d_apply(g, &l1, h), *b = hd_conv2d_apply(g, &l2, a), *c = hd_conv2d_apply(g, &l3, b);
     hd_node *d = hd_conv2d_apply(g, &d1, c), *e = hd_conv2d_apply(g, &d2, d);
     hd_node *flat = hd_reshape(g, hd_dropout(g, e, 0.3f), 2, (int64_t[]){HD_BATCH, 128 * 7 * 7});

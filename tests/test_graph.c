@@ -290,7 +290,9 @@ static void test_keras_init(void **state)
     hd_dense_layer d;
     hd_conv2d_layer c;
     assert_int_equal(hd_dense_init(g, &d, "d", 300, 200, 1), HD_OK);
-    assert_int_equal(hd_conv_transpose2d_init(g, &c, "c", 64, 1, 5, 2, HD_PAD_SAME, 1), HD_OK);
+    assert_int_equal(hd_conv2d_init(g, &c, "c",
+            &(hd_conv2d_opts){.in = 64, .out = 1, .kernel = 5, .stride = 2,
+                              .pad = HD_PAD_SAME, .bias = 1, .transposed = 1}), HD_OK);
     assert_int_equal(hd_dense_keras_init(g, &d), HD_OK);
     assert_int_equal(hd_conv2d_keras_init(g, &c), HD_OK);
     assert_int_equal(hd_graph_compile(g), HD_OK);

@@ -51,7 +51,8 @@ static void test_grid_layout_and_values(void **state)
         for (int i = 0; i < 6; i++) img[k * 6 + i] = -1.0f + 0.4f * (float)i + 0.1f * (float)k;
     img[5] = 7.0f;  /* above hi: white */
     img[6] = NAN;   /* black */
-    assert_int_equal(hd_image_grid_png(path, 3, 2, 3, img, 2, -1.0f, 1.0f, 2), HD_OK);
+    const hd_image_grid_opts grid = {.cols = 2, .lo = -1.0f, .hi = 1.0f, .zoom = 2};
+    assert_int_equal(hd_image_grid_png(path, 3, 2, 3, img, &grid), HD_OK);
     image im = read_png(path);
     assert_int_equal(im.color, PNG_COLOR_TYPE_GRAY);
     assert_int_equal(im.depth, 8);
@@ -76,9 +77,11 @@ static void test_bad_arguments(void **state)
 {
     (void)state;
     float img[4] = {0};
-    assert_error(hd_image_grid_png("/tmp/x.png", 0, 2, 2, img, 1, 0, 1, 1), HD_EINVAL, "bad layout", NULL);
-    assert_error(hd_image_grid_png("/tmp/x.png", 1, 2, 2, img, 1, 1, 1, 1), HD_EINVAL, "range", NULL);
-    assert_error(hd_image_grid_png("/nonexistent-dir/x.png", 1, 2, 2, img, 1, 0, 1, 1), HD_EIO, "nonexistent-dir",
+    const hd_image_grid_opts ones = {.cols = 1, .lo = 0, .hi = 1, .zoom = 1};
+    const hd_image_grid_opts empty_range = {.cols = 1, .lo = 1, .hi = 1, .zoom = 1};
+    assert_error(hd_image_grid_png("/tmp/x.png", 0, 2, 2, img, &ones), HD_EINVAL, "bad layout", NULL);
+    assert_error(hd_image_grid_png("/tmp/x.png", 1, 2, 2, img, &empty_range), HD_EINVAL, "range", NULL);
+    assert_error(hd_image_grid_png("/nonexistent-dir/x.png", 1, 2, 2, img, &ones), HD_EIO, "nonexistent-dir",
                  NULL);
 }
 

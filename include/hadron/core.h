@@ -1,8 +1,23 @@
 /* hadron core: errors, logging, memory, tensors, RNG streams, threads, progress.
  *
- * Conventions: every function that can fail returns int (0 = HD_OK, negative
- * HD_E* code) and leaves a message for hd_last_error().  Nothing here exits or
- * prints to stdout.  x_new / x_free pairs own memory; free(NULL) is a no-op. */
+ * The API rule, followed by every hadron header:
+ *   - Errors: a function that can fail returns int (HD_OK = 0, or a negative
+ *     HD_E* code) and leaves a message naming what failed (the file, the
+ *     field, the value) for hd_last_error().  A constructor that returns a
+ *     pointer returns NULL with the message set.  Nothing exits, and nothing
+ *     prints to stdout (progress and logs go through callbacks and stderr).
+ *   - Opaque objects: hd_x_new(...) returns one; hd_x_open, hd_x_read or
+ *     hd_x_load(path, ..., T **out) makes one from a file and returns an
+ *     error code.  Either is paired with hd_x_free (hd_x_close for a file
+ *     reader or writer), and hd_x_free(NULL) does nothing.
+ *   - Caller-owned structs (hd_loader, hd_hist3, hd_checkpoint_entries, ...):
+ *     hd_x_init (or _alloc) fills one, hd_x_release (or _free) gives back
+ *     what it holds, never the struct itself.
+ *   - Memory the library hands over is released with hd_free, never with
+ *     plain free().
+ *   - Options: a call with more than about six arguments takes an options
+ *     struct, with hd_x_opts_default() where defaults matter; workflow
+ *     options embed the shared ones (hd_optim_opts, hd_schedule). */
 #ifndef HADRON_CORE_H
 #define HADRON_CORE_H
 

@@ -66,8 +66,14 @@ int hd_plot_render(const char *script, int *rendered);
  * n images of h x w floats tiled `cols` to a row with a 2-pixel gap, each
  * pixel a zoom x zoom square, as an 8-bit grayscale PNG written atomically:
  * values lo and below are black, hi and above white. */
-int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const float *images, int cols, float lo,
-                      float hi, int zoom);
+typedef struct {
+    int cols;     /* images per row */
+    float lo, hi; /* black and white */
+    int zoom;     /* pixels per image pixel, 1..64 */
+} hd_image_grid_opts;
+
+int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const float *images,
+                      const hd_image_grid_opts *opts);
 
 /* ---- Frechet distance (metrics/frechet.c) -------------------------------------
  * Between Gaussians fitted to two samples x1 [n1, d] and x2 [n2, d] (row

@@ -38,10 +38,15 @@ typedef struct {
     hd_padding pad;
 } hd_conv2d_layer;
 
-int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
-                   int stride, hd_padding pad, int with_bias);
-int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out,
-                             int kernel, int stride, hd_padding pad, int with_bias);
+typedef struct {
+    int64_t in, out;
+    int kernel, stride;
+    hd_padding pad;
+    int bias;       /* 1: with a bias */
+    int transposed; /* 1: conv_transpose2d */
+} hd_conv2d_opts;
+
+int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, const hd_conv2d_opts *opts);
 hd_node *hd_conv2d_apply(hd_graph *g, const hd_conv2d_layer *layer, hd_node *x); /* [B,in,H,W] -> [B,out,.,.] */
 
 /* Keras's default initialisation instead of PyTorch's (before compile):
@@ -95,7 +100,7 @@ typedef struct {
 hd_node *hd_mlp(hd_graph *g, const hd_mlp_spec *spec, const char *prefix, hd_node *x);
 int hd_mlp_spec_parse_layers(hd_mlp_spec *spec, const char *csv); /* "128,128,128" */
 void hd_mlp_spec_layers_text(const hd_mlp_spec *spec, char *buf, size_t size); /* the inverse */
-/* JSON text for checkpoint metadata; the caller frees with free(). */
+/* JSON text for checkpoint metadata; release it with hd_free. */
 char *hd_mlp_spec_to_json(const hd_mlp_spec *spec);
 int hd_mlp_spec_from_json(const char *json, hd_mlp_spec *spec);
 
@@ -198,12 +203,9 @@ int hd_schedule_update(hd_schedule *s, hd_optim *o, float lr0, int epoch, int ep
  * safetensors files (data.h), written atomically, model description in the
  * metadata so a model can be rebuilt from the file alone. */
 
-/* Saves the params of group (HD_ALL: every one) under their names. */
+/* Saves the params of group (HD_ALL: every one) under their names; with
+ * further tensors (a scaler, optimiser moments) see hd_checkpoint_write. */
 int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta);
-/* The same, with further named tensors that are not params (e.g. a scaler);
- * a name that repeats a param's is refused. */
-int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_extra, const char *const *extra_names,
-                             const hd_tensor *const *extra, int n_meta, const hd_meta *meta);
 /* Loads every param of group from path.  The whole file is checked (names,
  * dtypes, shapes, byte ranges) before any param changes: on error nothing is. */
 int hd_checkpoint_load(hd_graph *g, const char *path, int group);
@@ -237,7 +239,8 @@ void hd_checkpoint_entries_release(hd_checkpoint_entries *e);
 int hd_checkpoint_meta(hd_checkpoint_entries *e, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int hd_checkpoint_tensor(hd_checkpoint_entries *e, const char *name, float *data, int64_t n); /* 1-D view */
-/* The params of group and the entries, atomically; a failed add is refused here. */
+/* The params of group and the entries, atomically; a failed add is refused
+ * here, and so is a tensor named as a param. */
 int hd_checkpoint_write(hd_graph *g, const char *path, int group, const hd_checkpoint_entries *e);
 
 int hd_checkpoint_meta_u64(const hd_safetensors *st, const char *path, const char *key, uint64_t *out);

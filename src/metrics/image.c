@@ -58,10 +58,12 @@ static int encode(FILE *f, const uint8_t *px, int64_t width, int64_t height)
     return HD_OK;
 }
 
-int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const float *images, int cols, float lo,
-                      float hi, int zoom)
+int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const float *images,
+                      const hd_image_grid_opts *opts)
 {
-    if (!path || !images) return hd_error(HD_EINVAL, "image grid: NULL argument");
+    if (!path || !images || !opts) return hd_error(HD_EINVAL, "image grid: NULL argument");
+    int cols = opts->cols, zoom = opts->zoom;
+    const float lo = opts->lo, hi = opts->hi;
     if (n < 1 || h < 1 || w < 1 || cols < 1 || zoom < 1 || zoom > 64 || !(hi > lo))
         return hd_error(HD_EINVAL, "image grid %s: bad layout (n %lld, %lld x %lld, cols %d, zoom %d, range %g..%g)",
                         path, (long long)n, (long long)h, (long long)w, cols, zoom, (double)lo, (double)hi);

@@ -40,13 +40,8 @@ static int merge_meta(int n_meta, const hd_meta *meta, hd_meta *out)
     return m;
 }
 
-int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta)
-{
-    return hd_checkpoint_save_extra(g, path, group, 0, NULL, NULL, n_meta, meta);
-}
-
-int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_extra, const char *const *extra_names,
-                             const hd_tensor *const *extra, int n_meta, const hd_meta *meta)
+static int save_extra(hd_graph *g, const char *path, int group, int n_extra, const char *const *extra_names,
+                      const hd_tensor *const *extra, int n_meta, const hd_meta *meta)
 {
     int rc = check_graph(g, path, group, "save");
     if (rc != HD_OK) return rc;
@@ -78,6 +73,22 @@ int hd_checkpoint_save_extra(hd_graph *g, const char *path, int group, int n_ext
     hd_free(tensors);
     hd_free(all);
     return rc;
+}
+
+int hd_checkpoint_save(hd_graph *g, const char *path, int group, int n_meta, const hd_meta *meta)
+{
+    return save_extra(g, path, group, 0, NULL, NULL, n_meta, meta);
+}
+
+
+int hd_checkpoint_write(hd_graph *g, const char *path, int group, const hd_checkpoint_entries *e)
+{
+    if (e->failed) return hd_error(HD_EINVAL, "%s: an entry could not be added; nothing written", path);
+    hd_meta meta[HD_CHECKPOINT_MAX_ENTRIES];
+    const hd_tensor *tensors[HD_CHECKPOINT_MAX_ENTRIES];
+    for (int i = 0; i < e->n_meta; i++) meta[i] = (hd_meta){e->keys[i], e->values[i]};
+    for (int i = 0; i < e->n_tensors; i++) tensors[i] = &e->tensors[i];
+    return save_extra(g, path, group, e->n_tensors, (const char *const *)e->names, tensors, e->n_meta, meta);
 }
 
 static int check_param(const char *path, const hd_safetensors *st, const hd_node *p)

@@ -72,17 +72,6 @@ int hd_checkpoint_tensor(hd_checkpoint_entries *e, const char *name, float *data
     return HD_OK;
 }
 
-int hd_checkpoint_write(hd_graph *g, const char *path, int group, const hd_checkpoint_entries *e)
-{
-    if (e->failed) return hd_error(HD_EINVAL, "%s: an entry could not be added; nothing written", path);
-    hd_meta meta[HD_CHECKPOINT_MAX_ENTRIES];
-    const hd_tensor *tensors[HD_CHECKPOINT_MAX_ENTRIES];
-    for (int i = 0; i < e->n_meta; i++) meta[i] = (hd_meta){e->keys[i], e->values[i]};
-    for (int i = 0; i < e->n_tensors; i++) tensors[i] = &e->tensors[i];
-    return hd_checkpoint_save_extra(g, path, group, e->n_tensors, (const char *const *)e->names, tensors, e->n_meta,
-                                    meta);
-}
-
 void hd_checkpoint_float_text(char *buf, size_t size, float f)
 {
     for (int digits = 6; digits <= 9; digits++) {

@@ -60,33 +60,21 @@ hd_node *hd_dense_apply(hd_graph *g, const hd_dense_layer *layer, hd_node *x)
     return layer->bias ? hd_linear(g, x, layer->weight, layer->bias) : hd_matmul(g, x, layer->weight, 1);
 }
 
-static int conv_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
-                     int stride, hd_padding pad, int with_bias, int transposed)
+int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, const hd_conv2d_opts *o)
 {
     char key[256];
-    *layer = (hd_conv2d_layer){.in = in, .out = out, .kernel = kernel, .stride = stride, .transposed = transposed,
-                               .pad = pad};
-    hd_init fan_in = {HD_INIT_FAN_IN, (float)((transposed ? out : in) * kernel * kernel)};
+    const int64_t in = o->in, out = o->out, k = o->kernel;
+    const int t = o->transposed;
+    *layer = (hd_conv2d_layer){.in = in, .out = out, .kernel = o->kernel, .stride = o->stride, .transposed = t,
+                               .pad = o->pad};
+    hd_init fan_in = {HD_INIT_FAN_IN, (float)((t ? out : in) * k * k)};
     snprintf(key, sizeof key, "%s.weight", name);
-    layer->weight = hd_param(g, key, 4, (int64_t[]){transposed ? in : out, transposed ? out : in, kernel, kernel},
-                             fan_in);
+    layer->weight = hd_param(g, key, 4, (int64_t[]){t ? in : out, t ? out : in, k, k}, fan_in);
     if (!layer->weight) return HD_EINVAL;
-    if (!with_bias) return HD_OK;
+    if (!o->bias) return HD_OK;
     snprintf(key, sizeof key, "%s.bias", name);
     layer->bias = hd_param(g, key, 1, (int64_t[]){out}, fan_in);
     return layer->bias ? HD_OK : HD_EINVAL;
-}
-
-int hd_conv2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out, int kernel,
-                   int stride, hd_padding pad, int with_bias)
-{
-    return conv_init(g, layer, name, in, out, kernel, stride, pad, with_bias, 0);
-}
-
-int hd_conv_transpose2d_init(hd_graph *g, hd_conv2d_layer *layer, const char *name, int64_t in, int64_t out,
-                             int kernel, int stride, hd_padding pad, int with_bias)
-{
-    return conv_init(g, layer, name, in, out, kernel, stride, pad, with_bias, 1);
 }
 
 static int keras_init(hd_graph *g, hd_node *weight, hd_node *bias, int64_t fan_sum)
@@ -224,10 +212,12 @@ char *hd_mlp_spec_to_json(const hd_mlp_spec *spec)
     for (int i = 0; i < spec->n_hidden; i++) cJSON_AddItemToArray(h, cJSON_CreateNumber((double)spec->hidden[i]));
     cJSON_AddStringToObject(o, "activation", hd_activation_name(spec->act));
     cJSON_AddStringToObject(o, "output_activation", hd_activation_name(spec->out_act));
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = cJSON_PrintUnformatted(o), *copy = s ? hd_malloc(strlen(s) + 1) : NULL;
     cJSON_Delete(o);
-    if (!s) hd_error(HD_ENOMEM, "out of memory writing the model description");
-    return s;
+    if (copy) memcpy(copy, s, strlen(s) + 1);
+    else hd_error(HD_ENOMEM, "out of memory writing the model description");
+    free(s); /* cJSON's own allocation */
+    return copy;
 }
 
 /* A size: an integer in [1, 2^24] (1.5 is refused, not truncated). */

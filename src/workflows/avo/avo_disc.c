@@ -25,7 +25,9 @@ static int cnn_init(hd_graph *g, arch *a)
     char name[32];
     for (a->n_conv = 0; a->n_conv < 4 && h >= 2 && w >= 2; a->n_conv++) {
         snprintf(name, sizeof name, "disc.conv%d", a->n_conv);
-        if (hd_conv2d_init(g, &a->conv[a->n_conv], name, c, width[a->n_conv], 3, 1, HD_PAD_SAME, 1) != HD_OK)
+        if (hd_conv2d_init(g, &a->conv[a->n_conv], name,
+                &(hd_conv2d_opts){.in = c, .out = width[a->n_conv], .kernel = 3, .stride = 1,
+                                  .pad = HD_PAD_SAME, .bias = 1}) != HD_OK)
             return HD_EINVAL;
         c = width[a->n_conv];
         h /= 2;

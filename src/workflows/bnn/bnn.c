@@ -213,7 +213,7 @@ static int save_model(const hd_bnn_opts *o, const hd_mlp_spec *spec, const hd_bn
                       {"target_std", std},
                       {"workflow", "bnn"}};
     int rc = hd_checkpoint_save(m->g, path, HD_ALL, (int)(sizeof meta / sizeof meta[0]), meta);
-    free(arch);
+    hd_free(arch);
     return rc;
 }
 

@@ -50,8 +50,12 @@ static int build(hd_image_classifier *c, uint64_t seed, const hd_safetensors *st
     int64_t h4 = c->height / 2 / 2, w4 = c->width / 2 / 2; /* after two 2x2 poolings */
     c->x = hd_input(g, "x", 4, (int64_t[]){HD_BATCH, c->channels, c->height, c->width});
     c->target = hd_input(g, "target", 2, (int64_t[]){HD_BATCH, c->n_classes});
-    if (!c->x || !c->target || hd_conv2d_init(g, &conv1, "conv1", c->channels, c->conv1, 3, 1, HD_PAD_SAME, 1) ||
-        hd_conv2d_init(g, &conv2, "conv2", c->conv1, c->conv2, 3, 1, HD_PAD_SAME, 1) ||
+    if (!c->x || !c->target || hd_conv2d_init(g, &conv1, "conv1",
+            &(hd_conv2d_opts){.in = c->channels, .out = c->conv1, .kernel = 3, .stride = 1,
+                              .pad = HD_PAD_SAME, .bias = 1}) ||
+        hd_conv2d_init(g, &conv2, "conv2",
+                &(hd_conv2d_opts){.in = c->conv1, .out = c->conv2, .kernel = 3, .stride = 1,
+                                  .pad = HD_PAD_SAME, .bias = 1}) ||
         hd_dense_init(g, &fc1, "fc1", c->conv2 * h4 * w4, c->hidden, 1) ||
         hd_dense_init(g, &fc2, "fc2", c->hidden, c->n_classes, 1))
         return HD_EINVAL;

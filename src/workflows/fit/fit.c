@@ -81,7 +81,7 @@ static int write_outputs(const hd_fit_opts *o, fit_state *s)
     hd_meta meta[] = {{"model", "mlp"}, {"mlp", arch}, {"prefix", "mlp"}, {"input", "x0,x1"}};
     snprintf(path, sizeof path, "%s/model.safetensors", o->out_dir);
     rc = hd_checkpoint_save(s->g, path, HD_ALL, 4, meta);
-    free(arch);
+    hd_free(arch);
     return rc;
 }
 

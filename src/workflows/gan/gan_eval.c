@@ -53,5 +53,6 @@ int hd_gan_sampler_run(hd_gan_sampler *s, int64_t n, const float *z, float *imag
 
 int hd_gan_grid(const char *path, int64_t n, const float *images, int cols)
 {
-    return hd_image_grid_png(path, n, HD_GAN_SIDE, HD_GAN_SIDE, images, cols, -1.0f, 1.0f, 3);
+    return hd_image_grid_png(path, n, HD_GAN_SIDE, HD_GAN_SIDE, images,
+                             &(hd_image_grid_opts){.cols = cols, .lo = -1.0f, .hi = 1.0f, .zoom = 3});
 }

@@ -23,7 +23,9 @@ static hd_node *bn_leaky(hd_graph *g, const char *name, int64_t features, hd_nod
 static hd_node *up(hd_graph *g, const char *name, int64_t in, int64_t out, int stride, hd_node *x)
 {
     hd_conv2d_layer c;
-    if (!x || hd_conv_transpose2d_init(g, &c, name, in, out, 5, stride, HD_PAD_SAME, 0) != HD_OK ||
+    if (!x || hd_conv2d_init(g, &c, name,
+            &(hd_conv2d_opts){.in = in, .out = out, .kernel = 5, .stride = stride,
+                              .pad = HD_PAD_SAME, .transposed = 1}) != HD_OK ||
         hd_conv2d_keras_init(g, &c) != HD_OK)
         return NULL;
     return hd_conv2d_apply(g, &c, x);
@@ -44,9 +46,11 @@ hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent)
 
 int hd_gan_disc_init(hd_graph *g, hd_gan_disc *d)
 {
-    int rc = hd_conv2d_init(g, &d->c1, "disc.conv1", 1, 64, 5, 2, HD_PAD_SAME, 1);
+    int rc = hd_conv2d_init(g, &d->c1, "disc.conv1",
+            &(hd_conv2d_opts){.in = 1, .out = 64, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1});
     if (rc == HD_OK) rc = hd_conv2d_keras_init(g, &d->c1);
-    if (rc == HD_OK) rc = hd_conv2d_init(g, &d->c2, "disc.conv2", 64, 128, 5, 2, HD_PAD_SAME, 1);
+    if (rc == HD_OK) rc = hd_conv2d_init(g, &d->c2, "disc.conv2",
+            &(hd_conv2d_opts){.in = 64, .out = 128, .kernel = 5, .stride = 2, .pad = HD_PAD_SAME, .bias = 1});
     if (rc == HD_OK) rc = hd_conv2d_keras_init(g, &d->c2);
     if (rc == HD_OK) rc = hd_dense_init(g, &d->out, "disc.dense", 128 * 7 * 7, 1, 1);
     if (rc == HD_OK) rc = hd_dense_keras_init(g, &d->out);

@@ -221,18 +221,24 @@ static int save_model(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *
 {
     char *arch = hd_mlp_spec_to_json(spec);
     if (!arch) return HD_ENOMEM;
-    hd_meta meta[] = {{"model", "mlp"},
-                      {"mlp", arch},
-                      {"prefix", "surrogate"},
-                      {"inputs", "eta,pt,phi"},
-                      {"input_transform", o->phi_linear ? "none,log,none" : "none,log,cyclic"},
-                      {"output", o->loss == HD_LOSS_L2 ? "identity" : "sigmoid"},
-                      {"loss", hd_surrogate_loss_name(o->loss)},
-                      {"workflow", "surrogate"}};
-    hd_tensor tm = hd_tensor_view(mean, 1, &spec->n_in), ts = hd_tensor_view(std, 1, &spec->n_in);
-    int rc = hd_checkpoint_save_extra(m->g, path, HD_ALL, 2, (const char *[]){"scaler.mean", "scaler.std"},
-                                      (const hd_tensor *[]){&tm, &ts}, (int)(sizeof meta / sizeof meta[0]), meta);
-    free(arch);
+    const char *meta[][2] = {{"model", "mlp"},
+                             {"mlp", arch},
+                             {"prefix", "surrogate"},
+                             {"inputs", "eta,pt,phi"},
+                             {"input_transform", o->phi_linear ? "none,log,none" : "none,log,cyclic"},
+                             {"output", o->loss == HD_LOSS_L2 ? "identity" : "sigmoid"},
+                             {"loss", hd_surrogate_loss_name(o->loss)},
+                             {"workflow", "surrogate"}};
+    hd_checkpoint_entries e;
+    hd_checkpoint_entries_init(&e);
+    int rc = HD_OK;
+    for (size_t i = 0; rc == HD_OK && i < sizeof meta / sizeof meta[0]; i++)
+        rc = hd_checkpoint_meta(&e, meta[i][0], "%s", meta[i][1]);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(&e, "scaler.mean", mean, spec->n_in);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(&e, "scaler.std", std, spec->n_in);
+    if (rc == HD_OK) rc = hd_checkpoint_write(m->g, path, HD_ALL, &e);
+    hd_checkpoint_entries_release(&e);
+    hd_free(arch);
     return rc;
 }
 
