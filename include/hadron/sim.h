@@ -126,6 +126,11 @@ struct hd_simulator {
     int (*simulate)(const hd_simulator *s, const double *theta, int64_t n, hd_rng *rng, float *out);
     void (*destroy)(hd_simulator *s); /* frees state and s itself; NULL for a static simulator */
     void *state;
+    /* Optional, for plots and reports (hd_avo_run takes them where its options leave them unset): */
+    const char *obs_label;   /* axis label of an observation, "x label|y label" for images; NULL: none */
+    double obs_extent[4];    /* images: x0, x1 (columns), y0, y1 (rows); all 0: bin indices */
+    const char *derived_name;               /* a function of theta worth reporting (Weinberg: "c") */
+    double (*derived)(const double *theta); /* or NULL */
 };
 
 int64_t hd_simulator_obs_size(const hd_simulator *s);           /* floats per observation */
@@ -140,7 +145,8 @@ void hd_simulator_free(hd_simulator *s);                         /* calls destro
 /* The Weinberg simulator of the AVO paper (sim/weinberg.c): x = cos A of the
  * muon in e+e- -> mu+mu-, p(x) ~ (1 + x^2) + c x with
  * c = 2 tanh(10 (2 E_beam - 90) / 90) G_f; params "E_beam" [40, 50] GeV and
- * "G_f" [0.5, 1.5]; one observation is one x (shape {1}). */
+ * "G_f" [0.5, 1.5]; one observation is one x (shape {1}), labelled "cos A";
+ * its derived value is c. */
 double hd_weinberg_c(double e_beam, double g_f);
 hd_simulator *hd_weinberg_new(void);
 
@@ -173,8 +179,9 @@ typedef struct {
 } hd_event_source;
 
 /* Parameter "offset" in [lo, hi] mm; one observation is one event's image
- * [n_layers, n_eta, n_phi].  The simulator borrows the source.  NULL (error
- * set) on bad options or a pool of more than 2^32 - 1 events. */
+ * [n_layers, n_eta, n_phi], labelled "phi|eta" over [0, 2 pi] x
+ * [-eta_max, eta_max].  The simulator borrows the source.  NULL (error set)
+ * on bad options or a pool of more than 2^32 - 1 events. */
 hd_simulator *hd_tracker_sim_new(const hd_tracker_opts *o, hd_event_source src, double lo, double hi);
 
 /* Event sources (sim/event_source.c).  The generator's source borrows o

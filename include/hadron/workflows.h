@@ -229,12 +229,13 @@ typedef struct {
     float gamma;                  /* entropy regularisation: + gamma H(q), shrinks the widths (0; docs/avo.md) */
     int baseline;                 /* 1: subtract the mean reward (variance reduction) */
     int64_t disc_hidden;          /* MLP discriminator of vector data: two hidden layers of this width (64) */
-    const char *obs_label;        /* axis label of vector data, or "x label|y label" of images (NULL: index) */
-    double image_extent[4];       /* images: x0, x1 (columns), y0, y1 (rows); all 0: bin indices */
+    const char *obs_label;        /* axis label of vector data, or "x label|y label" of images (NULL: the sim's) */
+    double image_extent[4];       /* images: x0, x1 (columns), y0, y1 (rows); all 0: the sim's (or bin indices) */
     /* Optional: a function of theta reported too, e.g. "c" of the Weinberg
      * model, as its mean over the proposal (theta clamped to the box as the
      * simulator sees it): where the data depend on theta only through a
-     * linear mixture in it, that is the value the simulated data show. */
+     * linear mixture in it, that is the value the simulated data show.
+     * NULL: the simulator's (sim.h), if it has one. */
     const char *derived_name;
     double (*derived)(const double *theta);
     void (*on_iteration)(void *user, int it, const double *mean, const double *width, double d_loss, double p_loss);
@@ -250,7 +251,8 @@ typedef struct {
 } hd_avo_result;
 
 /* Defaults; mean0/width0 are the middle of the simulator's box and
- * softplus(2) (the seed's start). */
+ * softplus(2) (the seed's start).  obs_label, image_extent and derived left
+ * unset (NULL, all 0) are the simulator's own (sim.h). */
 hd_avo_opts hd_avo_opts_default(hd_simulator *sim);
 int hd_avo_check(const hd_avo_opts *opts);
 int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);

@@ -222,6 +222,8 @@ hd_simulator *hd_tracker_sim_new(const hd_tracker_opts *o, hd_event_source src, 
                             .obs_shape = {o->n_layers, o->n_eta, o->n_phi},
                             .simulate = simulate,
                             .destroy = destroy,
-                            .state = t};
+                            .state = t,
+                            .obs_label = "phi|eta",
+                            .obs_extent = {0, 2 * HD_PI, -o->eta_max, o->eta_max}};
     return &t->sim;
 }

@@ -65,6 +65,8 @@ static int simulate(const hd_simulator *s, const double *theta, int64_t n, hd_rn
 
 static void destroy(hd_simulator *s) { hd_free(s); }
 
+static double derived_c(const double *theta) { return hd_weinberg_c(theta[0], theta[1]); }
+
 hd_simulator *hd_weinberg_new(void)
 {
     hd_simulator *s = hd_calloc(1, sizeof *s);
@@ -77,6 +79,9 @@ hd_simulator *hd_weinberg_new(void)
                         .obs_ndim = 1,
                         .obs_shape = {1},
                         .simulate = simulate,
-                        .destroy = destroy};
+                        .destroy = destroy,
+                        .obs_label = "cos A",
+                        .derived_name = "c",
+                        .derived = derived_c};
     return s;
 }

@@ -281,11 +281,27 @@ static int iterate(const hd_avo_opts *o, proposal *q, hd_avo_disc *d, const hd_a
     return rc != HD_OK ? rc : rc2;
 }
 
-int hd_avo_run(const hd_avo_opts *o, hd_avo_result *r)
+/* The options with what they leave unset taken from the simulator. */
+static hd_avo_opts with_simulator(const hd_avo_opts *o)
+{
+    hd_avo_opts full = *o;
+    const hd_simulator *s = o->sim;
+    if (!full.obs_label) full.obs_label = s->obs_label;
+    if (!full.image_extent[0] && !full.image_extent[1] && !full.image_extent[2] && !full.image_extent[3])
+        memcpy(full.image_extent, s->obs_extent, sizeof full.image_extent);
+    if (!full.derived) {
+        full.derived = s->derived;
+        full.derived_name = s->derived_name;
+    }
+    return full;
+}
+
+int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = hd_avo_check(o);
+    int rc = hd_avo_check(opts);
     if (rc != HD_OK) return rc;
+    const hd_avo_opts full = with_simulator(opts), *o = &full;
     double t0 = hd_now();
     proposal q = {.k = o->sim->n_params};
     for (int j = 0; j < q.k; j++) {
