@@ -38,6 +38,7 @@ hd_tracking_opts hd_tracking_opts_default(void);
 typedef hd_hist3 hd_tracking_hist;
 
 int hd_sim_tracking(const hd_tracking_opts *opts, hd_tracking_hist *out);
+int hd_sim_tracking_check(const hd_tracking_opts *opts); /* what hd_sim_tracking refuses */
 
 /* ---- 2 -> 3 events with squared amplitudes (sim/amplitudes.c, sim/rambo.c) --
  * q(p1) qbar(p2) -> gamma(k1) gamma(k2) g(k3) at a fixed partonic energy
@@ -77,6 +78,13 @@ hd_amplitude_opts hd_amplitude_opts_default(void);
  * all > 0), both allocated by the caller.  HD_EINVAL on bad options, or
  * when the cuts pass too few phase-space points (none in 2^20 tries). */
 int hd_sim_amplitudes(const hd_amplitude_opts *o, double *momenta, double *amp2);
+int hd_sim_amplitudes_check(const hd_amplitude_opts *o); /* what hd_sim_amplitudes refuses */
+/* The data set of hadron bnn (sim/amplitude_sets.c) in dir, which must
+ * exist: {trn,val,tst}_{dat,amp}.npy with n[0], n[1], n[2] events from parts
+ * 0, 1, 2 of o->seed (disjoint samples; o->part and o->n_events are not
+ * used), momenta (N, 5, 4) and |M|^2 (N,) as float64.  All three are
+ * checked before any is made; o->progress gets the fraction of all three. */
+int hd_sim_amplitudes_write(const hd_amplitude_opts *o, const char *dir, const int64_t n[3]);
 
 /* |M|^2 of q qbar -> gamma gamma g, GeV^-2, from p [5 x 4]: p1, p2, then the
  * three outgoing bosons, the gluon last (one row of hd_sim_amplitudes's
@@ -106,6 +114,7 @@ typedef struct {
 
 hd_eeqq_opts hd_eeqq_opts_default(void);
 int hd_eeqq_event(const hd_eeqq_opts *o, uint64_t index, hd_event *ev); /* fills ev (cleared first) */
+int hd_eeqq_check(const hd_eeqq_opts *o); /* what hd_eeqq_event refuses */
 
 /* ---- simulators with parameters (sim/simulator.c) ----------------------------------
  * What hadron avo tunes: a simulator maps a parameter vector theta to

@@ -64,7 +64,7 @@ double hd_me2_qqbar_aa(const double *p, double charge)
     return (2.0 / 3.0) * e2 * e2 * q2 * q2 * (a / b + b / a);
 }
 
-static int check_opts(const hd_amplitude_opts *o)
+int hd_sim_amplitudes_check(const hd_amplitude_opts *o)
 {
     if (o->part < 0 || o->part >= HD_AMP_MAX_PARTS)
         return hd_error(HD_EINVAL, "hd_sim_amplitudes: part = %d must be in [0, %d]", o->part, HD_AMP_MAX_PARTS - 1);
@@ -92,7 +92,7 @@ int hd_sim_amplitudes(const hd_amplitude_opts *o, double *momenta, double *amp2)
 {
     if (!o || !momenta || !amp2)
         return hd_error(HD_EINVAL, "hd_sim_amplitudes: NULL %s", !o ? "opts" : !momenta ? "momenta" : "amp2");
-    int rc = check_opts(o);
+    int rc = hd_sim_amplitudes_check(o);
     if (rc) return rc;
     int failed = 0;
     for (int64_t first = 0; first < o->n_events; first += ROUND_EVENTS) {

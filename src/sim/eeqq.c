@@ -256,9 +256,9 @@ static void rotate(hd_particle *p, double ct, double st, double cp, double sp)
     p->p[3] = z1;
 }
 
-static int check(const hd_eeqq_opts *o, const hd_event *ev)
+int hd_eeqq_check(const hd_eeqq_opts *o)
 {
-    if (!o || !ev) return hd_error(HD_EINVAL, "hd_eeqq_event: NULL %s", o ? "event" : "options");
+    if (!o) return hd_error(HD_EINVAL, "hd_eeqq_event: NULL options");
     if (!(o->sqrt_s >= 10 && o->sqrt_s <= 1000))
         return hd_error(HD_EINVAL, "hd_eeqq_event: sqrt_s = %g GeV must be in [10, 1000]", o->sqrt_s);
     return HD_OK;
@@ -266,7 +266,7 @@ static int check(const hd_eeqq_opts *o, const hd_event *ev)
 
 int hd_eeqq_event(const hd_eeqq_opts *o, uint64_t index, hd_event *ev)
 {
-    int rc = check(o, ev);
+    int rc = ev ? hd_eeqq_check(o) : hd_error(HD_EINVAL, "hd_eeqq_event: NULL event");
     if (rc) return rc;
     hd_rng rng;
     hd_rng_init(&rng, o->seed, HD_STREAM_SIM);

@@ -51,7 +51,7 @@ static int check_axis(const char *name, int n)
     return HD_OK;
 }
 
-static int check_opts(const hd_tracking_opts *o)
+int hd_sim_tracking_check(const hd_tracking_opts *o)
 {
     int rc;
     if ((rc = check_axis("n_eta", o->n_eta)) || (rc = check_axis("n_pt", o->n_pt)) ||
@@ -184,7 +184,7 @@ int hd_sim_tracking(const hd_tracking_opts *opts, hd_tracking_hist *out)
 {
     if (!opts || !out) return hd_error(HD_EINVAL, "hd_sim_tracking: NULL %s", opts ? "out" : "opts");
     memset(out, 0, sizeof *out);
-    int rc = check_opts(opts);
+    int rc = hd_sim_tracking_check(opts);
     if (rc || (rc = hd_hist3_alloc(out, opts->n_eta, opts->n_pt, opts->n_phi, opts->n_truth > 0))) return rc;
     fill_edges(opts, out);
 
