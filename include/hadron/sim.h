@@ -204,6 +204,26 @@ int64_t hd_event_pool_size(const hd_event_pool *p);
 hd_event_source hd_event_pool_source(const hd_event_pool *p);
 void hd_event_pool_free(hd_event_pool *p); /* NULL is fine */
 
+/* ---- event pipelines (sim/event_pipeline.c) ------------------------------------------
+ * Events 0 .. n-1 of a source, made in parallel rounds and handed to a sink
+ * in order: the output does not depend on the thread count.  Event 0 is made
+ * first, alone, so a source with bad options fails before the sink sees
+ * anything.  progress (may be NULL) gets the fraction done after each round. */
+typedef struct {
+    int (*add)(void *sink, const hd_event *ev);
+    void *sink;
+} hd_event_sink;
+
+typedef struct {
+    int64_t events, particles, charged; /* charged: final-state (status 1) charged particles */
+} hd_event_counts;
+
+int hd_events_run(hd_event_source src, int64_t n, hd_event_sink sink, void (*progress)(void *user, double fraction),
+                  void *user, hd_event_counts *counts);
+/* The same into a HepMC3 file, which appears complete or not at all. */
+int hd_events_write_hepmc3(hd_event_source src, int64_t n, const char *path,
+                           void (*progress)(void *user, double fraction), void *user, hd_event_counts *counts);
+
 #ifdef __cplusplus
 }
 #endif
