@@ -224,6 +224,40 @@ int hd_events_run(hd_event_source src, int64_t n, hd_event_sink sink, void (*pro
 int hd_events_write_hepmc3(hd_event_source src, int64_t n, const char *path,
                            void (*progress)(void *user, double fraction), void *user, hd_event_counts *counts);
 
+/* ---- simulators by name (sim/registry.c) ---------------------------------------------
+ * The simulators hadron avo tunes, each with what a command line needs to
+ * offer it: its parameters and their box, where a proposal over them starts,
+ * an example truth (the studies of docs/avo.md) and the entropy weight that
+ * suits it.  make builds one from a setup, ignoring the fields it does not
+ * use; the simulator owns what it needs (the generator's options, a pool of
+ * events read from a file) and hd_simulator_free frees all of it. */
+typedef struct {
+    uint64_t seed;           /* tracker: the built-in event generator's seed (1) */
+    hd_tracker_opts tracker; /* tracker: hd_tracker_opts_default() */
+    double offset_max;       /* tracker: offsets are clamped to [-offset_max, offset_max] mm (10) */
+    const char *events;      /* tracker: events from this HepMC3 file instead of the generator (NULL) */
+    int64_t max_events;      /* tracker: the first max_events of the file (0: all) */
+} hd_sim_setup;
+
+typedef struct {
+    const char *name, *description; /* "weinberg", a line for help texts */
+    int n_params;
+    const char *param_names[HD_SIM_MAX_PARAMS];
+    double lo[HD_SIM_MAX_PARAMS], hi[HD_SIM_MAX_PARAMS]; /* the box with the default setup */
+    double start_mean[HD_SIM_MAX_PARAMS], start_width[HD_SIM_MAX_PARAMS]; /* the proposal's start */
+    double truth[HD_SIM_MAX_PARAMS];                     /* an example truth */
+    double gamma;                                        /* entropy weight of the proposal (hd_avo_opts) */
+    hd_simulator *(*make)(const hd_sim_setup *setup);    /* NULL (error set) on bad settings */
+} hd_sim_entry;
+
+hd_sim_setup hd_sim_setup_default(void);
+int hd_sim_count(void);
+const hd_sim_entry *hd_sim_get(int i);             /* 0 <= i < hd_sim_count(); else NULL */
+const hd_sim_entry *hd_sim_find(const char *name); /* NULL (the error names the choices) if unknown */
+/* Events a simulator made by the registry draws from a HepMC3 file; 0 for
+ * the built-in generator or any other simulator. */
+int64_t hd_sim_pool_events(const hd_simulator *s);
+
 #ifdef __cplusplus
 }
 #endif
