@@ -256,6 +256,12 @@ typedef struct {
 hd_avo_opts hd_avo_opts_default(hd_simulator *sim);
 int hd_avo_check(const hd_avo_opts *opts);
 int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);
+/* Observed data for opts.observed from a .npy of shape (N, observation
+ * shape) (or (N,) for one number per observation), float32 or float64,
+ * N >= 2, every entry finite: *observed gets N rows as float32 (hd_free
+ * it), *n gets N.  Errors name the file, the field (dtype, shape, entry)
+ * and the problem. */
+int hd_avo_read_observed(const char *path, const hd_simulator *sim, float **observed, int64_t *n);
 
 #ifdef __cplusplus
 }
