@@ -1,68 +1,15 @@
 /* hadron avo: adversarial variational optimisation of a simulator's
- * parameters (seed 000): the spherical tracker's offset, or the Weinberg
- * model's beam energy and coupling. */
+ * parameters (seed 000): any simulator of the registry (sim.h), e.g. the
+ * spherical tracker's offset or the Weinberg model's beam energy and
+ * coupling. */
 #include "cli.h"
-#include "hadron/hadron.h"
 
-#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* "a,b,..." into exactly n numbers; 0, or a message and 2. */
-static int parse_list(const char *flag, const char *text, int n, double *out)
-{
-    const char *s = text;
-    for (int k = 0; k < n; k++) {
-        char *end;
-        errno = 0;
-        out[k] = strtod(s, &end);
-        if (end == s || errno || !isfinite(out[k]) || (*end != (k + 1 < n ? ',' : '\0'))) {
-            fprintf(stderr, "hadron avo: --%s '%s': need %d comma-separated finite number%s\n", flag, text, n,
-                    n > 1 ? "s" : "");
-            return 2;
-        }
-        s = end + 1;
-    }
-    return 0;
-}
-
-/* Observed data from a .npy of shape (N, obs...) matching the simulator. */
-static int read_observed(const char *path, const hd_simulator *s, hd_array *a, float **x, int64_t *n)
-{
-    if (hd_npy_read(path, a) != HD_OK) {
-        fprintf(stderr, "hadron avo: %s\n", hd_last_error());
-        return 1;
-    }
-    int64_t size = hd_simulator_obs_size(s), rows = a->ndim ? a->shape[0] : 0;
-    /* (N, obs...) exactly, or (N,) for scalar observations */
-    int ok = a->ndim >= 1 && rows >= 2 && (a->dtype == HD_F32 || a->dtype == HD_F64) &&
-             hd_array_numel(a) == rows * size && (a->ndim == 1 || a->ndim - 1 == s->obs_ndim);
-    for (int i = 1; ok && i < a->ndim; i++) ok = a->shape[i] == s->obs_shape[i - 1];
-    if (!ok) {
-        char want[64] = "";
-        for (int i = 0; i < s->obs_ndim; i++)
-            snprintf(want + strlen(want), sizeof want - strlen(want), ", %lld", (long long)s->obs_shape[i]);
-        fprintf(stderr, "hadron avo: %s: the %s simulator needs float32 or float64 of shape (N%s), N >= 2\n", path,
-                s->name, want);
-        return 1;
-    }
-    *x = malloc((size_t)(rows * size) * sizeof **x);
-    if (!*x) {
-        fprintf(stderr, "hadron avo: out of memory for %s\n", path);
-        return 1;
-    }
-    hd_array_to_f32(a, *x);
-    for (int64_t i = 0; i < rows * size; i++)
-        if (!isfinite((*x)[i])) {
-            fprintf(stderr, "hadron avo: %s: entry %lld (row %lld) is %g: observations must be finite\n", path,
-                    (long long)i, (long long)(i / size), (double)(*x)[i]);
-            return 1;
-        }
-    *n = rows;
-    return 0;
-}
+_Static_assert(sizeof(hd_avo_loss) == sizeof(int), "FLAG_ENUM writes an int");
 
 typedef struct { hd_progress bar; int every, k; const char *const *names; } avo_ui;
 
@@ -84,179 +31,182 @@ static void on_stage(void *user, const char *what)
     cli_print_above(&ui->bar, "%s ...\n", what);
 }
 
-static double weinberg_c(const double *theta) { return hd_weinberg_c(theta[0], theta[1]); }
+static const cli_choice losses[] = {{"bce", HD_AVO_BCE}, {"wasserstein", HD_AVO_WASSERSTEIN}, {NULL, 0}};
 
-typedef struct {
-    const char *simulator, *truth, *observed, *events, *start_mean, *start_width, *loss;
-    int bins, binary, threads, no_baseline;
-    float eta_max, radius, offset_max;
-    int64_t max_events;
-} avo_args;
-
-/* The simulator and what goes with it: the event source, plot labels. */
-static hd_simulator *make_simulator(const avo_args *a, hd_avo_opts *o, hd_eeqq_opts *gen, hd_event_pool **pool)
+/* "tracker 0, weinberg 45,1": a field of every simulator (the doubles at
+ * `offset` in its entry; gamma: one). */
+static const char *per_simulator(size_t offset, int one, char *buf, size_t size)
 {
-    if (strcmp(a->simulator, "weinberg") == 0) {
-        hd_simulator *s = hd_weinberg_new();
-        o->obs_label = "cos A";
-        o->derived_name = "c";
-        o->derived = weinberg_c;
-        return s;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < hd_sim_count() && used < size; i++) {
+        const hd_sim_entry *e = hd_sim_get(i);
+        const double *v = (const double *)((const char *)e + offset);
+        used += (size_t)snprintf(buf + used, size - used, "%s%s ", i ? ", " : "", e->name);
+        for (int k = 0; k < (one ? 1 : e->n_params) && used < size; k++)
+            used += (size_t)snprintf(buf + used, size - used, "%s%g", k ? "," : "", v[k]);
     }
-    hd_tracker_opts t = hd_tracker_opts_default();
-    t.n_eta = t.n_phi = a->bins;
-    t.eta_max = a->eta_max;
-    t.r_min = t.r_max = a->radius;
-    t.binary = a->binary;
-    hd_event_source src = hd_eeqq_source(gen);
-    if (a->events) {
-        if (hd_event_pool_read(a->events, a->max_events, pool) != HD_OK) return NULL;
-        src = hd_event_pool_source(*pool);
-        printf("avo: %lld events from %s, drawn with replacement\n", (long long)hd_event_pool_size(*pool), a->events);
-    }
-    o->obs_label = "phi|eta";
-    o->image_extent[0] = 0;
-    o->image_extent[1] = 2 * HD_PI;
-    o->image_extent[2] = -a->eta_max;
-    o->image_extent[3] = a->eta_max;
-    return hd_tracker_sim_new(&t, src, -a->offset_max, a->offset_max);
+    return buf;
 }
 
-static int configure(const avo_args *a, hd_avo_opts *o, double *truth, double *mean0, double *width0)
+enum { MAX_SIMS = 16 };
+
+/* The choices of --simulator (room for MAX_SIMS) and its help, from the registry. */
+static void simulator_choices(cli_choice *c, char *help, size_t size)
 {
-    int k = o->sim->n_params, rc;
-    if (a->truth && (rc = parse_list("truth", a->truth, k, truth))) return rc;
-    if (a->start_mean && (rc = parse_list("start-mean", a->start_mean, k, mean0))) return rc;
-    if (a->start_width && (rc = parse_list("start-width", a->start_width, k, width0))) return rc;
-    for (int j = 0; j < k; j++) {
-        o->mean0[j] = mean0[j];
-        o->width0[j] = width0[j];
+    int n = hd_sim_count() < MAX_SIMS ? hd_sim_count() : MAX_SIMS;
+    size_t used = (size_t)snprintf(help, size, "the simulator to tune");
+    for (int i = 0; i < n; i++) {
+        c[i] = (cli_choice){hd_sim_get(i)->name, i};
+        if (used < size)
+            used += (size_t)snprintf(help + used, size - used, "\n  %s: %s", c[i].name, hd_sim_get(i)->description);
     }
-    if (a->truth) o->truth = truth;
-    o->baseline = !a->no_baseline;
-    if (strcmp(a->loss, "bce") == 0) o->loss = HD_AVO_BCE;
-    else if (strcmp(a->loss, "wasserstein") == 0) o->loss = HD_AVO_WASSERSTEIN;
-    else {
-        fprintf(stderr, "hadron avo: --loss '%s': bce or wasserstein\n", a->loss);
-        return 2;
-    }
-    if (!a->truth && !a->observed) {
-        fprintf(stderr, "hadron avo: give --observed FILE.npy or --truth (observed data simulated there)\n");
-        return 2;
-    }
-    return 0;
+    if (used < size) snprintf(help + used, size - used, "\n");
+    c[n] = (cli_choice){NULL, 0};
+}
+
+/* A list flag gives a value per parameter or none. */
+static int check_count(const char *flag, int n, const hd_sim_entry *e)
+{
+    if (n == 0 || n == e->n_params) return 0;
+    char names[128] = "";
+    for (int k = 0; k < e->n_params; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", e->param_names[k]);
+    fprintf(stderr, "hadron avo: --%s: %d number%s for the %s simulator's %d parameter%s (%s)\n", flag, n,
+            n == 1 ? "" : "s", e->name, e->n_params, e->n_params == 1 ? "" : "s", names);
+    return 2;
 }
 
 static void print_result(const hd_avo_opts *o, const hd_avo_result *r)
 {
-    for (int j = 0; j < o->sim->n_params; j++) {
-        printf("%s: %.4f +- %.4f", o->sim->param_names[j], r->mean[j], r->width[j]);
+    const hd_simulator *s = o->sim;
+    for (int j = 0; j < s->n_params; j++) {
+        printf("%s: %.4f +- %.4f", s->param_names[j], r->mean[j], r->width[j]);
         if (o->truth) printf("  (truth %.4g)", o->truth[j]);
         printf("\n");
     }
-    if (o->derived) {
-        printf("%s = %.4f (mean over the proposal)", o->derived_name, r->derived);
-        if (o->truth) printf("  (truth %.4f)", o->derived(o->truth));
+    if (s->derived) {
+        printf("%s = %.4f (mean over the proposal)", s->derived_name, r->derived);
+        if (o->truth) printf("  (truth %.4f)", s->derived(o->truth));
         printf("\n");
     }
     printf("%d iterations in %.1f s\nwrote %s/{history.csv, metrics.json, convergence_*.png, %s}\n", r->iterations,
-           r->seconds, o->out_dir, o->sim->obs_ndim == 3 ? "images.png" : "hist.png");
+           r->seconds, o->out_dir, s->obs_ndim == 3 ? "images.png" : "hist.png");
+}
+
+/* The summary, the run and the result; 0, or a message and 1. */
+static int tune(hd_avo_opts *o, const char *observed_path, const char *events_path)
+{
+    const hd_simulator *s = o->sim;
+    if (hd_sim_pool_events(s))
+        printf("avo: %lld events from %s, drawn with replacement\n", (long long)hd_sim_pool_events(s), events_path);
+    printf("avo: %s simulator, %lld observed (%s), %d iterations -> %s\n", s->name, (long long)o->n_observed,
+           observed_path ? observed_path : "simulated at --truth", o->iterations, o->out_dir);
+    avo_ui ui = {.every = o->iterations >= 16 ? o->iterations / 16 : 1, .k = s->n_params, .names = s->param_names};
+    o->on_iteration = on_iteration;
+    o->on_stage = on_stage;
+    o->user = &ui;
+    hd_progress_begin(&ui.bar, "avo", o->iterations);
+    hd_avo_result r;
+    int rc = hd_avo_run(o, &r);
+    hd_progress_end(&ui.bar);
+    if (rc != HD_OK) return cli_fail(&cmd_avo);
+    print_result(o, &r);
+    return 0;
 }
 
 static int run(int argc, char **argv)
 {
-    static const cli_command cmd = {
-        "avo", "tune a non-differentiable simulator's parameters to observed data (adversarial variational optimisation)",
-        "avo [--simulator tracker|weinberg] (--truth V | --observed FILE.npy) [--out DIR] [options]", NULL};
-    avo_args a = {.simulator = "tracker", .loss = "bce", .bins = 32, .eta_max = 5, .radius = 10, .offset_max = 10,
-                  .max_events = 0};
     hd_avo_opts o = hd_avo_opts_default(NULL);
     o.out_dir = "out/avo";
-    hd_eeqq_opts gen = hd_eeqq_opts_default();
+    hd_sim_setup setup = hd_sim_setup_default();
+    int sim = 0, bins = setup.tracker.n_eta, no_baseline = 0, n_truth = 0, n_mean = 0, n_width = 0;
+    double radius = setup.tracker.r_min, truth[HD_SIM_MAX_PARAMS];
     float gamma = NAN;
+    const char *observed_path = NULL;
+    cli_choice sims[MAX_SIMS + 1];
+    char sim_help[512], truths[128], truth_help[160], mean_dflt[128], width_dflt[128], gamma_dflt[128];
+    simulator_choices(sims, sim_help, sizeof sim_help);
+    snprintf(truth_help, sizeof truth_help, "parameters to simulate the observed data at (e.g. %s)",
+             per_simulator(offsetof(hd_sim_entry, truth), 0, truths, sizeof truths));
+    per_simulator(offsetof(hd_sim_entry, start_mean), 0, mean_dflt, sizeof mean_dflt);
+    per_simulator(offsetof(hd_sim_entry, start_width), 0, width_dflt, sizeof width_dflt);
+    per_simulator(offsetof(hd_sim_entry, gamma), 1, gamma_dflt, sizeof gamma_dflt);
+    cli_run r = {.out = &o.out_dir, .seed = &o.seed};
+    cli_optim disc = {.o = &o.optim_disc, .suffix = "-disc", .heading = "discriminator optimiser"};
+    cli_optim proposal = {.o = &o.optim_proposal, .suffix = "-proposal", .heading = "proposal optimiser"};
     cli_flag flags[] = {
-        {"simulator", FLAG_STRING, &a.simulator, "tracker (offset, mm) or weinberg (E_beam GeV, G_f)"},
-        {"truth", FLAG_STRING, &a.truth, "parameters to simulate the observed data at, comma-separated"},
-        {"observed", FLAG_STRING, &a.observed, "observed data instead: .npy of shape (N, observation shape)"},
-        {"n-observed", FLAG_I64, &o.n_observed, "observations simulated at --truth"},
-        {"out", FLAG_STRING, &o.out_dir, "output directory"},
-        {"start-mean", FLAG_STRING, &a.start_mean, "proposal start means (default: tracker 0; weinberg 45,1)"},
-        {"start-width", FLAG_STRING, &a.start_width, "proposal start widths (default: tracker softplus(2) = 2.127; "
-                                                     "weinberg 1,0.1)"},
-        {"iterations", FLAG_INT, &o.iterations, "AVO iterations"},
-        {"loss", FLAG_STRING, &a.loss, "bce (the seed's) or wasserstein (a critic)"},
-        {"r1", FLAG_FLOAT, &o.r1, "R1 gradient penalty weight on observed data (0: off)"},
-        {"gamma", FLAG_FLOAT, &gamma, "entropy regularisation of the proposal (default: tracker 0.05, weinberg 0)"},
-        {"no-baseline", FLAG_BOOL, &a.no_baseline, "no mean-reward baseline in the score-function gradient"},
-        {"per-draw", FLAG_I64, &o.per_draw, "observations simulated per parameter draw"},
-        {"disc-samples", FLAG_I64, &o.disc_samples, "simulated observations per discriminator epoch"},
-        {"pretrain-samples", FLAG_I64, &o.pretrain_samples, "simulated observations for pre-training (0: none)"},
-        {"pretrain-epochs", FLAG_INT, &o.pretrain_epochs, "discriminator pre-training epochs"},
-        {"proposal-draws", FLAG_I64, &o.proposal_draws, "parameter draws per proposal step"},
-        {"batch", FLAG_I64, &o.batch, "discriminator batch (half simulated, half observed)"},
-        {"lr-disc", FLAG_FLOAT, &o.optim_disc.lr, "discriminator Adam learning rate"},
-        {"lr-proposal", FLAG_FLOAT, &o.optim_proposal.lr, "proposal Adam learning rate"},
-        {"hidden", FLAG_I64, &o.disc_hidden, "vector data: width of the MLP discriminator's two hidden layers"},
-        {"events", FLAG_STRING, &a.events, "tracker: events from a HepMC3 file instead of the built-in generator"},
-        {"max-events", FLAG_I64, &a.max_events, "tracker: read at most this many events of --events (0: all)"},
-        {"bins", FLAG_INT, &a.bins, "tracker: eta and phi bins"},
-        {"eta-max", FLAG_FLOAT, &a.eta_max, "tracker: eta range +-eta_max"},
-        {"radius", FLAG_FLOAT, &a.radius, "tracker: sphere radius, mm"},
-        {"offset-max", FLAG_FLOAT, &a.offset_max, "tracker: offsets are clamped to +-offset_max mm"},
-        {"binary", FLAG_BOOL, &a.binary, "tracker: 1 per hit cell instead of the deposited energy"},
-        {"seed", FLAG_U64, &o.seed, "random seed (the same seed and thread count give the same history)"},
-        {"threads", FLAG_INT, &a.threads, "threads (0: all cores)"},
+        CLI_ENUM("simulator", &sim, sims, sim_help),
+        CLI_F64_LIST("truth", truth, &n_truth, truth_help),
+        CLI_STRING("observed", &observed_path, "observed data instead: .npy of shape (N, observation shape)"),
+        CLI_I64("n-observed", &o.n_observed, "observations simulated at --truth"),
+        {"start-mean", FLAG_F64_LIST, o.mean0, "proposal start means", .count = &n_mean, .n = HD_SIM_MAX_PARAMS,
+         .dflt = mean_dflt},
+        {"start-width", FLAG_F64_LIST, o.width0, "proposal start widths", .count = &n_width, .n = HD_SIM_MAX_PARAMS,
+         .dflt = width_dflt},
+        CLI_INT("iterations", &o.iterations, "AVO iterations"),
+        CLI_ENUM("loss", &o.loss, losses, "the seed's binary cross-entropy, or a critic"),
+        CLI_FLOAT("r1", &o.r1, "R1 gradient penalty weight on observed data (0: off)"),
+        {"gamma", FLAG_FLOAT, &gamma, "entropy regularisation of the proposal", .dflt = gamma_dflt},
+        CLI_BOOL("no-baseline", &no_baseline, "no mean-reward baseline in the score-function gradient"),
+        CLI_I64("per-draw", &o.per_draw, "observations simulated per parameter draw"),
+        CLI_I64("disc-samples", &o.disc_samples, "simulated observations per discriminator epoch"),
+        CLI_I64("pretrain-samples", &o.pretrain_samples, "simulated observations for pre-training (0: none)"),
+        CLI_INT("pretrain-epochs", &o.pretrain_epochs, "discriminator pre-training epochs"),
+        CLI_I64("proposal-draws", &o.proposal_draws, "parameter draws per proposal step"),
+        CLI_I64("batch", &o.batch, "discriminator batch (half simulated, half observed)"),
+        CLI_I64("hidden", &o.disc_hidden, "vector data: width of the MLP discriminator's two hidden layers"),
+        CLI_STRING("events", &setup.events, "tracker: events from a HepMC3 file instead of the built-in generator"),
+        CLI_I64("max-events", &setup.max_events, "tracker: read at most this many events of --events (0: all)"),
+        CLI_INT("bins", &bins, "tracker: eta and phi bins"),
+        CLI_DOUBLE("eta-max", &setup.tracker.eta_max, "tracker: eta range +-eta_max"),
+        CLI_DOUBLE("radius", &radius, "tracker: sphere radius, mm"),
+        CLI_DOUBLE("offset-max", &setup.offset_max, "tracker: offsets are clamped to +-offset_max mm"),
+        CLI_BOOL("binary", &setup.tracker.binary, "tracker: 1 per hit cell instead of the deposited energy"),
+        cli_run_flags(&r),
+        cli_optim_flags(&disc),
+        cli_optim_flags(&proposal),
     };
-    int rc = cli_parse(&cmd, argc, argv, flags, (int)(sizeof flags / sizeof flags[0]));
+    int rc = CLI_PARSE(&cmd_avo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
-    if (strcmp(a.simulator, "tracker") != 0 && strcmp(a.simulator, "weinberg") != 0) {
-        fprintf(stderr, "hadron avo: --simulator '%s': tracker or weinberg\n", a.simulator);
+    const hd_sim_entry *e = hd_sim_get(sim);
+    if (!n_truth && !observed_path) {
+        fprintf(stderr, "hadron avo: give --observed FILE.npy or --truth (observed data simulated there)\n");
         return 2;
     }
-    gen.seed = o.seed;
-    hd_event_pool *pool = NULL;
-    hd_array obs_array = {0};
+    if ((rc = check_count("truth", n_truth, e)) || (rc = check_count("start-mean", n_mean, e)) ||
+        (rc = check_count("start-width", n_width, e)))
+        return rc;
+    for (int k = 0; k < e->n_params; k++) {
+        if (!n_mean) o.mean0[k] = e->start_mean[k];
+        if (!n_width) o.width0[k] = e->start_width[k];
+    }
+    o.truth = n_truth ? truth : NULL;
+    o.gamma = isnan(gamma) ? (float)e->gamma : gamma;
+    o.baseline = !no_baseline;
+    setup.seed = o.seed;
+    setup.tracker.n_eta = setup.tracker.n_phi = bins;
+    setup.tracker.r_min = setup.tracker.r_max = radius;
+    hd_simulator *s = e->make(&setup);
     float *observed = NULL;
-    hd_simulator *s = make_simulator(&a, &o, &gen, &pool);
-    if (!s) {
-        fprintf(stderr, "hadron avo: %s\n", hd_last_error());
-        hd_event_pool_free(pool);
-        return 1;
+    if (!s || (observed_path && hd_avo_read_observed(observed_path, s, &observed, &o.n_observed) != HD_OK)) {
+        rc = cli_fail(&cmd_avo);
+        hd_simulator_free(s);
+        return rc;
     }
     o.sim = s;
-    int weinberg = s->n_params == 2;
-    o.gamma = isnan(gamma) ? (weinberg ? 0.0f : 0.05f) : gamma;
-    double truth[HD_SIM_MAX_PARAMS], mean0[HD_SIM_MAX_PARAMS] = {weinberg ? 45 : 0, 1},
-                                     width0[HD_SIM_MAX_PARAMS] = {weinberg ? 1 : log1p(exp(2.0)), 0.1};
-    rc = configure(&a, &o, truth, mean0, width0);
-    if (rc == 0 && a.observed) rc = read_observed(a.observed, s, &obs_array, &observed, &o.n_observed);
-    if (rc == 0) rc = cli_mkdir(o.out_dir);
-    if (rc == 0) {
-        o.observed = observed;
-        hd_set_threads(a.threads);
-        printf("avo: %s simulator, %lld observed (%s), %d iterations -> %s\n", s->name, (long long)o.n_observed,
-               a.observed ? a.observed : "simulated at --truth", o.iterations, o.out_dir);
-        avo_ui ui = {.every = o.iterations >= 16 ? o.iterations / 16 : 1, .k = s->n_params, .names = s->param_names};
-        o.on_iteration = on_iteration;
-        o.on_stage = on_stage;
-        o.user = &ui;
-        hd_progress_begin(&ui.bar, "avo", o.iterations);
-        hd_avo_result r;
-        int err = hd_avo_run(&o, &r);
-        hd_progress_end(&ui.bar);
-        if (err != HD_OK) {
-            fprintf(stderr, "hadron avo: %s\n", hd_last_error());
-            rc = 1;
-        } else {
-            print_result(&o, &r);
-        }
-    }
-    free(observed);
-    hd_array_free(&obs_array);
+    o.observed = observed;
+    if (hd_avo_check(&o) != HD_OK) rc = cli_refuse(&cmd_avo);
+    else if (cli_start(&r)) rc = 1;
+    else rc = tune(&o, observed_path, setup.events);
+    hd_free(observed);
     hd_simulator_free(s);
-    hd_event_pool_free(pool);
     return rc;
 }
 
-const cli_command cmd_avo = {"avo", "tune simulator parameters to data: adversarial variational optimisation",
-                             "avo [options]", run};
+const cli_command cmd_avo = {
+    .name = "avo",
+    .summary = "tune a simulator's parameters to data: adversarial variational optimisation",
+    .usage = "avo [--simulator NAME] (--truth V | --observed FILE.npy) [--out DIR] [options]",
+    .run = run,
+};

@@ -1,40 +1,42 @@
 /* hadron demo: every workflow at a small size, ending with where the outputs are. */
 #include "cli.h"
-#include "hadron/hadron.h"
 
 #include <stdio.h>
 
 static int run(int argc, char **argv)
 {
     const char *out = "out/demo";
-    cli_flag flags[] = {{"out", FLAG_STRING, &out, "output directory"}};
-    int rc = cli_parse(&cmd_demo, argc, argv, flags, 1);
+    cli_run r = {.out = &out};
+    cli_flag flags[] = {cli_run_flags(&r)};
+    int rc = CLI_PARSE(&cmd_demo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
-    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096];
+    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], threads[16];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
     snprintf(amp, sizeof amp, "%s/amplitudes", out);
     snprintf(bnn, sizeof bnn, "%s/bnn", out);
     snprintf(avo, sizeof avo, "%s/avo", out);
-    char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50"};
-    char *sim_argv[] = {"sim", "tracking", "--out", hist};
-    char *sur_argv[] = {"surrogate", "--input", hist, "--out", sur, "--print-every", "100"};
-    char *amp_argv[] = {"sim", "amplitudes", "--out", amp, "--val", "5000", "--test", "5000"};
-    char *bnn_argv[] = {"bnn", "--data", amp, "--out", bnn, "--print-every", "50"};
-    char *avo_argv[] = {"avo", "--simulator", "weinberg", "--truth", "42,0.9", "--n-observed", "16384", "--out", avo};
+    snprintf(threads, sizeof threads, "%d", r.threads);
+    char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50", "--threads", threads};
+    char *sim_argv[] = {"sim", "tracking", "--out", hist, "--threads", threads};
+    char *sur_argv[] = {"surrogate", "--input", hist, "--out", sur, "--print-every", "100", "--threads", threads};
+    char *amp_argv[] = {"sim", "amplitudes", "--out", amp, "--val", "5000", "--test", "5000", "--threads", threads};
+    char *bnn_argv[] = {"bnn", "--data", amp, "--out", bnn, "--print-every", "50", "--threads", threads};
+    char *avo_argv[] = {"avo",     "--simulator", "weinberg", "--truth",   "42,0.9", "--n-observed",
+                        "16384",   "--out",       avo,        "--threads", threads};
     printf("== fit: an MLP learns a known function ==\n");
-    if ((rc = cmd_fit.run(5, fit_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_fit, CLI_COUNT(fit_argv), fit_argv)) != 0) return rc;
     printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
-    if ((rc = cmd_sim.run(4, sim_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(sim_argv), sim_argv)) != 0) return rc;
     printf("\n== surrogate: a network learns the tracking efficiency (binomial likelihood) ==\n");
-    if ((rc = cmd_surrogate.run(7, sur_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_surrogate, CLI_COUNT(sur_argv), sur_argv)) != 0) return rc;
     printf("\n== sim amplitudes: q qbar -> gamma gamma g events and their squared matrix elements ==\n");
-    if ((rc = cmd_sim.run(8, amp_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(amp_argv), amp_argv)) != 0) return rc;
     printf("\n== bnn: a Bayesian network regresses the amplitudes and says how sure it is ==\n");
-    if ((rc = cmd_bnn.run(7, bnn_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_bnn, CLI_COUNT(bnn_argv), bnn_argv)) != 0) return rc;
     printf("\n== avo: tune the Weinberg model's beam energy and coupling to 'observed' e+e- -> mu+mu- data ==\n");
-    if ((rc = cmd_avo.run(9, avo_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_avo, CLI_COUNT(avo_argv), avo_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
@@ -45,4 +47,9 @@ static int run(int argc, char **argv)
     return 0;
 }
 
-const cli_command cmd_demo = {"demo", "run every workflow at a small size", "demo [options]", run};
+const cli_command cmd_demo = {
+    .name = "demo",
+    .summary = "run every workflow at a small size",
+    .usage = "demo [options]",
+    .run = run,
+};

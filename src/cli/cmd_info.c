@@ -11,18 +11,15 @@ static const char *shown(const char *s, char *buf, size_t size) { return hd_prin
 static int run(int argc, char **argv)
 {
     const char *path = NULL;
-    cli_flag flags[] = {{"model", FLAG_STRING, &path, "checkpoint (.safetensors) to describe"}};
-    int rc = cli_parse(&cmd_info, argc, argv, flags, 1);
+    cli_flag flags[] = {CLI_STRING("model", &path, "checkpoint (.safetensors) to describe")};
+    int rc = CLI_PARSE(&cmd_info, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     if (!path) {
         fprintf(stderr, "hadron info: --model FILE is required\n");
         return 2;
     }
     hd_safetensors *st;
-    if (hd_safetensors_read(path, &st) != HD_OK) {
-        fprintf(stderr, "hadron info: %s\n", hd_last_error());
-        return 1;
-    }
+    if (hd_safetensors_read(path, &st) != HD_OK) return cli_fail(&cmd_info);
     char a[256], b[4096];
     printf("%s\n", shown(path, a, sizeof a));
     for (int i = 0; i < hd_safetensors_meta_count(st); i++) {
@@ -42,5 +39,9 @@ static int run(int argc, char **argv)
     return 0;
 }
 
-const cli_command cmd_info = {"info", "describe a checkpoint: tensors, shapes, metadata", "info --model FILE",
-                              run};
+const cli_command cmd_info = {
+    .name = "info",
+    .summary = "describe a checkpoint: tensors, shapes, metadata",
+    .usage = "info --model FILE",
+    .run = run,
+};

@@ -55,24 +55,25 @@ static int run(int argc, char **argv)
     const char *model = NULL, *in = NULL, *out = NULL;
     int allow_nonfinite = 0;
     cli_flag flags[] = {
-        {"model", FLAG_STRING, &model, "trained model (.safetensors)"},
-        {"input", FLAG_STRING, &in, "inputs (.npy, shape (N, inputs); raw physical values, e.g. eta, pT [MeV], phi)"},
-        {"output", FLAG_STRING, &out, "predictions (.npy, float32)"},
-        {"allow-nonfinite", FLAG_BOOL, &allow_nonfinite, "pass NaN and infinite inputs to the model (default: refuse)"},
+        CLI_STRING("model", &model, "trained model (.safetensors)"),
+        CLI_STRING("input", &in, "inputs (.npy, shape (N, inputs); raw physical values, e.g. eta, pT [MeV], phi)"),
+        CLI_STRING("output", &out, "predictions (.npy, float32)"),
+        CLI_BOOL("allow-nonfinite", &allow_nonfinite, "pass NaN and infinite inputs to the model (default: refuse)"),
     };
-    int rc = cli_parse(&cmd_predict, argc, argv, flags, 4);
+    int rc = CLI_PARSE(&cmd_predict, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     if (!model || !in || !out) {
         fprintf(stderr, "hadron predict: --model, --input and --output are required\n");
         return 2;
     }
     if (cli_mkdir_parent(out)) return 1;
-    if (predict(model, in, out, allow_nonfinite) != HD_OK) {
-        fprintf(stderr, "hadron predict: %s\n", hd_last_error());
-        return 1;
-    }
+    if (predict(model, in, out, allow_nonfinite) != HD_OK) return cli_fail(&cmd_predict);
     return 0;
 }
 
-const cli_command cmd_predict = {"predict", "evaluate a trained model on inputs from an .npy file",
-                                 "predict --model M --input X.npy --output Y.npy", run};
+const cli_command cmd_predict = {
+    .name = "predict",
+    .summary = "evaluate a trained model on inputs from an .npy file",
+    .usage = "predict --model M --input X.npy --output Y.npy",
+    .run = run,
+};

@@ -1,10 +1,7 @@
 /* hadron surrogate: learn a detector efficiency from count histograms. */
 #include "cli.h"
-#include "hadron/hadron.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 static void print_epoch(void *user, int epoch, double train, double test, float lr)
 {
@@ -14,68 +11,65 @@ static void print_epoch(void *user, int epoch, double train, double test, float 
                      (double)lr);
 }
 
+static const cli_choice losses[] = {
+    {"l2", HD_LOSS_L2}, {"sigmoid-l2", HD_LOSS_SIGMOID_L2}, {"binomial", HD_LOSS_BINOMIAL}, {NULL, 0}};
+static const cli_choice phis[] = {{"cyclic", 0}, {"linear", 1}, {NULL, 0}};
+
 static int run(int argc, char **argv)
 {
     hd_surrogate_opts o = hd_surrogate_opts_default();
-    const char *layers = "128,128,128", *loss = "binomial", *act = "relu", *phi = "cyclic";
-    int threads = 0;
     cli_report rep = {.every = 10};
     o.out_dir = "out/surrogate";
+    cli_run r = {.out = &o.out_dir, .seed = &o.seed};
+    cli_train t = {.epochs = &o.epochs, .epochs_help = "training epochs (at most; in all, also when resuming)",
+                   .batch = &o.batch, .checkpoint_every = &o.checkpoint_every, .resume = &o.resume,
+                   .print_every = &rep.every};
+    cli_optim opt = {.o = &o.optim};
     cli_flag flags[] = {
-        {"input", FLAG_STRING, &o.input, "histograms (.npz: gen, rec, edges_eta, edges_pt, edges_phi[, truth])"},
-        {"out", FLAG_STRING, &o.out_dir, "output directory"},
-        {"loss", FLAG_STRING, &loss, "l2, sigmoid-l2 or binomial"},
-        {"layers", FLAG_STRING, &layers, "hidden layer sizes"},
-        {"activation", FLAG_STRING, &act, "hidden activation"},
-        {"epochs", FLAG_INT, &o.epochs, "training epochs (at most)"},
-        {"batch", FLAG_I64, &o.batch, "batch size"},
-        {"lr", FLAG_FLOAT, &o.optim.lr, "NAdamW learning rate"},
-        {"weight-decay", FLAG_FLOAT, &o.optim.weight_decay, "NAdamW decoupled weight decay"},
-        {"plateau", FLAG_INT, &o.sched.plateau.window, "reduce-on-plateau window in epochs"},
-        {"plateau-factor", FLAG_FLOAT, &o.sched.plateau.factor, "learning-rate factor at a plateau"},
-        {"phi", FLAG_STRING, &phi, "phi as a feature: cyclic (cos, sin) or linear (as the seed)"},
-        {"phi-bin", FLAG_INT, &o.plot_phi_bin, "phi bin of the efficiency plot (-1: middle)"},
-        {"seed", FLAG_U64, &o.seed, "random seed"},
-        {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
-        {"print-every", FLAG_INT, &rep.every, "print the losses every N epochs"},
+        CLI_STRING("input", &o.input, "histograms (.npz: gen, rec, edges_eta, edges_pt, edges_phi[, truth])"),
+        CLI_ENUM("loss", &o.loss, losses, "training loss"),
+        CLI_MLP(&o.model),
+        CLI_ENUM("phi", &o.phi_linear, phis, "phi as a feature: cyclic, its cos and sin; linear, itself (the seed)"),
+        CLI_INT("plateau", &o.sched.plateau.window, "reduce-on-plateau window in epochs"),
+        CLI_FLOAT("plateau-factor", &o.sched.plateau.factor, "learning-rate factor at a plateau"),
+        CLI_INT("phi-bin", &o.plot_phi_bin, "phi bin of the efficiency plot (-1: middle)"),
+        cli_train_flags(&t),
+        cli_run_flags(&r),
+        cli_optim_flags(&opt),
     };
-    int rc = cli_parse(&cmd_surrogate, argc, argv, flags, (int)(sizeof flags / sizeof flags[0]));
+    int rc = CLI_PARSE(&cmd_surrogate, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     if (!o.input) {
         fprintf(stderr, "hadron surrogate: --input FILE.npz is required (make one with: hadron sim tracking)\n");
         return 2;
     }
-    if (hd_surrogate_loss_parse(loss, &o.loss) || hd_mlp_spec_parse_layers(&o.model, layers) ||
-        hd_activation_parse(act, &o.model.act)) {
-        fprintf(stderr, "hadron surrogate: %s\n", hd_last_error());
-        return 2;
-    }
-    if (strcmp(phi, "cyclic") != 0 && strcmp(phi, "linear") != 0) {
-        fprintf(stderr, "hadron surrogate: --phi '%s': use cyclic or linear\n", phi);
-        return 2;
-    }
-    o.phi_linear = strcmp(phi, "linear") == 0;
     if (rep.every < 1) rep.every = 1;
-    if (cli_mkdir(o.out_dir)) return 1;
-    hd_set_threads(threads);
+    if (hd_surrogate_check(&o) != HD_OK) return cli_refuse(&cmd_surrogate);
+    if (cli_start(&r)) return 1;
     o.on_epoch = print_epoch;
     o.user = &rep;
-    printf("surrogate: %s, MLP 3-%s-1 (%s), loss %s, NAdamW lr %g, batch %lld, up to %d epochs\n", o.input, layers,
-           act, loss, (double)o.optim.lr, (long long)o.batch, o.epochs);
-    hd_surrogate_result r;
+    char net[256];
+    int n_in = o.phi_linear ? 3 : 4; /* eta, log pT, phi or cos phi and sin phi */
+    printf("surrogate: %s, MLP %s (%s), loss %s, %s lr %g, batch %lld, up to %d epochs%s\n", o.input,
+           cli_mlp_str(&o.model, n_in, 1, net, sizeof net), hd_activation_name(o.model.act),
+           hd_surrogate_loss_name(o.loss), hd_optim_name(o.optim.kind), (double)o.optim.lr, (long long)o.batch,
+           o.epochs, o.resume ? " (resuming)" : "");
+    hd_surrogate_result res;
     hd_progress_begin(&rep.bar, "surrogate", o.epochs);
-    rc = hd_surrogate_run(&o, &r);
+    rc = hd_surrogate_run(&o, &res);
     hd_progress_end(&rep.bar);
-    if (rc != HD_OK) {
-        fprintf(stderr, "hadron surrogate: %s\n", hd_last_error());
-        return 1;
-    }
-    printf("best epoch %d of %d: train loss %.6g, test loss %.6g, chi2/ndf (test bins) %.3f\n", r.best_epoch,
-           r.epochs, r.train_loss, r.test_loss, r.chi2_ndf);
-    if (r.has_truth) printf("against the true efficiency: mean |diff| %.4f, max |diff| %.4f\n", r.mae_truth, r.max_abs_truth);
+    if (rc != HD_OK) return cli_fail(&cmd_surrogate);
+    printf("best epoch %d of %d: train loss %.6g, test loss %.6g, chi2/ndf (test bins) %.3f\n", res.best_epoch,
+           res.epochs, res.train_loss, res.test_loss, res.chi2_ndf);
+    if (res.has_truth)
+        printf("against the true efficiency: mean |diff| %.4f, max |diff| %.4f\n", res.mae_truth, res.max_abs_truth);
     printf("wrote %s/{model.safetensors, metrics.json, history.csv, loss.png, efficiency.png}\n", o.out_dir);
     return 0;
 }
 
-const cli_command cmd_surrogate = {"surrogate", "learn a detector efficiency from histograms (binomial likelihood)",
-                                   "surrogate --input HIST.npz [options]", run};
+const cli_command cmd_surrogate = {
+    .name = "surrogate",
+    .summary = "learn a detector efficiency from histograms (binomial likelihood)",
+    .usage = "surrogate --input HIST.npz [options]",
+    .run = run,
+};

@@ -72,7 +72,12 @@ check "errors print no escapes" bash -c "! LC_ALL=C grep -q \$'[\\x07\\x1b]' '$t
 expect "sim tracking" 0 "wrote $tmp/s/hist.npz" "$hadron" sim tracking --out "$tmp/s/hist.npz" --particles 50000 \
   --truth-particles 50000 --eta-bins 3 --pt-bins 10 --phi-bins 4
 expect "sim tracking --help" 0 "--particles" "$hadron" sim tracking --help
+expect "sim tracking: bad options refused before anything is made" 2 "n_eta = 0 must be in" \
+  "$hadron" sim tracking --eta-bins 0 --out "$tmp/s0/hist.npz"
+check "sim tracking: no directory for refused options" test ! -e "$tmp/s0"
 expect "unknown simulator" 2 "usage: hadron sim" "$hadron" sim nope
+expect "an unknown subcommand is named" 2 "hadron sim: unknown simulator 'foo'" "$hadron" sim foo
+expect "sim --help lists the simulators" 0 "amplitudes" "$hadron" sim --help
 expect "surrogate" 0 "against the true efficiency" "$hadron" surrogate --input "$tmp/s/hist.npz" --out "$tmp/s/m" --epochs 3 --batch 32
 for f in model.safetensors metrics.json history.csv loss.gp efficiency.gp eff_points.csv eff_model.csv; do
   check "surrogate wrote $f" test -s "$tmp/s/m/$f"
@@ -80,6 +85,24 @@ done
 check "metrics.json has mae_truth" grep -q '"mae_truth": [0-9]' "$tmp/s/m/metrics.json"
 expect "surrogate needs --input" 2 "--input FILE.npz is required" "$hadron" surrogate
 expect "surrogate bad loss" 2 "unknown loss 'l3'" "$hadron" surrogate --input "$tmp/s/hist.npz" --loss l3
+expect "an enum is refused with its choices" 2 "--loss: unknown loss 'foo' (l2, sigmoid-l2 or binomial)" \
+  "$hadron" surrogate --input "$tmp/s/hist.npz" --loss foo
+expect "a list is refused at its bad item" 2 "--layers '12,x': item 2 ('x') is not a positive integer" \
+  "$hadron" surrogate --input "$tmp/s/hist.npz" --layers 12,x
+expect "options are checked before the summary" 2 "epochs and batch must be positive" \
+  "$hadron" surrogate --input x.npz --epochs -3 --out "$tmp/s/neg"
+cp "$tmp/out" "$tmp/neg.out"
+check "no summary for refused options" bash -c "! grep -q 'up to' '$tmp/neg.out'"
+check "no output directory for refused options" test ! -e "$tmp/s/neg"
+expect "surrogate --optimizer adam, the summary counts 4 inputs" 0 "MLP 4-8-8-1 (relu), loss binomial, adam lr 0.001" \
+  "$hadron" surrogate --input "$tmp/s/hist.npz" --out "$tmp/s/adam" --epochs 2 --batch 32 --layers 8,8 --optimizer adam
+expect "surrogate --phi linear has 3 inputs" 0 "MLP 3-8-1" \
+  "$hadron" surrogate --input "$tmp/s/hist.npz" --out "$tmp/s/lin" --epochs 1 --batch 32 --layers 8 --phi linear
+expect "surrogate --help: the optimiser block, its default by name" 0 "default nadamw" "$hadron" surrogate --help
+expect "surrogate --help: checkpoints" 0 "--checkpoint-every N" "$hadron" surrogate --help
+expect "surrogate --help: resume" 0 "--resume" "$hadron" surrogate --help
+expect "bnn --help: checkpoints" 0 "--checkpoint-every N" "$hadron" bnn --help
+expect "bnn --help: resume" 0 "--resume" "$hadron" bnn --help
 expect "surrogate on a file that is not a histogram" 1 "$tmp/fit/model.safetensors" "$hadron" surrogate --input "$tmp/fit/model.safetensors" --out "$tmp/s/bad"
 # inputs as a NumPy user writes them: (N, 3) float64 rows of eta, pT [MeV], phi
 write_inputs() { # a (2, 3) float64 .npy as np.save writes it: rows (3.5, 1000, 1) and (4, 10, 2)
@@ -141,7 +164,7 @@ check "one E line per event" test "$(grep -c '^E ' "$tmp/e/events.hepmc3")" -eq 
 check "same seed, one thread: the same file" bash -c "'$hadron' sim events --n 300 --seed 5 --threads 1 \
   --out '$tmp/e/again.hepmc3' >/dev/null && cmp -s '$tmp/e/events.hepmc3' '$tmp/e/again.hepmc3'"
 expect "sim events needs events" 2 "--n 0: need at least 1 event" "$hadron" sim events --n 0 --out "$tmp/e/x.hepmc3"
-expect "sim events: energy out of range" 1 "sqrt_s = 5 GeV" "$hadron" sim events --n 10 --sqrt-s 5 --out "$tmp/e/x.hepmc3"
+expect "sim events: energy out of range" 2 "sqrt_s = 5 GeV" "$hadron" sim events --n 10 --sqrt-s 5 --out "$tmp/e/x.hepmc3"
 expect "sim events: bad number" 2 "--sqrt-s: 'z' is not a valid number" "$hadron" sim events --sqrt-s z
 check "no file left by a failed run" test ! -e "$tmp/e/x.hepmc3"
 expect "sim events: unwritable output" 1 "$tmp/file" "$hadron" sim events --n 10 --out "$tmp/file/ev.hepmc3"
@@ -150,6 +173,7 @@ expect "sim events: unwritable output" 1 "$tmp/file" "$hadron" sim events --n 10
 expect "gan train --help" 0 "usage: hadron gan train" "$hadron" gan train --help
 expect "gan sample --help" 0 "usage: hadron gan sample" "$hadron" gan sample --help
 expect "gan: no subcommand" 2 "usage: hadron gan <train|sample>" "$hadron" gan
+expect "gan: an unknown subcommand" 2 "hadron gan: unknown command 'foo'" "$hadron" gan foo
 expect "gan sample needs a model" 2 "--model CHECKPOINT is required" "$hadron" gan sample --out "$tmp/g"
 expect "gan: missing data" 1 "/nonexistent/train-images-idx3-ubyte" "$hadron" gan train --data /nonexistent --out "$tmp/g"
 
@@ -159,16 +183,27 @@ expect "avo weinberg" 0 "c = " "$hadron" avo --simulator weinberg --truth 42,0.9
   --out "$tmp/avo"
 for f in history.csv metrics.json convergence_E_beam.gp convergence_c.gp hist.gp; do check "avo wrote $f" test -s "$tmp/avo/$f"; done
 check "avo history: header, start, 5 iterations" test "$(wc -l < "$tmp/avo/history.csv")" -eq 7
-expect "avo: unknown simulator" 2 "--simulator 'pythia': tracker or weinberg" "$hadron" avo --simulator pythia --truth 1
-expect "avo: truth needs two numbers" 2 "--truth '42': need 2 comma-separated" "$hadron" avo --simulator weinberg --truth 42
-expect "avo: truth outside the box" 1 "truth E_beam = 60 lies outside [40, 50]" "$hadron" avo --simulator weinberg \
+expect "avo: unknown simulator" 2 "--simulator: unknown simulator 'pythia' (tracker or weinberg)" "$hadron" avo \
+  --simulator pythia --truth 1
+expect "avo: truth needs two numbers" 2 "--truth: 1 number for the weinberg simulator's 2 parameters (E_beam, G_f)" \
+  "$hadron" avo --simulator weinberg --truth 42
+expect "avo: truth outside the box" 2 "truth E_beam = 60 lies outside [40, 50]" "$hadron" avo --simulator weinberg \
   --truth 60,1 --out "$tmp/avo2"
+check "avo: nothing made for refused options" test ! -e "$tmp/avo2"
+expect "avo --help: both optimisers, --lr-disc kept" 0 "--lr-disc X" "$hadron" avo --help
+expect "avo --help: the proposal's optimiser" 0 "--optimizer-proposal NAME" "$hadron" avo --help
+expect "avo --help: a default that depends on the simulator" 0 "(default tracker 0.05, weinberg 0)" "$hadron" avo --help
 expect "avo: no data" 2 "give --observed FILE.npy or --truth" "$hadron" avo
-expect "avo: observed of the wrong shape" 1 "$tmp/a/val_dat.npy: the weinberg simulator needs float32 or float64 of shape (N, 1)" \
+expect "avo: observed of the wrong shape" 1 \
+  "$tmp/a/val_dat.npy: shape (300, 5, 4): the weinberg simulator's observations need shape (N, 1) or (N,)" \
   "$hadron" avo --simulator weinberg --observed "$tmp/a/val_dat.npy"
 h="{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
 { printf '\x93NUMPY\x01\x00\x76\x00%-117s\n' "$h"; printf '\x00\x00\x80\x3f\x00\x00\xc0\x7f'; } > "$tmp/nan.npy"
 expect "avo: a NaN observation" 1 "$tmp/nan.npy: entry 1 (row 1) is nan" "$hadron" avo --simulator weinberg --observed "$tmp/nan.npy"
+h="{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }"
+{ printf '\x93NUMPY\x01\x00\x76\x00%-117s\n' "$h"; printf '\x01\x00\x00\x00\x02\x00\x00\x00'; } > "$tmp/int.npy"
+expect "avo: integer observations" 1 "$tmp/int.npy: dtype int32: observations must be float32 or float64" \
+  "$hadron" avo --simulator weinberg --observed "$tmp/int.npy"
 expect "avo: broken HepMC3 events" 1 "missing_vertex.hepmc3:" "$hadron" avo --truth 1 --events "$fix/hepmc3/missing_vertex.hepmc3"
 
 echo "$passed passed, $failed failed"
