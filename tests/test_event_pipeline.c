@@ -109,8 +109,8 @@ static void test_refusals(void **state)
 static void test_hepmc3_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/hadron_test_pipeline_XXXXXX", path[128], bad[128];
-    assert_non_null(mkdtemp(dir));
+    char *dir = test_tmpdir("pipeline"), path[4096], bad[4096];
+    assert_non_null(dir);
     snprintf(path, sizeof path, "%s/ev.hepmc3", dir);
     snprintf(bad, sizeof bad, "%s/bad.hepmc3", dir);
     hd_eeqq_opts o = hd_eeqq_opts_default();
@@ -136,7 +136,7 @@ static void test_hepmc3_file(void **state)
     o.sqrt_s = 5;
     assert_int_not_equal(hd_events_write_hepmc3(hd_eeqq_source(&o), 10, bad, NULL, NULL, NULL), HD_OK);
     assert_int_not_equal(access(bad, F_OK), 0);
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(test_tmpdir_free(dir), 0);
 }
 
 int main(void)
