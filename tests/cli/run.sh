@@ -41,6 +41,7 @@ expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --e
 expect "unknown option" 2 "unknown option '--bogus'" "$hadron" fit --bogus
 expect "bad layers" 2 "layers '3,x'" "$hadron" fit --layers 3,x
 expect "bad activation" 2 "unknown activation 'swish'" "$hadron" fit --activation swish
+expect "bad learning rate, before the summary" 2 "learning rate -1" "$hadron" fit --lr -1
 expect "unwritable output" 1 "$tmp/file/sub" bash -c "touch '$tmp/file' && '$hadron' fit --epochs 1 --out '$tmp/file/sub'"
 
 expect "short fit" 0 "x lower" "$hadron" fit --epochs 5 --print-every 5 --out "$tmp/fit"

@@ -91,7 +91,7 @@ int hd_fit_check(const hd_fit_opts *o)
         return hd_error(HD_EINVAL, "fit: epochs, points and batch must be positive");
     if (o->model.n_in != 2 || o->model.n_out != 1)
         return hd_error(HD_EINVAL, "fit: the model maps 2 inputs to 1 output");
-    return HD_OK;
+    return hd_optim_check(&o->optim);
 }
 
 /* The epoch's metrics: its training MSE and the test MSE. */
