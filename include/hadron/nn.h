@@ -304,7 +304,7 @@ typedef struct {
     void (*on_batch)(void *user, int64_t index, int64_t rows); /* after backward; index 0 starts an epoch */
     void (*on_epoch)(void *user, const hd_train_epoch *e);
     void *user;
-    const char *history;    /* CSV: epoch, the metrics, lr, seconds; NULL: none */
+    const char *history;    /* CSV: epoch, the metrics, pass_loss, lr, seconds; NULL: none */
     const char *checkpoint; /* NULL: none */
     int checkpoint_every;   /* epochs; the last epoch is always saved */
     int resume;             /* continue from checkpoint */

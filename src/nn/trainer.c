@@ -214,7 +214,7 @@ static int open_history(trainer *t, int resumed_from)
     size_t k = (size_t)snprintf(header, sizeof header, "epoch");
     for (int i = 0; i < o->n_metrics && k < sizeof header; i++)
         k += (size_t)snprintf(header + k, sizeof header - k, ",%s", o->metric_names[i]);
-    if (k < sizeof header) snprintf(header + k, sizeof header - k, ",lr,seconds\n");
+    if (k < sizeof header) snprintf(header + k, sizeof header - k, ",pass_loss,lr,seconds\n");
     return hd_history_open(o->history, header, resumed_from, &t->hist);
 }
 
@@ -223,7 +223,7 @@ static int history_row(trainer *t, const hd_train_epoch *e)
     if (!t->hist) return HD_OK;
     fprintf(t->hist, "%d", e->epoch);
     for (int i = 0; i < t->o->n_metrics; i++) fprintf(t->hist, ",%.9g", e->metrics[i]);
-    fprintf(t->hist, ",%.6g,%.4g\n", (double)e->lr, e->seconds);
+    fprintf(t->hist, ",%.9g,%.6g,%.4g\n", e->pass_loss, (double)e->lr, e->seconds);
     return fflush(t->hist) == 0 ? HD_OK : hd_error(HD_EIO, "writing %s failed", t->o->history);
 }
 

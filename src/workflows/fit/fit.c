@@ -72,7 +72,7 @@ static int write_outputs(const hd_fit_opts *o, fit_state *s)
     char path[4096];
     int rc;
     hd_line_plot plot = {.csv = "history.csv", .title = "fit: loss per epoch", .xlabel = "epoch",
-                         .ylabel = "mean squared error", .x_col = 1, .n_series = 2, .y_cols = {2, 3},
+                         .ylabel = "mean squared error", .x_col = 1, .n_series = 2, .y_cols = {3, 2},
                          .y_titles = {"train", "test"}, .log_y = 1};
     snprintf(path, sizeof path, "%s/loss", o->out_dir);
     if ((rc = hd_plot_lines(path, &plot, NULL)) != HD_OK) return rc;
@@ -94,22 +94,21 @@ int hd_fit_check(const hd_fit_opts *o)
     return hd_optim_check(&o->optim);
 }
 
-/* The epoch's metrics: its training MSE and the test MSE. */
+/* The epoch's metric: the test MSE (the training MSE is the pass loss). */
 static int epoch_mse(void *user, const hd_train_epoch *e, double *values)
 {
     fit_state *s = user;
-    values[0] = e->pass_loss;
-    int rc = evaluate(s->o, s, &values[1]);
+    int rc = evaluate(s->o, s, &values[0]);
     s->res->epochs = e->epoch;
-    s->res->final_train_mse = values[0];
-    s->res->final_test_mse = values[1];
+    s->res->final_train_mse = e->pass_loss;
+    s->res->final_test_mse = values[0];
     return rc;
 }
 
 static void report_epoch(void *user, const hd_train_epoch *e)
 {
     const fit_state *s = user;
-    if (s->o->on_epoch) s->o->on_epoch(s->o->user, e->epoch, e->metrics[0], e->metrics[1]);
+    if (s->o->on_epoch) s->o->on_epoch(s->o->user, e->epoch, e->pass_loss, e->metrics[0]);
 }
 
 static int train(const hd_fit_opts *o, fit_state *s)
@@ -129,9 +128,8 @@ static int train(const hd_fit_opts *o, fit_state *s)
     t.seed = o->seed;
     t.optim = o->optim;
     t.epochs = o->epochs;
-    t.n_metrics = 2;
-    t.metric_names[0] = "train_mse";
-    t.metric_names[1] = "test_mse";
+    t.n_metrics = 1;
+    t.metric_names[0] = "test_mse";
     t.metrics = epoch_mse;
     t.on_epoch = report_epoch;
     t.user = s;
