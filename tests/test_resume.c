@@ -26,8 +26,8 @@
 #define EVERY 5
 #define KILL_AT 13 /* after the checkpoint of epoch 10, in the middle of the next interval */
 
-static char dir[] = "/tmp/hd_test_resume_XXXXXX";
-static char path_buf[3][256];
+static char *dir;
+static char path_buf[3][4200];
 
 static const char *in_dir(int slot, const char *name)
 {
@@ -106,7 +106,7 @@ static char *history_without_seconds(const char *path)
 
 static void assert_same_run(const char *a, const char *b)
 {
-    char pa[300], pb[300];
+    char pa[4300], pb[4300];
     snprintf(pa, sizeof pa, "%s/model.safetensors", a);
     snprintf(pb, sizeof pb, "%s/model.safetensors", b);
     size_t na, nb;
@@ -188,12 +188,12 @@ static void test_surrogate_resume_is_bit_identical(void **state)
 {
     (void)state;
     assert_exited_ok(in_child(write_histograms, NULL));
-    char a[256], b[256];
+    char a[4200], b[4200];
     snprintf(a, sizeof a, "%s/sur_a", dir);
     snprintf(b, sizeof b, "%s/sur_b", dir);
     assert_exited_ok(in_child(run_surrogate, &(surrogate_run){.out = a}));
     assert_killed(in_child(run_surrogate, &(surrogate_run){.out = b, .kill_at = KILL_AT}));
-    char hist[300];
+    char hist[4300];
     snprintf(hist, sizeof hist, "%s/history.csv", b);
     assert_int_equal(data_rows(hist), KILL_AT); /* it died after the rows past its checkpoint */
     /* other settings are refused, naming the option; the files stay as they were */
@@ -207,27 +207,11 @@ static void test_surrogate_resume_is_bit_identical(void **state)
 
 /* ---- bnn ---------------------------------------------------------------------------- */
 
-static void write_split(const char *name, int part, int64_t n)
-{
-    hd_amplitude_opts o = hd_amplitude_opts_default();
-    o.part = part;
-    o.n_events = n;
-    hd_array dat, amp;
-    assert_int_equal(hd_array_new(&dat, HD_F64, 3, (int64_t[]){n, 5, 4}), HD_OK);
-    assert_int_equal(hd_array_new(&amp, HD_F64, 1, (int64_t[]){n}), HD_OK);
-    assert_int_equal(hd_sim_amplitudes(&o, dat.data, amp.data), HD_OK);
-    write_amp_pair(dir, name, &dat, &amp);
-    hd_array_free(&dat);
-    hd_array_free(&amp);
-}
-
 static int write_amplitudes(const void *arg)
 {
     (void)arg;
-    write_split("trn", 0, 1500);
-    write_split("val", 1, 300);
-    write_split("tst", 2, 300);
-    return HD_OK;
+    hd_amplitude_opts o = hd_amplitude_opts_default();
+    return hd_sim_amplitudes_write(&o, dir, (const int64_t[3]){1500, 300, 300});
 }
 
 typedef struct { const char *out; int resume, kill_at, epochs; } bnn_run;
@@ -263,7 +247,7 @@ static void test_bnn_resume_is_bit_identical(void **state)
 {
     (void)state;
     assert_exited_ok(in_child(write_amplitudes, NULL));
-    char a[256], b[256];
+    char a[4200], b[4200];
     snprintf(a, sizeof a, "%s/bnn_a", dir);
     snprintf(b, sizeof b, "%s/bnn_b", dir);
     assert_exited_ok(in_child(run_bnn, &(bnn_run){.out = a}));
@@ -278,13 +262,13 @@ static void test_bnn_resume_is_bit_identical(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
+    return (dir = test_tmpdir("resume")) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return remove_tree(dir);
+    return test_tmpdir_free(dir);
 }
 
 int main(void)
