@@ -96,6 +96,36 @@ int hd_hist3_write_npz(const char *path, const hd_hist3 *h);
 /* Centre of bin b: eta, pT (geometric centre of a log bin when pT > 0), phi. */
 void hd_hist3_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, double *phi);
 
+/* ---- calorimeter voxel layouts (data/calo_layout.c) ------------------------------
+ * How a shower's voxels are laid out, shared by the simulator (sim.h), the
+ * files and the evaluation (metrics.h).  Cylindrical layouts use the
+ * CaloChallenge order: voxel (layer, alpha, r) is at
+ * (layer * n_alpha + alpha) * n_r + r, r fastest; alpha bin a covers
+ * [2 pi a / n_alpha, 2 pi (a + 1) / n_alpha) and radial bin r covers
+ * [r_edges[r], r_edges[r + 1]) mm from the shower axis.  A grid layout
+ * (ecal30) is one layer of ny x nx square cells of `cell` mm, x fastest,
+ * centred on the calorimeter face's origin. */
+
+#define HD_CALO_MAX_LAYERS 64
+#define HD_CALO_MAX_R 32
+
+typedef enum { HD_CALO_CYLINDRICAL, HD_CALO_GRID } hd_calo_kind;
+
+typedef struct {
+    char name[32];
+    hd_calo_kind kind;
+    int n_layers, n_alpha, n_r;           /* cylindrical */
+    double r_edges[HD_CALO_MAX_R + 1];    /* mm, n_r + 1 increasing from 0 */
+    double layer_x0[HD_CALO_MAX_LAYERS];  /* cylindrical: depth of each readout layer in radiation lengths */
+    int nx, ny;                           /* grid */
+    double cell;                          /* grid: cell side, mm */
+} hd_calo_layout;
+
+/* A known layout by name ("ds2", "ds3", "reduced", "ecal30"); the error lists them. */
+int hd_calo_layout_get(const char *name, hd_calo_layout *out);
+int64_t hd_calo_layout_voxels(const hd_calo_layout *l);
+int hd_calo_layout_check(const hd_calo_layout *l); /* counts and edges in range */
+
 /* ---- shuffling batch loader (data/loader.c) ------------------------------------
  * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a
  * new random order each epoch from the SHUFFLE stream: reproducible per seed. */
