@@ -298,6 +298,11 @@ static void test_reader_accepts_valid_variants(void **state)
     assert_int_equal(hd_safetensors_parse("buffer", b, 5, &st), HD_EFORMAT);
     assert_null(st);
     assert_non_null(strstr(hd_last_error(), "buffer: truncated"));
+    /* a header length past hadron's 8 MiB limit is refused before anything is read or parsed */
+    unsigned char big[16] = {0};
+    big[2] = 0x90; /* 9 MiB, little-endian */
+    assert_error(hd_safetensors_parse("big.safetensors", big, sizeof big, &st), HD_EFORMAT,
+                 "big.safetensors: header length 9437184 is over hadron's 8388608-byte limit", "docs/files.md");
     free(b);
 }
 

@@ -433,8 +433,13 @@ static void test_bad_deflate_refused(void **state)
     assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT, "c.npz:hist: deflate data ends early", NULL);
 
     memcpy(b, orig, size);
-    set32(b + cd + 24, 0x7fffffff); /* claims a ratio deflate cannot reach */
+    set32(b + cd + 24, 10 << 20); /* claims a ratio deflate cannot reach */
     assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT, "c.npz:hist: ", "cannot hold");
+
+    memcpy(b, orig, size);
+    set32(b + cd + 24, 0x7fffffff); /* claims more than the input cap */
+    assert_error(hd_npz_parse("c.npz", b, size, &z), HD_EFORMAT, "c.npz: the members' total uncompressed size is 2147484",
+                 "HADRON_MAX_INPUT_MB");
 
     memcpy(b, orig, size);
     set32(b + cd + 24, 100); /* fewer bytes than the stream holds */
@@ -472,6 +477,12 @@ static void test_bad_structure_refused(void **state)
     memcpy(c, b, size);
     set32(c + cd + 42, 7); /* the local header is not where the directory says */
     assert_error(hd_npz_parse("s.npz", c, size, &z), HD_EFORMAT, "s.npz:hist: no local header at byte 7", NULL);
+    memcpy(c, b, size);
+    size_t cd2 = cd + 46 + (c[cd + 28] | c[cd + 29] << 8) + (c[cd + 30] | c[cd + 31] << 8) +
+                 (c[cd + 32] | c[cd + 33] << 8); /* the second directory entry */
+    set32(c + cd2 + 42, 0); /* the second member's data is the first one's: a zip bomb's trick */
+    assert_error(hd_npz_parse("s.npz", c, size, &z), HD_EFORMAT, "s.npz: members 'hist.npy' and 'counts.npy' overlap",
+                 "zip bomb");
     memcpy(c, b, size);
     c[cd + 46] = 'H'; /* the directory's name differs from the local header's */
     assert_error(hd_npz_parse("s.npz", c, size, &z), HD_EFORMAT, "s.npz:Hist: local header names a different",

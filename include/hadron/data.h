@@ -10,6 +10,19 @@
 extern "C" {
 #endif
 
+/* ---- the input cap (data/file_read.c) -------------------------------------------
+ * Every file hadron opens may come from someone else.  What a file's fields
+ * declare (decompressed members, image arrays, event pools) may make hadron
+ * allocate at most 256 MiB + 16 x the file's size, or HADRON_MAX_INPUT_MB
+ * MiB when that is set (docs/files.md).  A refusal names the file, the
+ * field and the size it claimed. */
+#define HD_INPUT_CAP_BASE ((uint64_t)256 << 20)
+#define HD_INPUT_CAP_FACTOR 16
+uint64_t hd_input_cap(uint64_t file_bytes);
+/* The refusal: "PATH: WHAT is N bytes, more than the C bytes one input
+ * file of S bytes may make hadron allocate (...)"; returns HD_EFORMAT. */
+int hd_input_refuse(const char *path, const char *what, uint64_t claimed, uint64_t file_bytes);
+
 /* ---- safetensors (data/safetensors.c) -------------------------------------------
  * 8-byte little-endian header size, JSON header naming each tensor's dtype,
  * shape and byte range, raw little-endian data; string metadata under

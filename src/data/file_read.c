@@ -4,13 +4,38 @@
 
 #include "hadron/core.h"
 
+#include "hadron/data.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK (1u << 30) /* bytes per read(2): well below SSIZE_MAX everywhere */
+
+uint64_t hd_input_cap(uint64_t file_bytes)
+{
+    const char *env = getenv("HADRON_MAX_INPUT_MB");
+    char *end;
+    errno = 0;
+    unsigned long long mb = env ? strtoull(env, &end, 10) : 0;
+    if (env && *env && !errno && *end == '\0' && mb > 0 && mb < (UINT64_MAX >> 20)) return (uint64_t)mb << 20;
+    uint64_t scaled = file_bytes > (UINT64_MAX - HD_INPUT_CAP_BASE) / HD_INPUT_CAP_FACTOR
+                          ? UINT64_MAX
+                          : HD_INPUT_CAP_BASE + HD_INPUT_CAP_FACTOR * file_bytes;
+    return scaled;
+}
+
+int hd_input_refuse(const char *path, const char *what, uint64_t claimed, uint64_t file_bytes)
+{
+    return hd_error(HD_EFORMAT,
+                    "%s: %s is %llu bytes, more than the %llu bytes one input file of %llu bytes may make hadron "
+                    "allocate (set HADRON_MAX_INPUT_MB to allow more; docs/files.md)",
+                    path, what, (unsigned long long)claimed, (unsigned long long)hd_input_cap(file_bytes),
+                    (unsigned long long)file_bytes);
+}
 
 int hd_file_open(const char *path, uint64_t max_bytes, int *fd, uint64_t *size)
 {

@@ -4,6 +4,7 @@
 #include "data/zip.h"
 
 #include "hadron/core.h"
+#include "hadron/data.h"
 
 #define ZLIB_CONST
 #include <errno.h>
@@ -198,6 +199,45 @@ static int check_unique(const char *label, const hd_zip_reader *z)
     return rc;
 }
 
+static int cmp_local(const void *a, const void *b)
+{
+    uint64_t x = (*(const hd_zip_member *const *)a)->local_at, y = (*(const hd_zip_member *const *)b)->local_at;
+    return (x > y) - (x < y);
+}
+
+/* Members' local records (header, name, data) may not overlap: a zip bomb
+ * makes many members of one deflate stream.  The extra field is left out of
+ * each span, so the check is a lower bound of what a record takes.  The
+ * sum of what the members decompress to is bounded by the input cap. */
+static int check_disjoint(const char *label, const hd_zip_reader *z)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < z->n; i++)
+        total = z->members[i].uncomp > UINT64_MAX - total ? UINT64_MAX : total + z->members[i].uncomp;
+    if (total > hd_input_cap(z->size)) return hd_input_refuse(label, "the members' total uncompressed size", total, z->size);
+    if (z->n < 2) return HD_OK;
+    const hd_zip_member **sorted = hd_calloc((size_t)z->n, sizeof *sorted);
+    if (!sorted) return HD_ENOMEM;
+    for (int i = 0; i < z->n; i++) sorted[i] = &z->members[i];
+    qsort(sorted, (size_t)z->n, sizeof *sorted, cmp_local);
+    int rc = HD_OK;
+    for (int i = 1; i < z->n && rc == HD_OK; i++) {
+        const hd_zip_member *m = sorted[i - 1];
+        uint64_t span = LOCAL_SIZE + m->name_len, end = m->local_at + span;
+        end = m->comp > UINT64_MAX - end ? UINT64_MAX : end + m->comp;
+        /* a record running past the data area is refused with its own reason when it is read */
+        if (end > sorted[i]->local_at && end <= z->cd_at) {
+            char a[NAME_SHOWN + 4], b[NAME_SHOWN + 4];
+            rc = hd_error(HD_EFORMAT, "%s: members '%s' and '%s' overlap (at bytes %llu and %llu): refused, as a zip "
+                          "bomb would be", label, hd_printable((const char *)m->name, m->name_len, a, sizeof a),
+                          hd_printable((const char *)sorted[i]->name, sorted[i]->name_len, b, sizeof b),
+                          (unsigned long long)m->local_at, (unsigned long long)sorted[i]->local_at);
+        }
+    }
+    hd_free(sorted);
+    return rc;
+}
+
 int hd_zip_open(hd_zip_reader *z, const char *label, const char *kind, const void *bytes, uint64_t size)
 {
     memset(z, 0, sizeof *z);
@@ -212,6 +252,7 @@ int hd_zip_open(hd_zip_reader *z, const char *label, const char *kind, const voi
     uint64_t pos = e.cd_at, end = e.cd_at + e.cd_size;
     for (int i = 0; i < z->n && rc == HD_OK; i++) rc = read_central(label, b, &pos, end, i, &members[i]);
     if (rc == HD_OK) rc = check_unique(label, z);
+    if (rc == HD_OK) rc = check_disjoint(label, z);
     if (rc != HD_OK) {
         hd_zip_close(z);
         return rc == HD_ENOMEM ? hd_error(rc, "%s: out of memory while reading the archive", label) : rc;
