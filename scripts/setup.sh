@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev librandom123-dev
-          libcjson-dev libcmocka-dev zlib1g-dev libpng-dev gnuplot-nox dataset-fashion-mnist)
+          libcjson-dev libcmocka-dev zlib1g-dev libpng-dev libhdf5-dev python3-h5py gnuplot-nox
+          dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -82,6 +82,59 @@ const char *hd_npz_name(const hd_npz *z, int i);                /* without ".npy
 const hd_array *hd_npz_get(const hd_npz *z, const char *name);  /* NULL if absent */
 int hd_npz_write(const char *path, int n, const char *const *names, const hd_array *const *arrays);
 
+/* ---- HDF5 (data/hdf5.c) ----------------------------------------------------------
+ * Datasets of an HDF5 file (h5py's format; libhdf5 reads and writes it) as
+ * hd_arrays.  A dataset is named by its path in the file, "/showers" or
+ * "showers", "/group/x" or "group/x"; on the command line a file and a
+ * dataset are one argument "file.h5:/group/x" (hd_h5_split_name).
+ * Readable: float32 and float64 (any byte order) as either; integers as
+ * int32 or int64 where every value fits; 0 (scalar) to HD_MAX_DIM
+ * dimensions; chunked or contiguous, gzip or shuffle filtered.  Refused,
+ * with the file, the dataset and the problem: a path that is not a regular
+ * file, a file without an HDF5 signature, a truncated or damaged file, a
+ * missing dataset (the message lists those the file has), another dtype
+ * (strings, compounds, ...), more than HD_MAX_DIM dimensions, data a read
+ * would make larger than HD_H5_MAX_BYTES, chunks larger than
+ * HD_H5_MAX_CHUNK_BYTES, a filter this libhdf5 lacks (h5py's lzf).
+ * libhdf5 prints nothing: its error stack becomes the one hadron message. */
+
+#define HD_H5_MAX_BYTES (UINT64_C(1) << 34)       /* 16 GiB: the most one whole-dataset read allocates */
+#define HD_H5_MAX_CHUNK_BYTES (UINT64_C(1) << 30) /* 1 GiB: the largest chunk a read lets libhdf5 unpack */
+
+/* Writes n arrays (any hd_dtype; stored little-endian float32, float64,
+ * int32, int64) as datasets names[i]; a '/' in a name makes groups.  Data
+ * of one or more elements is chunked along the first dimension (about 1
+ * MiB a chunk), shuffled and gzip-compressed (level 4).  Atomic: the file
+ * is written as "path.tmp-PID-K" and renamed over path only when complete;
+ * a failure leaves no file and an existing path as it was. */
+int hd_h5_write(const char *path, int n, const char *const *names, const hd_array *const *arrays);
+/* The whole dataset into out (hd_array_free it), converted to want:
+ * HD_F32/HD_F64 from a float dataset, HD_I32/HD_I64 from an integer one.
+ * out is empty on failure. */
+int hd_h5_read(const char *path, const char *dataset, hd_dtype want, hd_array *out);
+/* Dimensions (shape[HD_MAX_DIM]) and the dtype hd_h5_read reads exactly
+ * (stored: float32, float64, int32 for integers that fit it, else int64);
+ * stored may be NULL.  Refuses what hd_h5_read refuses, but reads no data. */
+int hd_h5_shape(const char *path, const char *dataset, int *ndim, int64_t *shape, hd_dtype *stored);
+
+/* Rows of a float dataset streamed in bounded memory: row i is
+ * dataset[i, ...], its other dimensions flattened (a 1-D dataset has rows
+ * of one value).  The reader holds the file open. */
+typedef struct hd_h5_reader hd_h5_reader;
+int hd_h5_open(const char *path, const char *dataset, hd_h5_reader **out);
+int64_t hd_h5_rows(const hd_h5_reader *r);
+int64_t hd_h5_row_len(const hd_h5_reader *r);   /* floats per row */
+/* Rows first .. first + n - 1 as float32 into out[n * row_len]. */
+int hd_h5_read_rows(hd_h5_reader *r, int64_t first, int64_t n, float *out);
+void hd_h5_close(hd_h5_reader *r);
+
+/* Splits "file.h5:/group/x" at its last ':' into the file (copied into
+ * file[file_size], which must hold it) and *dataset, a pointer into spec
+ * ("/group/x").  Without a ':' the whole spec is the file and *dataset is
+ * NULL (the caller's default); a spec ending in ':' names a file with a ':'
+ * in its name and no dataset ("run:1.h5:").  An empty file part is refused. */
+int hd_h5_split_name(const char *spec, char *file, size_t file_size, const char **dataset);
+
 /* ---- efficiency histograms (data/hist3.c) -------------------------------------
  * Counts of generated and reconstructed particles on an (eta, pT, phi)
  * binning, and optionally the true efficiency per bin.  On disk: an .npz

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, then builds and runs the
 # example program against it twice: with find_package(hadron) and with
-# pkg-config.  Usage: run.sh BUILD_DIR SOURCE_DIR
+# pkg-config; and a program that uses libhdf5 and zlib through hadron
+# against the static library both ways.  Usage: run.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
@@ -13,9 +14,10 @@ done
 "$tmp/prefix/bin/hadron" --version
 
 cmake -S "$src/tests/install" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
-      -DEXAMPLE="$src/examples/train_mlp.c" >/dev/null
+      -DEXAMPLE="$src/examples/train_mlp.c" -DSTATIC_EXAMPLE="$src/tests/install/static_h5.c" >/dev/null
 cmake --build "$tmp/cmake" >/dev/null
 LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/cmake/consumer_shared" | tail -1
+"$tmp/cmake/consumer_static" "$tmp"
 echo "find_package(hadron): ok"
 
 PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" \
@@ -23,3 +25,11 @@ PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" \
      $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs hadron)
 LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer_pc" | tail -1
 echo "pkg-config hadron: ok"
+
+# the static library by name, its dependencies from Libs.private and Requires.private
+pc_static=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --static --cflags --libs hadron)
+# shellcheck disable=SC2086
+cc -std=c11 "$src/tests/install/static_h5.c" -o "$tmp/consumer_pc_static" \
+   ${pc_static/-lhadron/-l:libhadron.a}
+"$tmp/consumer_pc_static" "$tmp"
+echo "pkg-config --static hadron: ok"
