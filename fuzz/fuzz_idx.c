@@ -5,9 +5,12 @@
  * file; never a crash.  Beyond that:
  *   - a plain input that reads must be exactly header + data: encoding the
  *     array back gives the input's bytes;
- *   - the images and labels readers agree with hd_idx_read;
+ *   - the images and labels readers agree with hd_idx_read, and the first
+ *     image alone (n_max 1) is the first of all;
  *   - the same bytes gzip-compressed read to the same result, and the
- *     compressed file cut short is always refused. */
+ *     compressed file cut short is always refused.
+ * The input cap is fixed (HADRON_MAX_INPUT_MB=64), so that a file and its
+ * gzip, of other sizes, are held to the same one. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@ static void init(void)
     if (!mkdtemp(dir)) __builtin_trap();
     snprintf(raw_path, sizeof raw_path, "%s/in.idx", dir);
     snprintf(gz_path, sizeof gz_path, "%s/in.idx.gz", dir);
+    setenv("HADRON_MAX_INPUT_MB", "64", 1);
     atexit(cleanup);
 }
 
@@ -126,7 +130,8 @@ static void failed_cleanly(const char *path)
 static void check_typed(const char *path, int rc, const hd_array *a, int code)
 {
     hd_tensor *t = NULL;
-    int rc_images = hd_idx_read_images(path, &t, -1.0f, 1.0f);
+    hd_idx_image_opts o = {.lo = -1.0f, .hi = 1.0f};
+    int rc_images = hd_idx_read_images(path, &o, &t);
     int images_ok = rc == HD_OK && a->ndim == 3 && a->dtype == HD_I32 && (code == 0x08 || code < 0);
     if (rc_images == HD_OK ? !images_ok : images_ok && code == 0x08) __builtin_trap();
     if (rc_images == HD_OK) {
@@ -138,6 +143,14 @@ static void check_typed(const char *path, int rc, const hd_array *a, int code)
             float want = (float)(-1.0 * (1.0 - v[i] / 255.0) + v[i] / 255.0);
             if (t->data[i] != want) __builtin_trap();
         }
+        hd_tensor *first = NULL;
+        o.n_max = 1;
+        o.height = t->shape[2];
+        o.width = t->shape[3];
+        if (hd_idx_read_images(path, &o, &first) != HD_OK || first->shape[0] != 1 ||
+            memcmp(first->data, t->data, (size_t)(t->shape[2] * t->shape[3]) * sizeof(float)) != 0)
+            __builtin_trap();
+        hd_tensor_free(first);
     } else {
         if (t) __builtin_trap();
         failed_cleanly(path);

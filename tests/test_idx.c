@@ -1,9 +1,11 @@
 /* IDX (MNIST) files: every type code and rank read back, plain and gzip;
  * images scaled exactly onto [lo, hi]; labels and image/label pairs with
- * their counts checked; every kind of corrupt file (header, sizes,
- * truncation, trailing bytes, gzip damage) refused with the file's name and
- * the reason, and no crash on any truncation; the real Fashion-MNIST test
- * set when Debian's dataset-fashion-mnist is installed. */
+ * their counts checked; the image size and the count to read checked on
+ * the headers before any data is read, and what a header claims held to
+ * the input cap; every kind of corrupt file (header, sizes, truncation,
+ * trailing bytes, gzip damage) refused with the file's name and the reason,
+ * and no crash on any truncation; the real Fashion-MNIST test set when
+ * Debian's dataset-fashion-mnist is installed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +88,9 @@ static unsigned char *gzip_bytes(const fixture *f, const void *bytes, size_t n, 
 }
 
 static uint32_t u32(int64_t v) { return (uint32_t)v; }
+
+/* Image options: [lo, hi], any size, every image. */
+static hd_idx_image_opts range(float lo, float hi) { return (hd_idx_image_opts){.lo = lo, .hi = hi}; }
 
 /* ---- reading every type ----------------------------------------------------------- */
 
@@ -186,7 +191,8 @@ static void test_images_scaled_exactly(void **state)
     for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
         float lo = ranges[r][0], hi = ranges[r][1];
         hd_tensor *t = NULL;
-        assert_int_equal(hd_idx_read_images(f->gz, &t, lo, hi), HD_OK);
+        hd_idx_image_opts o = range(lo, hi);
+        assert_int_equal(hd_idx_read_images(f->gz, &o, &t), HD_OK);
         assert_int_equal(t->ndim, 4);
         assert_int_equal(t->shape[0], 2);
         assert_int_equal(t->shape[1], 1);
@@ -201,9 +207,18 @@ static void test_images_scaled_exactly(void **state)
         hd_tensor_free(t);
     }
     hd_tensor *t = (hd_tensor *)1;
-    assert_error(hd_idx_read_images(f->gz, &t, NAN, 1), HD_EINVAL, f->gz, "not finite");
+    hd_idx_image_opts o = range(NAN, 1);
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EINVAL, f->gz, "not finite");
     assert_null(t);
-    assert_error(hd_idx_read_images(f->gz, &t, -1, INFINITY), HD_EINVAL, "not finite", NULL);
+    o = range(-1, INFINITY);
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EINVAL, "not finite", NULL);
+    o = range(-1, 1);
+    o.n_max = -1;
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EINVAL, "n_max -1", "must be >= 0");
+    o.n_max = 0;
+    o.width = -28;
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EINVAL, "width -28", NULL);
+    assert_error(hd_idx_read_images(f->gz, NULL, &t), HD_EINVAL, "NULL image options", NULL);
 }
 
 static void test_labels_and_counts(void **state)
@@ -234,13 +249,14 @@ static void test_labels_and_counts(void **state)
     assert_error(hd_idx_read_labels(f->raw, -1, &l, &count), HD_EFORMAT, f->raw, "a labels file is 1-D ubyte");
     assert_error(hd_idx_read_labels(f->raw, -1, &l, &count), HD_EFORMAT, "3-D 5 x 2 x 2 ubyte", NULL);
     hd_tensor *t = NULL;
-    assert_error(hd_idx_read_images(f->labels, &t, -1, 1), HD_EFORMAT, f->labels, "an images file is 3-D ubyte");
-    assert_error(hd_idx_read_images(f->labels, &t, -1, 1), HD_EFORMAT, "1-D 5 ubyte", NULL);
+    hd_idx_image_opts o = range(-1, 1);
+    assert_error(hd_idx_read_images(f->labels, &o, &t), HD_EFORMAT, f->labels, "an images file is 3-D ubyte");
+    assert_error(hd_idx_read_images(f->labels, &o, &t), HD_EFORMAT, "1-D 5 ubyte", NULL);
     assert_null(t);
     b = make_idx(0x0D, 3, (uint32_t[]){1, 1, 1}, NULL, 4, &n); /* 3-D, but float32 */
     spill(f->raw, b, n);
     free(b);
-    assert_error(hd_idx_read_images(f->raw, &t, -1, 1), HD_EFORMAT, "3-D 1 x 1 x 1 float32", NULL);
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "3-D 1 x 1 x 1 float32", NULL);
     b = make_idx(0x0C, 1, (uint32_t[]){1}, NULL, 4, &n); /* 1-D, but int32 */
     spill(f->raw, b, n);
     free(b);
@@ -259,7 +275,8 @@ static void test_mnist_pair(void **state)
     free(b);
     hd_tensor *t = NULL;
     int32_t *l = NULL;
-    assert_int_equal(hd_idx_read_mnist(f->gz, f->labels, 0, 1, &t, &l), HD_OK);
+    hd_idx_image_opts o = range(0, 1);
+    assert_int_equal(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_OK);
     assert_int_equal(t->shape[0], 3);
     assert_true(t->data[11] == 11.0f / 255.0f);
     assert_int_equal(l[2], 3);
@@ -269,14 +286,148 @@ static void test_mnist_pair(void **state)
     b = make_idx(0x08, 1, (uint32_t[]){4}, (unsigned char[]){1, 2, 3, 4}, 4, &n);
     spill_gz(f->labels, b, n);
     free(b);
-    assert_error(hd_idx_read_mnist(f->gz, f->labels, 0, 1, &t, &l), HD_EFORMAT, f->gz, f->labels);
-    assert_error(hd_idx_read_mnist(f->gz, f->labels, 0, 1, &t, &l), HD_EFORMAT, "has 3 images", "has 4 labels");
+    assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, f->gz, f->labels);
+    assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, "has 3 images", "has 4 labels");
     assert_null(t);
     assert_null(l);
     /* a bad labels file is reported as such, and nothing leaks */
     spill(f->labels, "junk", 4);
-    assert_error(hd_idx_read_mnist(f->gz, f->labels, 0, 1, &t, &l), HD_EFORMAT, f->labels, "not an IDX file");
+    assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, f->labels, "not an IDX file");
     assert_null(t);
+}
+
+/* Both headers are checked before any image data is read: an images file
+ * whose data is cut short is refused for what its header says. */
+static void test_headers_before_data(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 100, &n); /* the data cut */
+    spill_gz(f->gz, b, n);
+    free(b);
+    b = make_idx(0x08, 1, (uint32_t[]){3}, (unsigned char[]){1, 2, 3}, 3, &n);
+    spill_gz(f->labels, b, n);
+    free(b);
+    hd_tensor *t = NULL;
+    int32_t *l = NULL;
+    hd_idx_image_opts o = {.lo = -1, .hi = 1, .height = 28, .width = 28, .n_max = 2};
+    assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, "has 250000 images", "has 3 labels");
+    char missing[4200];
+    snprintf(missing, sizeof missing, "%s/no-labels.gz", f->dir);
+    assert_error(hd_idx_read_mnist(f->gz, missing, &o, &t, &l), HD_EIO, missing, "No such file");
+    /* the image size needed, on the header */
+    o.height = 32;
+    assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, f->gz,
+                 "250000 x 28 x 28 ubyte holds images of 28 x 28; 32 x 28 are needed");
+    b = make_idx(0x08, 3, (uint32_t[]){50000000, 1, 1}, NULL, 10, &n);
+    spill_gz(f->gz, b, n);
+    free(b);
+    o.height = 28;
+    o.width = 0;
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EFORMAT, "images of 1 x 1; 28 x any are needed", NULL);
+    o.height = 0;
+    o.width = 2;
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EFORMAT, "images of 1 x 1; any x 2 are needed", NULL);
+    assert_null(t);
+    assert_null(l);
+}
+
+/* n_max: only the first images and labels are read; the rest of the file is
+ * not (so neither its trailing bytes nor its truncation are seen). */
+static void test_first_n(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 16, &n);
+    spill_gz(f->gz, b, n);
+    free(b);
+    b = make_idx(0x08, 1, (uint32_t[]){4}, (unsigned char[]){7, 8, 9, 5}, 4, &n);
+    spill_gz(f->labels, b, n);
+    free(b);
+    hd_tensor *t = NULL;
+    int32_t *l = NULL;
+    hd_idx_image_opts o = {.lo = 0, .hi = 255, .height = 2, .width = 2, .n_max = 3};
+    assert_int_equal(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_OK);
+    assert_int_equal(t->shape[0], 3);
+    assert_int_equal(t->shape[2], 2);
+    for (int i = 0; i < 12; i++) assert_true(t->data[i] == (float)i);
+    assert_int_equal(l[2], 9);
+    hd_tensor_free(t);
+    hd_free(l);
+    o.n_max = 9; /* more than there are: all of them */
+    assert_int_equal(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_OK);
+    assert_int_equal(t->shape[0], 4);
+    assert_int_equal(l[3], 5);
+    hd_tensor_free(t);
+    hd_free(l);
+    /* 2 of 4 images of a file cut after the third and with no end: read */
+    b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 12, &n);
+    spill(f->raw, b, n);
+    free(b);
+    o.n_max = 2;
+    assert_int_equal(hd_idx_read_images(f->raw, &o, &t), HD_OK);
+    assert_int_equal(t->shape[0], 2);
+    hd_tensor_free(t);
+    o.n_max = 0;
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "promises 16 bytes of data, file has 12", NULL);
+    o.n_max = 4;
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "promises 16 bytes of data, file has 12", NULL);
+    /* trailing bytes count only when the whole file is read */
+    b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 20, &n);
+    spill(f->raw, b, n);
+    free(b);
+    o.n_max = 3;
+    assert_int_equal(hd_idx_read_images(f->raw, &o, &t), HD_OK);
+    hd_tensor_free(t);
+    o.n_max = 4;
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "at least 4 trailing bytes", NULL);
+    assert_null(t);
+}
+
+/* What a header claims is held to the input cap of the file's size: a
+ * 20-byte file promising 250000 images is refused for it, before any data
+ * is read (not as truncated); HADRON_MAX_INPUT_MB moves the cap. */
+static void test_input_cap(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 4, &n);
+    spill(f->raw, b, n);
+    free(b);
+    hd_tensor *t = NULL;
+    hd_idx_image_opts o = {.lo = -1, .hi = 1, .height = 28, .width = 28};
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, f->raw,
+                 "reading the IDX header's 250000 x 28 x 28 ubyte (the data and the float32 images) is 980000000 "
+                 "bytes, more than the 268435776 bytes one input file of 20 bytes may make hadron allocate");
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "HADRON_MAX_INPUT_MB", NULL);
+    hd_array a;
+    assert_error(hd_idx_read(f->raw, &a), HD_EFORMAT, "(the data and its int32 values) is 980000000 bytes", NULL);
+    o.n_max = 1000; /* within the cap: then the data is found short */
+    assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "promises 196000000 bytes of data, file has 4", NULL);
+
+    /* 1000 zero images of 28 x 28, gzipped: 3.9 MB to hold, 1 MiB allowed */
+    size_t bytes = 1000 * 28 * 28;
+    unsigned char *zeros = calloc(1, bytes);
+    assert_non_null(zeros);
+    b = make_idx(0x08, 3, (uint32_t[]){1000, 28, 28}, zeros, bytes, &n);
+    spill_gz(f->gz, b, n);
+    free(b);
+    free(zeros);
+    setenv("HADRON_MAX_INPUT_MB", "1", 1);
+    o.n_max = 0;
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EFORMAT, "is 3920000 bytes, more than the 1048576 bytes", NULL);
+    o.n_max = 300; /* 1176000 bytes */
+    assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EFORMAT, "reading 300 of the IDX header's 1000 x 28 x 28", NULL);
+    o.n_max = 100; /* 392000 bytes */
+    assert_int_equal(hd_idx_read_images(f->gz, &o, &t), HD_OK);
+    assert_int_equal(t->shape[0], 100);
+    hd_tensor_free(t);
+    setenv("HADRON_MAX_INPUT_MB", "8", 1);
+    o.n_max = 0;
+    assert_int_equal(hd_idx_read_images(f->gz, &o, &t), HD_OK);
+    assert_int_equal(t->shape[0], 1000);
+    hd_tensor_free(t);
+    unsetenv("HADRON_MAX_INPUT_MB");
 }
 
 /* ---- corrupt files ------------------------------------------------------------------ */
@@ -291,7 +442,8 @@ static void refused(const char *path, int code, const char *part, const char *pa
     assert_null(a.data);
     assert_int_equal(a.ndim, 0);
     hd_tensor *t = (hd_tensor *)1;
-    int rc = hd_idx_read_images(path, &t, -1, 1);
+    hd_idx_image_opts o = range(-1, 1);
+    int rc = hd_idx_read_images(path, &o, &t);
     assert_int_not_equal(rc, HD_OK);
     assert_non_null(strstr(hd_last_error(), path));
     assert_null(t);
@@ -362,11 +514,11 @@ static void test_truncated_and_trailing(void **state)
     free(b);
     /* trailing garbage is refused, not ignored */
     b = make_idx(0x08, 2, (uint32_t[]){2, 2}, NULL, 7, &n);
-    refused_both(f, b, n, "3 trailing bytes after the 4 bytes of data", "(2 x 2 ubyte)");
+    refused_both(f, b, n, "at least 3 trailing bytes after the 4 bytes of data", "(2 x 2 ubyte)");
     free(b);
-    /* a lot of it: counted past the read buffer */
+    /* a lot of it: one block is read, not the rest */
     b = make_idx(0x08, 1, (uint32_t[]){1}, NULL, 100001, &n);
-    refused_both(f, b, n, "100000 trailing bytes", NULL);
+    refused_both(f, b, n, "at least 4096 trailing bytes", NULL);
     free(b);
 }
 
@@ -501,14 +653,16 @@ static void test_missing_and_bad_arguments(void **state)
     assert_error(hd_idx_read(path, NULL), HD_EINVAL, "NULL output", NULL);
     hd_tensor *t;
     int32_t *l;
-    assert_error(hd_idx_read_images(path, NULL, 0, 1), HD_EINVAL, "NULL output", NULL);
-    assert_error(hd_idx_read_images(NULL, &t, 0, 1), HD_EINVAL, "NULL path", NULL);
-    assert_error(hd_idx_read_images(path, &t, 0, 1), HD_EIO, path, NULL);
+    hd_idx_image_opts o = range(0, 1);
+    assert_error(hd_idx_read_images(path, &o, NULL), HD_EINVAL, "NULL output", NULL);
+    assert_error(hd_idx_read_images(NULL, &o, &t), HD_EINVAL, "NULL path", NULL);
+    assert_error(hd_idx_read_images(path, &o, &t), HD_EIO, path, NULL);
     assert_error(hd_idx_read_labels(path, -1, NULL, NULL), HD_EINVAL, "NULL output", NULL);
     assert_error(hd_idx_read_labels(NULL, -1, &l, NULL), HD_EINVAL, "NULL path", NULL);
-    assert_error(hd_idx_read_mnist(path, path, 0, 1, &t, NULL), HD_EINVAL, "NULL output", NULL);
-    assert_error(hd_idx_read_mnist(path, NULL, 0, 1, &t, &l), HD_EINVAL, "NULL path", NULL);
-    assert_error(hd_idx_read_mnist(path, f->labels, 0, 1, &t, &l), HD_EIO, path, NULL);
+    assert_error(hd_idx_read_mnist(path, path, &o, &t, NULL), HD_EINVAL, "NULL output", NULL);
+    assert_error(hd_idx_read_mnist(path, NULL, &o, &t, &l), HD_EINVAL, "NULL path", NULL);
+    assert_error(hd_idx_read_mnist(path, f->labels, &o, &t, &l), HD_EIO, path, NULL);
+    assert_error(hd_idx_read_mnist(path, f->labels, NULL, &t, &l), HD_EINVAL, "NULL image options", NULL);
 }
 
 static void test_default_dir(void **state)
@@ -541,7 +695,8 @@ static void test_fashion_mnist_t10k(void **state)
     }
     hd_tensor *t = NULL;
     int32_t *l = NULL;
-    assert_int_equal(hd_idx_read_mnist(images, labels, -1, 1, &t, &l), HD_OK);
+    hd_idx_image_opts o = {.lo = -1, .hi = 1, .height = 28, .width = 28};
+    assert_int_equal(hd_idx_read_mnist(images, labels, &o, &t, &l), HD_OK);
     assert_int_equal(t->ndim, 4);
     assert_int_equal(t->shape[0], 10000);
     assert_int_equal(t->shape[1], 1);
@@ -569,6 +724,16 @@ static void test_fashion_mnist_t10k(void **state)
     assert_int_equal(n_lo, 3919183);
     assert_int_equal(n_hi, 62787);
     assert_int_equal(sum, 573469082);
+    /* the first 100 alone are the same images and labels */
+    hd_tensor *t100 = NULL;
+    int32_t *l100 = NULL;
+    o.n_max = 100;
+    assert_int_equal(hd_idx_read_mnist(images, labels, &o, &t100, &l100), HD_OK);
+    assert_int_equal(t100->shape[0], 100);
+    assert_memory_equal(t100->data, t->data, 100 * 784 * sizeof(float));
+    assert_memory_equal(l100, l, 100 * sizeof *l);
+    hd_tensor_free(t100);
+    hd_free(l100);
     hd_tensor_free(t);
     hd_free(l);
 }
@@ -581,6 +746,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_images_scaled_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mnist_pair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers_before_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_and_trailing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_truncation, setup, teardown),

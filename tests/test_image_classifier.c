@@ -38,7 +38,8 @@ static int read_split(const char *name, hd_tensor **images, int32_t **labels)
     snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", hd_idx_default_dir(), name);
     snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", hd_idx_default_dir(), name);
     if (access(img, R_OK) != 0 || access(lab, R_OK) != 0) return 1;
-    return hd_idx_read_mnist(img, lab, -1.0f, 1.0f, images, labels) == HD_OK ? 0 : -1;
+    hd_idx_image_opts o = {.lo = -1.0f, .hi = 1.0f, .height = 28, .width = 28};
+    return hd_idx_read_mnist(img, lab, &o, images, labels) == HD_OK ? 0 : -1;
 }
 
 static int setup(void **state)

@@ -222,9 +222,13 @@ void hd_loader_free(hd_loader *l);
  * read as HD_I32; 0x0D float32 as HD_F32; 0x0E float64 as HD_F64 (every value
  * exact).  Refused, with the file's name and the reason: a wrong magic, any
  * other type code, 0 or more than 4 dimensions, a size of 0, more than
- * HD_IDX_MAX_NUMEL elements, data shorter than the header promises, bytes
- * after the data (trailing garbage), corrupt or truncated gzip data.  Bytes
- * after the end of a complete gzip stream are ignored, as gunzip does. */
+ * HD_IDX_MAX_NUMEL elements, data whose reading (raw and converted) would
+ * allocate more than the input cap (hd_input_cap of the file's size, so a
+ * 190 KB gzip of 250000 zero images is refused before its data is read),
+ * data shorter than the header promises, bytes after the data (trailing
+ * garbage: "at least N trailing bytes", found by reading one small block),
+ * corrupt or truncated gzip data.  Bytes after the end of a complete gzip
+ * stream are ignored, as gunzip does. */
 
 #define HD_IDX_MAX_NUMEL (UINT64_C(1) << 32)
 /* Debian's dataset-fashion-mnist: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz */
@@ -232,18 +236,30 @@ void hd_loader_free(hd_loader *l);
 
 /* Any IDX file into out (hd_array_free it); out is empty on failure. */
 int hd_idx_read(const char *path, hd_array *out);
-/* An images file (3-D ubyte, N x H x W) as a new N x 1 x H x W float32
- * tensor (hd_tensor_free it), pixel 0 -> lo and 255 -> hi exactly, linear
- * between: [-1, 1] for a tanh generator, [0, 1] for a sigmoid. */
-int hd_idx_read_images(const char *path, hd_tensor **out, float lo, float hi);
+
+/* What a reader of images needs of the file, checked on its header before
+ * any data is read (a 50M x 1 x 1 file costs nothing when 28 x 28 are
+ * needed).  With n_max < N only the first n_max images (and labels) are
+ * read and the rest of the file is not: it is then not checked for
+ * trailing bytes, nor a gzip file's CRC. */
+typedef struct {
+    float lo, hi;          /* pixel 0 -> lo and 255 -> hi exactly, linear between: [-1, 1] for tanh */
+    int64_t height, width; /* the image size needed; 0: any */
+    int64_t n_max;         /* read the first n_max images; 0: all */
+} hd_idx_image_opts;
+/* An images file (3-D ubyte, N x H x W) as a new n x 1 x H x W float32
+ * tensor (hd_tensor_free it), n = N or n_max. */
+int hd_idx_read_images(const char *path, const hd_idx_image_opts *opts, hd_tensor **out);
 /* A labels file (1-D ubyte) as *labels[*n], values 0..255 (hd_free it; the
  * caller checks them against its number of classes).  n_expected >= 0 makes
  * any other count an error; -1 accepts any.  n may be NULL. */
 int hd_idx_read_labels(const char *path, int64_t n_expected, int32_t **labels, int64_t *n);
-/* An images file and its labels file: both as above, and the counts must
- * match (the error names both files).  N is (*images)->shape[0]. */
-int hd_idx_read_mnist(const char *images_path, const char *labels_path, float lo, float hi, hd_tensor **images,
-                      int32_t **labels);
+/* An images file and its labels file: both headers are read first, and the
+ * labels header's N must be the images header's (the error names both
+ * files) before any data is read; then the first n (N or opts->n_max)
+ * images and labels, as above.  n is (*images)->shape[0]. */
+int hd_idx_read_mnist(const char *images_path, const char *labels_path, const hd_idx_image_opts *opts,
+                      hd_tensor **images, int32_t **labels);
 /* Where Fashion-MNIST lives: $HADRON_FASHION_MNIST if set, else
  * HD_IDX_FASHION_MNIST_DIR.  The directory may not exist. */
 const char *hd_idx_default_dir(void);

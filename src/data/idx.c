@@ -3,9 +3,11 @@
  * dimension, then the data in C order, big-endian.  zlib's gzread reads
  * both kinds of file, so the header and data checks below are the same for
  * each.  Every byte is untrusted: the header is checked before any data is
- * read, the data buffer grows only as bytes actually arrive (a ten-byte
- * file that promises 16 GiB costs nothing), and the data must end exactly
- * where the header says. */
+ * read (the shape the caller needs, and what reading it would allocate
+ * against the input cap, hd_input_cap), the data buffer grows only as bytes
+ * actually arrive (a ten-byte file that promises 200 MB costs nothing), and
+ * a file read whole must end exactly where the header says: one byte more
+ * is refused, after reading one small block, not the rest. */
 #include "hadron/data.h"
 
 #include "data/file_read.h"
@@ -19,6 +21,7 @@
 #define IDX_FIRST_CHUNK (1u << 16) /* the data buffer starts here and doubles */
 #define IDX_MAX_READ (1u << 30)    /* gzread takes an unsigned and returns an int */
 #define IDX_GZ_BUFFER (1u << 17)
+#define IDX_TAIL_BLOCK 4096u       /* what is read after the data to find trailing bytes */
 
 typedef struct {
     int code;
@@ -37,15 +40,19 @@ static const idx_type idx_types[] = {
 /* What a caller needs of the file; checked on the header, before the data. */
 typedef enum { WANT_ANY, WANT_IMAGES, WANT_LABELS } idx_want;
 
-/* An open IDX file and, after idx_load, its header and raw big-endian data. */
+/* An open IDX file: after idx_header its header, after idx_limit what is
+ * to be read of it, after idx_read_data its raw big-endian data. */
 typedef struct {
     const char *path;
     gzFile gz;
+    uint64_t file_bytes; /* on disk, compressed or not: what the input cap scales with */
     const idx_type *type;
     int ndim;
     int64_t shape[HD_MAX_DIM];
-    uint64_t numel, bytes;
-    unsigned char *raw; /* bytes long; malloc'ed, freed by idx_close */
+    uint64_t numel, bytes;           /* the whole file's, as the header says */
+    int64_t n_read;                  /* the first n_read of shape[0] rows are read */
+    uint64_t read_numel, read_bytes; /* theirs */
+    unsigned char *raw;              /* read_bytes long; malloc'ed, freed by idx_close */
 } idx_file;
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -187,15 +194,15 @@ static int check_want(const idx_file *f, idx_want want)
     return HD_OK;
 }
 
-/* Reads the data the header promises into f->raw, growing the buffer as
- * bytes arrive rather than trusting the header with one big allocation. */
+/* Reads the data of the first n_read rows into f->raw, growing the buffer
+ * as bytes arrive rather than trusting the header with one big allocation. */
 static int read_data(idx_file *f, uint64_t header_bytes)
 {
     uint64_t have = 0, cap = 0;
-    while (have < f->bytes) {
+    while (have < f->read_bytes) {
         if (have == cap) {
             uint64_t next = cap ? cap * 2 : IDX_FIRST_CHUNK;
-            if (next > f->bytes) next = f->bytes;
+            if (next > f->read_bytes) next = f->read_bytes;
             unsigned char *p = next <= SIZE_MAX ? realloc(f->raw, (size_t)next) : NULL;
             if (!p)
                 return hd_error(HD_ENOMEM, "%s: out of memory for %llu bytes of data", f->path,
@@ -209,7 +216,7 @@ static int read_data(idx_file *f, uint64_t header_bytes)
         have += got;
         if (have < cap) break; /* the file ended */
     }
-    if (have == f->bytes) return HD_OK;
+    if (have == f->read_bytes) return HD_OK;
     int rc = gz_problem(f, header_bytes + have);
     if (rc != HD_OK) return rc;
     char s[128];
@@ -219,22 +226,17 @@ static int read_data(idx_file *f, uint64_t header_bytes)
 
 /* Trailing bytes after the data are refused: a file longer than its header
  * says is not the file the header describes (wrong header, or two files
- * joined). */
+ * joined).  One small block is read, not the rest: a byte is enough. */
 static int check_end(idx_file *f, uint64_t end)
 {
-    unsigned char buf[1u << 14];
-    uint64_t extra = 0, got;
-    do {
-        int rc = read_some(f, buf, sizeof buf, &got, end + extra);
-        if (rc != HD_OK) return rc;
-        extra += got;
-    } while (got == sizeof buf);
-    int rc = gz_problem(f, end + extra);
-    if (rc != HD_OK) return rc;
-    if (!extra) return HD_OK;
+    unsigned char buf[IDX_TAIL_BLOCK];
+    uint64_t got;
+    int rc = read_some(f, buf, sizeof buf, &got, end);
+    if (rc == HD_OK && !got) rc = gz_problem(f, end); /* the end of a gzip stream: its CRC and length */
+    if (rc != HD_OK || !got) return rc;
     char s[128];
-    return hd_error(HD_EFORMAT, "%s: %llu trailing bytes after the %llu bytes of data that the header (%s) "
-                    "promises%s", f->path, (unsigned long long)extra, (unsigned long long)f->bytes,
+    return hd_error(HD_EFORMAT, "%s: at least %llu trailing bytes after the %llu bytes of data that the header (%s) "
+                    "promises%s", f->path, (unsigned long long)got, (unsigned long long)f->bytes,
                     describe(f, s, sizeof s), gz_note(f));
 }
 
@@ -246,6 +248,7 @@ static int idx_open(idx_file *f, const char *path)
     uint64_t size; /* of the file, compressed or not: the data is bounded by the header instead */
     int rc = hd_file_open(path, HD_FILE_ANY_SIZE, &fd, &size);
     if (rc != HD_OK) return rc;
+    f->file_bytes = size;
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {
         close(fd);
@@ -264,8 +267,9 @@ static void idx_close(idx_file *f)
     f->raw = NULL;
 }
 
-/* Opens, checks and reads a whole IDX file into f (idx_close it, also on failure). */
-static int idx_load(idx_file *f, const char *path, idx_want want)
+/* Opens f and reads and checks its header (idx_close it, also on failure):
+ * nothing of the data is read yet. */
+static int idx_header(idx_file *f, const char *path, idx_want want)
 {
     int rc = idx_open(f, path);
     if (rc != HD_OK) return rc;
@@ -275,9 +279,34 @@ static int idx_load(idx_file *f, const char *path, idx_want want)
     if (rc == HD_OK) rc = read_header_bytes(f, sizes, 4u * (unsigned)f->ndim, 4, "dimension sizes");
     if (rc == HD_OK) rc = parse_sizes(f, sizes);
     if (rc == HD_OK) rc = check_want(f, want);
+    return rc;
+}
+
+/* What is to be read: the first n_max rows (0: all), and what holding
+ * them costs, raw and converted to out_size-byte values, held to the input
+ * cap of the file's size; `as` names the converted values in a refusal. */
+static int idx_limit(idx_file *f, int64_t n_max, size_t out_size, const char *as)
+{
+    f->n_read = n_max > 0 && n_max < f->shape[0] ? n_max : f->shape[0];
+    f->read_numel = f->numel / (uint64_t)f->shape[0] * (uint64_t)f->n_read;
+    f->read_bytes = f->read_numel * (uint64_t)f->type->size;
+    uint64_t claimed = f->read_bytes + f->read_numel * out_size; /* < 2^32 * 16: no overflow */
+    if (claimed <= hd_input_cap(f->file_bytes)) return HD_OK;
+    char s[128], what[256];
+    if (f->n_read < f->shape[0])
+        snprintf(what, sizeof what, "reading %lld of the IDX header's %s (the data and %s)", (long long)f->n_read,
+                 describe(f, s, sizeof s), as);
+    else
+        snprintf(what, sizeof what, "reading the IDX header's %s (the data and %s)", describe(f, s, sizeof s), as);
+    return hd_input_refuse(f->path, what, claimed, f->file_bytes);
+}
+
+/* Reads the data idx_limit chose; a file read whole must end with it. */
+static int idx_read(idx_file *f)
+{
     uint64_t header_bytes = 4 + 4 * (uint64_t)f->ndim;
-    if (rc == HD_OK) rc = read_data(f, header_bytes);
-    if (rc == HD_OK) rc = check_end(f, header_bytes + f->bytes);
+    int rc = read_data(f, header_bytes);
+    if (rc == HD_OK && f->n_read == f->shape[0]) rc = check_end(f, header_bytes + f->bytes);
     return rc;
 }
 
@@ -291,7 +320,7 @@ static uint32_t be32(const unsigned char *p)
 static void convert(const idx_file *f, void *out)
 {
     const unsigned char *b = f->raw;
-    uint64_t n = f->numel;
+    uint64_t n = f->read_numel;
     int32_t *i32 = out;
     switch (f->type->code) {
     case 0x08: for (uint64_t i = 0; i < n; i++) i32[i] = b[i]; break;
@@ -321,7 +350,13 @@ int hd_idx_read(const char *path, hd_array *out)
     memset(out, 0, sizeof *out);
     if (!path) return hd_error(HD_EINVAL, "idx read: NULL path");
     idx_file f;
-    int rc = idx_load(&f, path, WANT_ANY);
+    int rc = idx_header(&f, path, WANT_ANY);
+    if (rc == HD_OK) {
+        char as[64];
+        snprintf(as, sizeof as, "its %s values", hd_dtype_name(f.type->dtype));
+        rc = idx_limit(&f, 0, hd_dtype_size(f.type->dtype), as);
+    }
+    if (rc == HD_OK) rc = idx_read(&f);
     if (rc == HD_OK && hd_array_new(out, f.type->dtype, f.ndim, f.shape) != HD_OK)
         rc = hd_error(HD_ENOMEM, "%s: out of memory for %llu %s values", path, (unsigned long long)f.numel,
                       hd_dtype_name(f.type->dtype));
@@ -330,31 +365,72 @@ int hd_idx_read(const char *path, hd_array *out)
     return rc;
 }
 
-int hd_idx_read_images(const char *path, hd_tensor **out, float lo, float hi)
+static int check_image_opts(const char *path, const hd_idx_image_opts *o)
+{
+    if (!o) return hd_error(HD_EINVAL, "%s: NULL image options", path);
+    if (!isfinite(o->lo) || !isfinite(o->hi))
+        return hd_error(HD_EINVAL, "%s: pixel range [%g, %g] is not finite", path, (double)o->lo, (double)o->hi);
+    if (o->height < 0 || o->width < 0 || o->n_max < 0)
+        return hd_error(HD_EINVAL, "%s: image options height %lld, width %lld, n_max %lld: each must be >= 0 (0: any)",
+                        path, (long long)o->height, (long long)o->width, (long long)o->n_max);
+    return HD_OK;
+}
+
+/* The header of an images file: 3-D ubyte, the size the caller needs, and
+ * the first n_max images within the input cap. */
+static int images_header(idx_file *f, const char *path, const hd_idx_image_opts *o)
+{
+    int rc = idx_header(f, path, WANT_IMAGES);
+    if (rc != HD_OK) return rc;
+    if ((o->height && f->shape[1] != o->height) || (o->width && f->shape[2] != o->width)) {
+        char s[128], h[24] = "any", w[24] = "any";
+        if (o->height) snprintf(h, sizeof h, "%lld", (long long)o->height);
+        if (o->width) snprintf(w, sizeof w, "%lld", (long long)o->width);
+        return hd_error(HD_EFORMAT, "%s: the IDX header's %s holds images of %lld x %lld; %s x %s are needed", path,
+                        describe(f, s, sizeof s), (long long)f->shape[1], (long long)f->shape[2], h, w);
+    }
+    return idx_limit(f, o->n_max, sizeof(float), "the float32 images");
+}
+
+/* The images read into a new N x 1 x H x W tensor, pixel 0 -> lo, 255 -> hi. */
+static int images_convert(const idx_file *f, const hd_idx_image_opts *o, hd_tensor **out)
+{
+    hd_tensor *t = hd_tensor_new(4, (int64_t[]){f->n_read, 1, f->shape[1], f->shape[2]});
+    if (!t)
+        return hd_error(HD_ENOMEM, "%s: out of memory for %llu float32 pixels", f->path,
+                        (unsigned long long)f->read_numel);
+    /* lo*(1-t) + hi*t in double: exactly lo at 0 and exactly hi at 255 */
+    float lut[256];
+    for (int v = 0; v < 256; v++) {
+        double s = v / 255.0;
+        lut[v] = (float)((double)o->lo * (1.0 - s) + (double)o->hi * s);
+    }
+    for (uint64_t i = 0; i < f->read_numel; i++) t->data[i] = lut[f->raw[i]];
+    *out = t;
+    return HD_OK;
+}
+
+/* The labels read, as int32 (hd_malloc'd). */
+static int labels_convert(const idx_file *f, int32_t **labels)
+{
+    int32_t *l = hd_malloc((size_t)f->read_numel * sizeof *l);
+    if (!l) return hd_error(HD_ENOMEM, "%s: out of memory for %llu labels", f->path, (unsigned long long)f->read_numel);
+    convert(f, l);
+    *labels = l;
+    return HD_OK;
+}
+
+int hd_idx_read_images(const char *path, const hd_idx_image_opts *opts, hd_tensor **out)
 {
     if (!out) return hd_error(HD_EINVAL, "idx read images: NULL output");
     *out = NULL;
     if (!path) return hd_error(HD_EINVAL, "idx read images: NULL path");
-    if (!isfinite(lo) || !isfinite(hi))
-        return hd_error(HD_EINVAL, "%s: pixel range [%g, %g] is not finite", path, (double)lo, (double)hi);
+    int rc = check_image_opts(path, opts);
+    if (rc != HD_OK) return rc;
     idx_file f;
-    int rc = idx_load(&f, path, WANT_IMAGES);
-    hd_tensor *t = NULL;
-    if (rc == HD_OK) {
-        t = hd_tensor_new(4, (int64_t[]){f.shape[0], 1, f.shape[1], f.shape[2]});
-        if (!t)
-            rc = hd_error(HD_ENOMEM, "%s: out of memory for %llu float32 pixels", path, (unsigned long long)f.numel);
-    }
-    if (rc == HD_OK) {
-        /* lo*(1-t) + hi*t in double: exactly lo at 0 and exactly hi at 255 */
-        float lut[256];
-        for (int v = 0; v < 256; v++) {
-            double s = v / 255.0;
-            lut[v] = (float)((double)lo * (1.0 - s) + (double)hi * s);
-        }
-        for (uint64_t i = 0; i < f.numel; i++) t->data[i] = lut[f.raw[i]];
-        *out = t;
-    }
+    rc = images_header(&f, path, opts);
+    if (rc == HD_OK) rc = idx_read(&f);
+    if (rc == HD_OK) rc = images_convert(&f, opts, out);
     idx_close(&f);
     return rc;
 }
@@ -366,45 +442,46 @@ int hd_idx_read_labels(const char *path, int64_t n_expected, int32_t **labels, i
     if (n) *n = 0;
     if (!path) return hd_error(HD_EINVAL, "idx read labels: NULL path");
     idx_file f;
-    int rc = idx_load(&f, path, WANT_LABELS);
+    int rc = idx_header(&f, path, WANT_LABELS);
     if (rc == HD_OK && n_expected >= 0 && f.shape[0] != n_expected)
         rc = hd_error(HD_EFORMAT, "%s: %lld labels, expected %lld", path, (long long)f.shape[0],
                       (long long)n_expected);
-    int32_t *l = NULL;
-    if (rc == HD_OK && !(l = hd_malloc((size_t)f.numel * sizeof *l)))
-        rc = hd_error(HD_ENOMEM, "%s: out of memory for %llu labels", path, (unsigned long long)f.numel);
-    if (rc == HD_OK) {
-        convert(&f, l);
-        *labels = l;
-        if (n) *n = f.shape[0];
-    }
+    if (rc == HD_OK) rc = idx_limit(&f, 0, sizeof(int32_t), "the int32 labels");
+    if (rc == HD_OK) rc = idx_read(&f);
+    if (rc == HD_OK) rc = labels_convert(&f, labels);
+    if (rc == HD_OK && n) *n = f.shape[0];
     idx_close(&f);
     return rc;
 }
 
-int hd_idx_read_mnist(const char *images_path, const char *labels_path, float lo, float hi, hd_tensor **images,
-                      int32_t **labels)
+int hd_idx_read_mnist(const char *images_path, const char *labels_path, const hd_idx_image_opts *opts,
+                      hd_tensor **images, int32_t **labels)
 {
     if (!images || !labels) return hd_error(HD_EINVAL, "idx read mnist: NULL output");
     *images = NULL;
     *labels = NULL;
     if (!images_path || !labels_path) return hd_error(HD_EINVAL, "idx read mnist: NULL path");
+    int rc = check_image_opts(images_path, opts);
+    if (rc != HD_OK) return rc;
+    /* both headers first: a missing or mismatched labels file costs no image data */
+    idx_file fi, fl;
+    memset(&fl, 0, sizeof fl);
+    rc = images_header(&fi, images_path, opts);
+    if (rc == HD_OK) rc = idx_header(&fl, labels_path, WANT_LABELS);
+    if (rc == HD_OK && fl.shape[0] != fi.shape[0])
+        rc = hd_error(HD_EFORMAT, "%s has %lld images but %s has %lld labels", images_path, (long long)fi.shape[0],
+                      labels_path, (long long)fl.shape[0]);
+    if (rc == HD_OK) rc = idx_limit(&fl, opts->n_max, sizeof(int32_t), "the int32 labels");
+    if (rc == HD_OK) rc = idx_read(&fi);
+    if (rc == HD_OK) rc = idx_read(&fl);
     hd_tensor *t = NULL;
-    int32_t *l = NULL;
-    int64_t n = 0;
-    int rc = hd_idx_read_images(images_path, &t, lo, hi);
-    if (rc == HD_OK) rc = hd_idx_read_labels(labels_path, -1, &l, &n);
-    if (rc == HD_OK && n != t->shape[0])
-        rc = hd_error(HD_EFORMAT, "%s has %lld images but %s has %lld labels", images_path,
-                      (long long)t->shape[0], labels_path, (long long)n);
-    if (rc != HD_OK) {
-        hd_tensor_free(t);
-        hd_free(l);
-        return rc;
-    }
-    *images = t;
-    *labels = l;
-    return HD_OK;
+    if (rc == HD_OK) rc = images_convert(&fi, opts, &t);
+    if (rc == HD_OK) rc = labels_convert(&fl, labels);
+    if (rc == HD_OK) *images = t;
+    else hd_tensor_free(t);
+    idx_close(&fi);
+    idx_close(&fl);
+    return rc;
 }
 
 const char *hd_idx_default_dir(void)

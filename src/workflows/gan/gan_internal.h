@@ -56,7 +56,8 @@ int hd_gan_checkpoint_latent(const char *path, int64_t *latent);
 
 /* ---- data (gan_data.c) ---- */
 /* <dir>/<split>-images-idx3-ubyte[.gz] (and labels when labels != NULL),
- * scaled to [-1, 1], the first n_max images (0: all). */
+ * scaled to [-1, 1], the first n_max images (0: all; only they are read);
+ * images other than 28 x 28 are refused on the file's header. */
 int hd_gan_read_images(const char *dir, const char *split, int64_t n_max, hd_tensor **images, int32_t **labels);
 
 /* ---- a generator for sampling (gan_eval.c) ---- */
