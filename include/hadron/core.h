@@ -135,8 +135,17 @@ void hd_rng_fill_bernoulli(hd_rng *r, float *x, int64_t n, float p); /* 0.0f or 
 
 /* ---- threads ----------------------------------------------------------- */
 
-void hd_set_threads(int n); /* OpenMP and OpenBLAS threads; n <= 0 means all cores */
+/* OpenMP and OpenBLAS threads; n <= 0: OMP_NUM_THREADS if set, else all
+ * cores.  Under an address-space limit (ulimit -v) a count whose threads
+ * would not fit is refused (HD_ENOMEM, with the count that fits), where
+ * OpenBLAS would retry its buffers forever. */
+int hd_set_threads(int n);
 int hd_get_threads(void);
+/* What each thread reserves of the address space (OpenBLAS's buffer or a
+ * malloc arena, and its stack), and the process's mapped bytes now (0 if
+ * unknown): the start-up check and hd_set_threads use both. */
+#define HD_THREAD_ADDRESS_SPACE (136.0 * 1024 * 1024)
+uint64_t hd_mapped_bytes(void);
 
 /* ---- progress ---------------------------------------------------------- */
 

@@ -36,7 +36,10 @@ cli_flag cli_run_flags(cli_run *b)
 int cli_start(const cli_run *b)
 {
     if (b->out && *b->out && (b->out_is_file ? cli_mkdir_parent(*b->out) : cli_mkdir(*b->out))) return 1;
-    hd_set_threads(b->threads);
+    if (hd_set_threads(b->threads) != HD_OK) {
+        fprintf(stderr, "hadron: %s\n", hd_last_error());
+        return 1;
+    }
     return 0;
 }
 
