@@ -170,7 +170,8 @@ void hd_hist3_bin_centre(const hd_hist3 *h, int64_t b, double *eta, double *pt, 
  * [2 pi a / n_alpha, 2 pi (a + 1) / n_alpha) and radial bin r covers
  * [r_edges[r], r_edges[r + 1]) mm from the shower axis.  A grid layout
  * (ecal30) is one layer of ny x nx square cells of `cell` mm, x fastest,
- * centred on the calorimeter face's origin. */
+ * centred on the calorimeter face's origin, each integrating the deposit
+ * over layer_x0[0] X0 of depth. */
 
 #define HD_CALO_MAX_LAYERS 64
 #define HD_CALO_MAX_R 32
@@ -182,7 +183,7 @@ typedef struct {
     hd_calo_kind kind;
     int n_layers, n_alpha, n_r;           /* cylindrical */
     double r_edges[HD_CALO_MAX_R + 1];    /* mm, n_r + 1 increasing from 0 */
-    double layer_x0[HD_CALO_MAX_LAYERS];  /* cylindrical: depth of each readout layer in radiation lengths */
+    double layer_x0[HD_CALO_MAX_LAYERS];  /* X0: each readout layer's depth; grid: [0], the depth integrated */
     int nx, ny;                           /* grid */
     double cell;                          /* grid: cell side, mm */
 } hd_calo_layout;
