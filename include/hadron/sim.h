@@ -258,6 +258,92 @@ const hd_sim_entry *hd_sim_find(const char *name); /* NULL (the error names the 
  * the built-in generator or any other simulator. */
 int64_t hd_sim_pool_events(const hd_simulator *s);
 
+/* ---- a parametrised sampling calorimeter (sim/calo.c, sim/calo_write.c) --------------
+ * Electromagnetic showers in the GFlash style (Grindhammer & Peters,
+ * hep-ex/0001020; docs/calo.md) in a W/Si sampling stack like
+ * CaloChallenge's datasets 2 and 3, read out into an hd_calo_layout
+ * (data.h): per shower a Gamma longitudinal profile whose (ln T, ln alpha)
+ * fluctuate with their correlation, N_spot energy spots at depths from the
+ * spot profile and radii from the two-component radial profile at that
+ * depth (uniform azimuth), sampling fluctuations of sigma/E = a / sqrt(E/GeV)
+ * and a voxel threshold.  Energies are in MeV.  A cylindrical layout sees
+ * the shower along its axis at normal incidence; a grid layout (ecal30) sees
+ * it enter the face at (x, y) with momentum (px, py, pz) (LHCb-like), each
+ * cell integrating over the grid's depth (layout.layer_x0[0] X0).  Shower
+ * i draws only from its own blocks of (seed, HD_STREAM_SIM), from counter
+ * i << 32: showers do not depend on the thread count or on which others
+ * are simulated with them. */
+
+typedef enum { HD_CALO_ELECTRON, HD_CALO_PHOTON } hd_calo_particle;
+typedef enum { HD_CALO_H5, HD_CALO_NPZ } hd_calo_format;
+
+#define HD_CALO_E_LIMIT_LO 100.0 /* MeV: the lowest incident energy (GFlash's fits start near 1 GeV) */
+#define HD_CALO_E_LIMIT_HI 1e7   /* MeV: the highest, 10 TeV */
+#define HD_CALO_MAX_BYTES (UINT64_C(1) << 34) /* hd_calo_write holds the showers: at most 16 GiB of them */
+enum {
+    HD_CALO_COND = 5,  /* grid conditions per shower: px, py, pz (MeV), x, y (mm) */
+    HD_CALO_TRUTH = 6  /* true parameters per shower, named by hd_calo_truth_name */
+};
+
+typedef struct {
+    hd_calo_layout layout;        /* readout (default hd_calo_layout_get("reduced")) */
+    hd_calo_particle particle;    /* HD_CALO_ELECTRON; photons convert at a depth ~ Exp(9/7 X0) */
+    uint64_t seed;                /* 1 */
+    int64_t n_showers;            /* hd_calo_write: showers in the file, 1..2^32 - 1 (10000) */
+    double e_min, e_max;          /* MeV, log-uniform (equal: one energy); 0, 0: hd_calo_energy_range */
+    double absorber_mm, active_mm; /* tungsten and silicon of one sampling layer (1.4, 0.3) */
+    double sampling;              /* a of sigma/E = a / sqrt(E / GeV), in sqrt(GeV) (0.11); 0: none */
+    double threshold;             /* MeV: voxels below it read 0 (0.01515, CaloChallenge ds2/ds3) */
+    double entry_x[2], entry_y[2]; /* grid: entry point on the face, uniform in [lo, hi] mm (-10, 10) */
+    double slope_x[2], slope_y[2]; /* grid: px/pz and py/pz, uniform in [lo, hi] (-0.3, 0.3) */
+    hd_calo_format format;        /* hd_calo_write's file (HD_CALO_H5) */
+    void (*progress)(void *user, double fraction); /* hd_calo_write: after each chunk of showers */
+    void *user;
+} hd_calo_opts;
+
+hd_calo_opts hd_calo_opts_default(void);
+int hd_calo_check(const hd_calo_opts *o); /* what hd_calo_simulate and hd_calo_write refuse */
+/* The incident energies, MeV: e_min and e_max, or where both are 0 the
+ * layout's default, 1 GeV to 1 TeV for ds2 and ds3 (as CaloChallenge) and
+ * 1 to 100 GeV for any other. */
+void hd_calo_energy_range(const hd_calo_opts *o, double *e_min, double *e_max);
+
+/* The sampling stack as GFlash sees it: effective quantities of one
+ * absorber + active layer (mass-weighted Z and A, X0 and R_M by the
+ * mixture rules). */
+typedef struct {
+    double z, a;       /* effective Z and A */
+    double density;    /* g/cm^3 */
+    double x0;         /* radiation length, mm */
+    double ec;         /* critical energy, MeV */
+    double rm;         /* Moliere radius, mm */
+    double fs;         /* F_s = X0 / (absorber + active thickness) */
+    double ehat;       /* e/mip = 1 / (1 + 0.007 (Z_W - Z_Si)) */
+} hd_calo_stack;
+int hd_calo_stack_of(const hd_calo_opts *o, hd_calo_stack *out);
+
+/* Showers first .. first + n - 1 into showers [n, voxels] (float32, MeV, the
+ * layout's voxel order) and e_inc [n]; cond [n, HD_CALO_COND] for a grid
+ * layout (NULL for none, or for a cylindrical layout, where it is not
+ * written); truth [n, HD_CALO_TRUTH] (or NULL).  In parallel over
+ * showers; o->n_showers and o->progress are not used. */
+int hd_calo_simulate(const hd_calo_opts *o, int64_t first, int64_t n, float *showers, double *e_inc, double *cond,
+                     double *truth);
+/* "T" (shower maximum of the energy profile, X0 from the shower's start),
+ * "alpha" (its Gamma shape), "start_depth" (X0: 0 for electrons, the
+ * conversion depth of photons), "n_spots", "spot_T" (maximum of the spot
+ * profile, X0), "contained" (MeV deposited in the readout before the
+ * sampling fluctuations and the threshold); NULL outside 0..HD_CALO_TRUTH-1. */
+const char *hd_calo_truth_name(int k);
+
+/* Simulates o->n_showers showers (in chunks, o->progress after each) and
+ * writes them to path, atomically: incident_energies (N, 1) float64 MeV,
+ * showers (N, voxels) float32 MeV, for a grid layout momentum (N, 3) MeV and
+ * entry_point (N, 2) mm, and true/<name> (N,) float64 for each truth
+ * quantity; HDF5 or .npz (the same names, "true/T.npy" members) by
+ * o->format.  It holds all N showers in memory (N x voxels x 4 bytes). */
+int hd_calo_write(const hd_calo_opts *o, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
