@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A number, or a fraction "a/b" (for charges such as -1/3). */
 static int parse_number(const char *text, void *dst)
@@ -32,9 +33,40 @@ static void print_number(FILE *f, const void *src)
 
 static const cli_custom number = {parse_number, print_number, "X", "number"};
 
+/* An energy in MeV: a number, optionally with a unit ("1000", "1GeV", "1 TeV", "500 MeV"). */
+static int parse_energy(const char *text, void *dst)
+{
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {{"", 1}, {"MeV", 1}, {"GeV", 1e3}, {"TeV", 1e6}};
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end == text || errno == ERANGE || !isfinite(x)) return 1;
+    while (*end == ' ') end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].unit) == 0) {
+            *(double *)dst = x * units[i].scale;
+            return 0;
+        }
+    return 1;
+}
+
+static void print_energy(FILE *f, const void *src)
+{
+    double x = *(const double *)src;
+    if (x >= 1e6) fprintf(f, "%g TeV", x / 1e6);
+    else if (x >= 1e3) fprintf(f, "%g GeV", x / 1e3);
+    else fprintf(f, "%g MeV", x);
+}
+
+static const cli_custom energy = {parse_energy, print_energy, "E", "energy (MeV, or with MeV, GeV, TeV)"};
+
 static int tracking(int argc, char **argv);
 static int amplitudes(int argc, char **argv);
 static int events(int argc, char **argv);
+static int calo(int argc, char **argv);
 
 static const cli_command cmd_tracking = {
     .name = "sim tracking",
@@ -53,6 +85,13 @@ static const cli_command cmd_events = {
     .summary = "e+e- -> q qbar events at the Z pole, hadrons with decay vertices (HepMC3 file)",
     .usage = "sim events --out FILE.hepmc3 [options]",
     .run = events,
+};
+
+static const cli_command cmd_calo = {
+    .name = "sim calo",
+    .summary = "electron and photon showers in a W/Si sampling calorimeter, GFlash style (CaloChallenge files)",
+    .usage = "sim calo --geometry NAME --particle NAME --n N --out FILE.h5 [options]",
+    .run = calo,
 };
 
 static int tracking(int argc, char **argv)
@@ -166,11 +205,114 @@ static int events(int argc, char **argv)
     return 0;
 }
 
-static const cli_command *const subcommands[] = {&cmd_tracking, &cmd_amplitudes, &cmd_events, NULL};
+static const char *const geometries[] = {"reduced", "ds2", "ds3", "ecal30"};
+static const cli_choice geometry_choices[] = {{"reduced", 0}, {"ds2", 1}, {"ds3", 2}, {"ecal30", 3}, {NULL, 0}};
+static const cli_choice particles[] = {{"electron", HD_CALO_ELECTRON}, {"photon", HD_CALO_PHOTON}, {NULL, 0}};
+static const cli_choice formats[] = {{"h5", HD_CALO_H5}, {"npz", HD_CALO_NPZ}, {NULL, 0}};
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+/* A one-value range list "x" means [x, x]. */
+static void one_is_both(double r[2], int count)
+{
+    if (count == 1) r[1] = r[0];
+}
+
+/* The bar, and when the last shower was made (before the file is written). */
+typedef struct {
+    hd_progress bar;
+    double simulated;
+} calo_watch;
+
+static void calo_progress(void *user, double fraction)
+{
+    calo_watch *w = user;
+    cli_show_fraction(&w->bar, fraction);
+    if (fraction >= 1) w->simulated = hd_now();
+}
+
+static int calo(int argc, char **argv)
+{
+    hd_calo_opts o = hd_calo_opts_default();
+    const char *out = "out/calo.h5";
+    int geometry = 0, format = -1, n_ex = 2, n_ey = 2, n_sx = 2, n_sy = 2;
+    cli_run r = {.out = &out, .out_help = "output file (HDF5 .h5, or .npz)", .out_is_file = 1,
+                 .seed = &o.seed};
+    cli_flag flags[] = {
+        CLI_ENUM("geometry", &geometry, geometry_choices,
+                 "readout: reduced 12 x 4 x 6, ds2 45 x 16 x 9, ds3 45 x 50 x 18 (layers x angles x radii),\n"
+                 "ecal30 a 30 x 30 face at inclined incidence (docs/calo.md)"),
+        CLI_ENUM("particle", &o.particle, particles, "incident particle"),
+        CLI_I64("n", &o.n_showers, "showers"),
+        {"e-min", FLAG_CUSTOM, &o.e_min, "lowest incident energy (log-uniform)", &energy, NULL, 0, "1 GeV"},
+        {"e-max", FLAG_CUSTOM, &o.e_max, "highest incident energy", &energy, NULL, 0,
+         "1 TeV for ds2 and ds3, 100 GeV for the others"},
+        CLI_DOUBLE("sampling", &o.sampling, "sampling term a of sigma/E = a / sqrt(E/GeV), sqrt(GeV) (0: none)"),
+        CLI_DOUBLE("threshold", &o.threshold, "voxel threshold, MeV"),
+        CLI_DOUBLE("absorber", &o.absorber_mm, "tungsten per sampling layer, mm"),
+        CLI_DOUBLE("active", &o.active_mm, "silicon per sampling layer, mm"),
+        CLI_F64_LIST("entry-x", o.entry_x, &n_ex, "ecal30: entry point x range LO,HI (or one value), mm"),
+        CLI_F64_LIST("entry-y", o.entry_y, &n_ey, "ecal30: entry point y range, mm"),
+        CLI_F64_LIST("slope-x", o.slope_x, &n_sx, "ecal30: px/pz range"),
+        CLI_F64_LIST("slope-y", o.slope_y, &n_sy, "ecal30: py/pz range"),
+        {"format", FLAG_ENUM, &format, "output format", formats, NULL, 0, "npz for an --out that ends in .npz, else h5"},
+        cli_run_flags(&r),
+    };
+    int rc = CLI_PARSE(&cmd_calo, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (hd_calo_layout_get(geometries[geometry], &o.layout) != HD_OK) return cli_refuse(&cmd_calo);
+    one_is_both(o.entry_x, n_ex);
+    one_is_both(o.entry_y, n_ey);
+    one_is_both(o.slope_x, n_sx);
+    one_is_both(o.slope_y, n_sy);
+    o.format = format >= 0 ? (hd_calo_format)format : ends_with(out, ".npz") ? HD_CALO_NPZ : HD_CALO_H5;
+    if (hd_calo_check(&o) != HD_OK) return cli_refuse(&cmd_calo);
+    if (cli_start(&r)) return 1;
+    double e_lo, e_hi;
+    hd_calo_energy_range(&o, &e_lo, &e_hi);
+    hd_calo_stack st;
+    hd_calo_stack_of(&o, &st);
+    int64_t voxels = hd_calo_layout_voxels(&o.layout);
+    printf("sim calo: %lld %s showers, ", (long long)o.n_showers, o.particle == HD_CALO_PHOTON ? "photon" : "electron");
+    print_energy(stdout, &e_lo);
+    printf(" to ");
+    print_energy(stdout, &e_hi);
+    if (o.layout.kind == HD_CALO_GRID)
+        printf(" (log-uniform), %s: %d x %d cells of %g mm over %g X0, entry x [%g, %g] y [%g, %g] mm, slopes [%g, %g] "
+               "x [%g, %g]\n",
+               o.layout.name, o.layout.nx, o.layout.ny, o.layout.cell, o.layout.layer_x0[0], o.entry_x[0],
+               o.entry_x[1], o.entry_y[0], o.entry_y[1], o.slope_x[0], o.slope_x[1], o.slope_y[0], o.slope_y[1]);
+    else
+        printf(" (log-uniform), %s: %d layers x %d angles x %d radii = %lld voxels\n", o.layout.name,
+               o.layout.n_layers, o.layout.n_alpha, o.layout.n_r, (long long)voxels);
+    printf("  W %g mm / Si %g mm: X0 %.3f mm, R_M %.2f mm, Ec %.2f MeV, Z %.1f; sigma/E = %g/sqrt(E/GeV), threshold %g "
+           "MeV; %.1f MiB of showers in memory\n",
+           o.absorber_mm, o.active_mm, st.x0, st.rm, st.ec, st.z, o.sampling, o.threshold,
+           (double)o.n_showers * (double)voxels * 4 / (1 << 20));
+    calo_watch w = {.simulated = 0};
+    hd_progress_begin(&w.bar, "simulating", 1000);
+    o.progress = calo_progress;
+    o.user = &w;
+    double start = hd_now();
+    rc = hd_calo_write(&o, out);
+    hd_progress_end(&w.bar);
+    if (rc != HD_OK) return cli_fail(&cmd_calo);
+    double secs = w.simulated - start, end = hd_now();
+    printf("wrote %s (%s): %lld showers simulated in %.2f s (%.0f showers/s on %d threads), written in %.2f s\n", out,
+           o.format == HD_CALO_H5 ? "HDF5" : "npz", (long long)o.n_showers, secs,
+           (double)o.n_showers / (secs > 0 ? secs : 1e-9), hd_get_threads(), end - w.simulated);
+    return 0;
+}
+
+static const cli_command *const subcommands[] = {&cmd_tracking, &cmd_amplitudes, &cmd_events, &cmd_calo, NULL};
 
 const cli_command cmd_sim = {
     .name = "sim",
-    .summary = "simulate physics data sets (tracking, amplitudes, events)",
+    .summary = "simulate physics data sets (tracking, amplitudes, events, calo)",
     .usage = "sim <simulator> [options]",
     .subcommands = subcommands,
     .noun = "simulator",

@@ -207,5 +207,25 @@ expect "avo: integer observations" 1 "$tmp/int.npy: dtype int32: observations mu
   "$hadron" avo --simulator weinberg --observed "$tmp/int.npy"
 expect "avo: broken HepMC3 events" 1 "missing_vertex.hepmc3:" "$hadron" avo --truth 1 --events "$fix/hepmc3/missing_vertex.hepmc3"
 
+# sim calo: CaloChallenge-style shower files, the same for any thread count, and the refusals
+expect "sim calo --help" 0 "--geometry NAME" "$hadron" sim calo --help
+expect "sim calo" 0 "wrote $tmp/c/r.h5 (HDF5): 300 showers simulated" "$hadron" sim calo --n 300 --out "$tmp/c/r.h5"
+check "sim calo: an HDF5 file" bash -c "head -c 8 '$tmp/c/r.h5' | od -An -c | grep -q 'H   D   F'"
+expect "sim calo ecal30 npz" 0 "30 x 30 cells of 4.65 mm" "$hadron" sim calo --geometry ecal30 --particle photon \
+  --n 100 --e-min 2GeV --e-max 50GeV --slope-x 0.1 --seed 3 --out "$tmp/c/g.npz"
+check "sim calo: same seed, one thread: the same file" bash -c "'$hadron' sim calo --geometry ecal30 --particle photon \
+  --n 100 --e-min 2GeV --e-max 50GeV --slope-x 0.1 --seed 3 --threads 1 --out '$tmp/c/g1.npz' >/dev/null \
+  && cmp -s '$tmp/c/g.npz' '$tmp/c/g1.npz'"
+expect "sim calo: energy out of range" 2 "e_min = 50 MeV must be in [100, 1e+07] MeV" "$hadron" sim calo \
+  --e-min 50MeV --out "$tmp/c0/x.h5"
+expect "sim calo: energies the wrong way round" 2 "e_min = 5000 MeV is above e_max = 2000 MeV" "$hadron" sim calo \
+  --e-min 5GeV --e-max 2GeV --out "$tmp/c0/x.h5"
+expect "sim calo: bad energy" 2 "--e-min: '1 PeV' is not a valid energy" "$hadron" sim calo --e-min "1 PeV"
+expect "sim calo: unknown geometry" 2 "--geometry: unknown" "$hadron" sim calo --geometry ds4
+expect "sim calo: unknown particle" 2 "--particle: unknown" "$hadron" sim calo --particle muon
+expect "sim calo: bad slopes" 2 "slope_x = [0.5, 0.2]" "$hadron" sim calo --geometry ecal30 --slope-x 0.5,0.2 \
+  --out "$tmp/c0/x.h5"
+check "sim calo: no directory for refused options" test ! -e "$tmp/c0"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
