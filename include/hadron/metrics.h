@@ -3,6 +3,7 @@
 #define HADRON_METRICS_H
 
 #include "core.h"
+#include "nn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +84,37 @@ int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const f
  * dsyev), so singular covariances are fine.  Errors: n1 or n2 < 2, d < 1, a
  * non-finite value (the message names the sample, row and column). */
 int hd_frechet_distance(int64_t n1, const float *x1, int64_t n2, const float *x2, int64_t d, double *out);
+
+/* ---- classifier two-sample test (metrics/c2st.c) -------------------------------
+ * Can a network tell sample a from sample b?  Each sample is cut, in a
+ * seeded random order, into train, test and validation parts (60/20/20 by
+ * default); features are standardised on the training part; an MLP learns
+ * P(b | x) by binary cross-entropy (hd_train), its best epoch picked on the
+ * test part, whose scores also calibrate it (isotonic regression); on the
+ * validation part: the AUC (rank-based, Hanley-McNeil error) and JSD =
+ * (ln 2 - BCE) / ln 2 (standard error of the mean loss).  Indistinguishable
+ * samples give AUC 0.5 and JSD 0, within their errors (CaloChallenge's
+ * evaluation, with a smaller network by default). */
+typedef struct {
+    hd_mlp_spec model;   /* hidden layers and activation (2 x 128 LeakyReLU); n_in, n_out set here */
+    hd_optim_opts optim; /* Adam, lr 1e-3 */
+    int epochs;          /* 30 */
+    int64_t batch;       /* 256 */
+    uint64_t seed;       /* split, initialisation, shuffling */
+    double train_frac, test_frac; /* 0.6, 0.2; the rest validates */
+} hd_c2st_opts;
+
+typedef struct {
+    double auc, auc_err, jsd, jsd_err;
+    int64_t n_val;
+    int best_epoch;
+} hd_c2st_result;
+
+hd_c2st_opts hd_c2st_opts_default(void);
+int hd_c2st_check(const hd_c2st_opts *o);
+/* a [n_a, d] and b [n_b, d], row major, finite. */
+int hd_c2st(const hd_c2st_opts *o, int64_t n_a, const float *a, int64_t n_b, const float *b, int64_t d,
+            hd_c2st_result *r);
 
 #ifdef __cplusplus
 }
