@@ -302,9 +302,10 @@ static int calo(int argc, char **argv)
     hd_progress_end(&w.bar);
     if (rc != HD_OK) return cli_fail(&cmd_calo);
     double secs = w.simulated - start, end = hd_now();
-    printf("wrote %s (%s): %lld showers simulated in %.2f s (%.0f showers/s on %d threads), written in %.2f s\n", out,
+    int threads = hd_get_threads();
+    printf("wrote %s (%s): %lld showers simulated in %.2f s (%.0f showers/s on %d thread%s), written in %.2f s\n", out,
            o.format == HD_CALO_H5 ? "HDF5" : "npz", (long long)o.n_showers, secs,
-           (double)o.n_showers / (secs > 0 ? secs : 1e-9), hd_get_threads(), end - w.simulated);
+           (double)o.n_showers / (secs > 0 ? secs : 1e-9), threads, threads == 1 ? "" : "s", end - w.simulated);
     return 0;
 }
 
