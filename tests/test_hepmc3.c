@@ -1,8 +1,9 @@
 /* The HepMC3 ASCII reader and writer: a hand-written file in the real
  * layout (units, weights, attributes, run information, both parent forms,
  * implicit vertices, inherited positions), broken files with the line of
- * the error, round trips of generated events (plain and gzip), and the
- * writer's checks. */
+ * the error, round trips of generated events (plain and gzip), the writer's
+ * checks, the line cap (in memory, plain and gzip files) and the event
+ * pool's cap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -452,6 +453,142 @@ static void test_event_pool(void **state)
     hd_event_free(evs + 1);
 }
 
+/* ---- caps ---------------------------------------------------------------------------------- */
+
+/* HEAD, an event with an A line of n bytes ("A 0 x xxx..."), ended by eol, and TAIL. */
+static char *long_line_text(size_t n, const char *eol, size_t *len)
+{
+    static const char head[] = HEAD "E 0 0 0\n", tail[] = TAIL;
+    size_t he = sizeof head - 1, te = sizeof tail - 1, ee = strlen(eol);
+    char *t = malloc(he + n + ee + te + 1);
+    assert_non_null(t);
+    memcpy(t, head, he);
+    memcpy(t + he, "A 0 x ", 6);
+    memset(t + he + 6, 'x', n - 6);
+    memcpy(t + he + n, eol, ee);
+    memcpy(t + he + n + ee, tail, te + 1);
+    *len = he + n + ee + te;
+    return t;
+}
+
+/* A line of up to HD_HEPMC3_MAX_LINE bytes (a "\r" before its "\n" not
+ * counted) is read; one byte more is refused with the file, the line and
+ * the cap: in memory, from a file, from a gzip file. */
+static void test_line_cap(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/long.hepmc3", tmpdir);
+    static const struct {
+        size_t n;
+        const char *eol;
+        int ok;
+    } cases[] = {{HD_HEPMC3_MAX_LINE, "\n", 1}, {HD_HEPMC3_MAX_LINE, "\r\n", 1}, {HD_HEPMC3_MAX_LINE, "", 0},
+                 {HD_HEPMC3_MAX_LINE + 1, "\n", 0}, {HD_HEPMC3_MAX_LINE + 1, "\r\n", 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t len;
+        char *t = long_line_text(cases[k].n, cases[k].eol, &len);
+        if (!cases[k].eol[0]) { /* the long line is the last, without a newline: no end line after it */
+            len -= strlen(TAIL);
+            t[len] = '\0';
+        }
+        int want = cases[k].ok ? HD_OK : HD_EFORMAT;
+        int rc = hd_hepmc3_parse_buffer("mem", t, len, keep, NULL);
+        if (cases[k].n <= HD_HEPMC3_MAX_LINE && !cases[k].eol[0])
+            assert_error(rc, HD_EFORMAT, "mem:4:", "ends without"); /* within the cap; cut short */
+        else if (cases[k].ok)
+            assert_int_equal(rc, HD_OK);
+        else
+            assert_error(rc, want, "mem:4: a line longer than the 1048576 bytes a HepMC3 line may have", NULL);
+        spill(path, t, len);
+        rc = read_all(path, NULL, 0);
+        if (cases[k].n <= HD_HEPMC3_MAX_LINE && !cases[k].eol[0])
+            assert_error(rc, HD_EFORMAT, "long.hepmc3:4:", "ends without");
+        else if (cases[k].ok)
+            assert_int_equal(rc, 1);
+        else
+            assert_error(rc, want, "long.hepmc3:4: a line longer than the 1048576 bytes", "HD_HEPMC3_MAX_LINE");
+        free(t);
+    }
+    /* 64 MiB of one line in a gzip file of about 64 KB: refused after 1 MiB of it */
+    snprintf(path, sizeof path, "%s/long.hepmc3.gz", tmpdir);
+    gzFile g = gzopen(path, "wb9");
+    assert_non_null(g);
+    static const char head[] = HEAD "E 0 0 0\nA 0 x ";
+    assert_int_equal(gzwrite(g, head, sizeof head - 1), (int)(sizeof head - 1));
+    char *block = malloc(1 << 20);
+    assert_non_null(block);
+    memset(block, 'x', 1 << 20);
+    for (int k = 0; k < 64; k++) assert_int_equal(gzwrite(g, block, 1 << 20), 1 << 20);
+    free(block);
+    assert_int_equal(gzclose(g), Z_OK);
+    double t0 = hd_now();
+    assert_error(read_all(path, NULL, 0), HD_EFORMAT, "long.hepmc3.gz:4: a line longer than", NULL);
+    assert_true(hd_now() - t0 < 1.0);
+    hd_event_free(&last);
+}
+
+/* The event pool holds at most the input cap of the file's size: with
+ * HADRON_MAX_INPUT_MB=1, 10000 events of one particle are refused at the
+ * event that passes 1 MiB, with the ways to raise the cap; fewer events
+ * (max_events) fit, and without the variable the cap of a small file
+ * (256 MiB and more) holds them all. */
+static void test_event_pool_cap(void **state)
+{
+    (void)state;
+    char path[4200], gz[4200];
+    snprintf(path, sizeof path, "%s/many.hepmc3", tmpdir);
+    snprintf(gz, sizeof gz, "%s/many.hepmc3.gz", tmpdir);
+    enum { N = 10000 };
+    FILE *f = fopen(path, "w");
+    gzFile g = gzopen(gz, "wb6");
+    assert_non_null(f);
+    assert_non_null(g);
+    fputs(HEAD, f);
+    gzputs(g, HEAD);
+    for (int i = 0; i < N; i++) {
+        char ev[96];
+        snprintf(ev, sizeof ev, "E %d 0 1\nP 1 0 22 0 0 1 1 0 1\n", i);
+        fputs(ev, f);
+        gzputs(g, ev);
+    }
+    fputs(TAIL, f);
+    gzputs(g, TAIL);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(gzclose(g), Z_OK);
+    /* the first n with (n + 1) starts and n particles over 1 MiB */
+    uint64_t per = sizeof(int64_t) + sizeof(hd_particle), n = (((uint64_t)1 << 20) - sizeof(int64_t)) / per + 1;
+    char want[160];
+    snprintf(want, sizeof want, "the event pool of its first %llu events (%llu particles) is %llu bytes",
+             (unsigned long long)n, (unsigned long long)n, (unsigned long long)((n + 1) * sizeof(int64_t) + n * sizeof(hd_particle)));
+    setenv("HADRON_MAX_INPUT_MB", "1", 1);
+    hd_event_pool *p = (hd_event_pool *)1;
+    const char *files[2] = {path, gz};
+    for (int k = 0; k < 2; k++) {
+        assert_error(hd_event_pool_read(files[k], 0, &p), HD_EFORMAT, files[k], want);
+        assert_error(HD_EFORMAT, HD_EFORMAT, "more than the 1048576 bytes", "set HADRON_MAX_INPUT_MB to allow more");
+        assert_error(HD_EFORMAT, HD_EFORMAT, "or read fewer events: hadron avo --max-events N", NULL);
+        assert_null(p);
+        assert_int_equal(hd_event_pool_read(files[k], (int64_t)n - 1, &p), HD_OK);
+        assert_int_equal(hd_event_pool_size(p), (int64_t)n - 1);
+        hd_event_pool_free(p);
+    }
+    /* the message gives the size on disk: the gzip file's own */
+    FILE *z = fopen(gz, "rb");
+    assert_non_null(z);
+    fseek(z, 0, SEEK_END);
+    long gz_bytes = ftell(z);
+    fclose(z);
+    snprintf(want, sizeof want, "one input file of %ld bytes", gz_bytes);
+    assert_error(hd_event_pool_read(gz, 0, &p), HD_EFORMAT, want, NULL);
+    unsetenv("HADRON_MAX_INPUT_MB");
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(hd_event_pool_read(files[k], 0, &p), HD_OK);
+        assert_int_equal(hd_event_pool_size(p), N);
+        hd_event_pool_free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +602,8 @@ int main(void)
         cmocka_unit_test(test_writes_hand_made_events),
         cmocka_unit_test(test_reader_api),
         cmocka_unit_test(test_event_pool),
+        cmocka_unit_test(test_line_cap),
+        cmocka_unit_test(test_event_pool_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

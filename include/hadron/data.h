@@ -301,7 +301,11 @@ void hd_event_free(hd_event *ev);
  * the reader also takes it gzip-compressed).  Errors name the file, the
  * line number and the problem (broken line, unknown record, a particle or
  * vertex that points at one that does not exist, counts that do not match
- * the E line).  Units become GeV and mm. */
+ * the E line).  Units become GeV and mm.  A line may have at most
+ * HD_HEPMC3_MAX_LINE bytes before its end of line ("\n" or "\r\n"); a
+ * longer one is refused, naming the file, the line and the cap, after at
+ * most that much of it is read (and it is held once). */
+#define HD_HEPMC3_MAX_LINE (1 << 20)
 typedef struct hd_hepmc3_reader hd_hepmc3_reader;
 
 int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out);

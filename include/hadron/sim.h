@@ -196,7 +196,10 @@ hd_simulator *hd_tracker_sim_new(const hd_tracker_opts *o, hd_event_source src, 
 /* Event sources (sim/event_source.c).  The generator's source borrows o
  * (event i is hd_eeqq_event(o, i)).  A pool holds the events of a HepMC3
  * file (the first max_events; 0: all) in memory, compactly; its source
- * draws among them with replacement and borrows the pool. */
+ * draws among them with replacement and borrows the pool.  The pool may
+ * hold at most hd_input_cap (data.h) of the file's size on disk (a pipe:
+ * 0 bytes); a file whose events need more is refused, and the message says
+ * how to raise the cap or read fewer events. */
 hd_event_source hd_eeqq_source(const hd_eeqq_opts *o);
 typedef struct hd_event_pool hd_event_pool;
 int hd_event_pool_read(const char *path, int64_t max_events, hd_event_pool **out);

@@ -21,7 +21,9 @@
  * (lowest) incoming particle was made, else at the event's position.
  * References are resolved when the event is complete, so they may point
  * forward.  A file is untrusted: every error names the file, the line and
- * the problem, and nothing is allocated from a declared count. */
+ * the problem, and nothing is allocated from a declared count.  A line may
+ * have at most HD_HEPMC3_MAX_LINE bytes; the reader parses it where it read
+ * it, so a long line is never held twice. */
 #include "data/hepmc3_internal.h"
 
 #include <errno.h>
@@ -106,14 +108,40 @@ static char *token(char **s)
     return t;
 }
 
+/* A token of an optional sign and 1 to `max_digits` decimal digits, as
+ * *neg and *mag; 0 for anything else (then strtod or an error decides).
+ * The fast path of the integers and the many integral numbers of a file
+ * ("0", "22"): strtoll and strtod cost several times more. */
+static int plain_integer(const char *tok, int max_digits, int *neg, uint64_t *mag)
+{
+    const char *c = tok;
+    *neg = *c == '-';
+    if (*c == '-' || *c == '+') c++;
+    uint64_t v = 0;
+    int n = 0;
+    for (; *c >= '0' && *c <= '9'; c++, n++) {
+        if (n == max_digits) return 0;
+        v = 10 * v + (uint64_t)(*c - '0');
+    }
+    *mag = v;
+    return n > 0 && !*c;
+}
+
 static int parse_int(const hd_hepmc3_parser *ps, const char *tok, const char *what, int *out)
 {
     if (!tok) return fail(ps, ps->line, "%s missing", what);
-    char *end;
-    errno = 0;
-    long long v = strtoll(tok, &end, 10);
-    if (end == tok || *end || errno == ERANGE || v < INT32_MIN || v > INT32_MAX)
-        return fail(ps, ps->line, "%s '%.40s' is not an integer", what, tok);
+    int neg;
+    uint64_t mag;
+    long long v;
+    if (plain_integer(tok, 18, &neg, &mag)) {
+        v = neg ? -(long long)mag : (long long)mag;
+    } else { /* leading zeros beyond 18 digits, or not an integer at all */
+        char *end;
+        errno = 0;
+        v = strtoll(tok, &end, 10);
+        if (end == tok || *end || errno == ERANGE) v = (long long)INT32_MAX + 1;
+    }
+    if (v < INT32_MIN || v > INT32_MAX) return fail(ps, ps->line, "%s '%.40s' is not an integer", what, tok);
     *out = (int)v;
     return HD_OK;
 }
@@ -121,6 +149,12 @@ static int parse_int(const hd_hepmc3_parser *ps, const char *tok, const char *wh
 static int parse_double(const hd_hepmc3_parser *ps, const char *tok, const char *what, double *out)
 {
     if (!tok) return fail(ps, ps->line, "%s missing", what);
+    int neg;
+    uint64_t mag;
+    if (plain_integer(tok, 15, &neg, &mag)) { /* below 2^53: exact, as strtod gives it ("-0" too) */
+        *out = neg ? -(double)mag : (double)mag;
+        return HD_OK;
+    }
     char *end;
     double v = strtod(tok, &end);
     if (end == tok || *end || !isfinite(v)) return fail(ps, ps->line, "%s '%.40s' is not a finite number", what, tok);
@@ -302,30 +336,52 @@ static int header_line(hd_hepmc3_parser *ps, const char *s, hd_event *out)
     return fail(ps, ps->line, "unknown header line '%.60s'", s);
 }
 
-/* The line without its end-of-line, NUL-terminated in ps->text; 1 when blank. */
-static int copy_line(hd_hepmc3_parser *ps, const char *line, size_t len)
+int hd_hepmc3_line_too_long(const hd_hepmc3_parser *ps, long line)
 {
+    return fail(ps, line, "a line longer than the %d bytes a HepMC3 line may have (HD_HEPMC3_MAX_LINE): not a "
+                "HepMC3 event file?", HD_HEPMC3_MAX_LINE);
+}
+
+/* Longer than the cap, which does not count a "\r" before the "\n". */
+static int too_long(const char *line, size_t len)
+{
+    return len > (size_t)HD_HEPMC3_MAX_LINE && (len > (size_t)HD_HEPMC3_MAX_LINE + 1 || line[len - 1] != '\r');
+}
+
+/* The line (len bytes, line[len] writable) checked, its end trimmed and
+ * NUL-terminated in place; 1 when blank. */
+static int prepare_line(hd_hepmc3_parser *ps, char *line, size_t len)
+{
+    if (too_long(line, len)) return hd_hepmc3_line_too_long(ps, ps->line);
     if (memchr(line, '\0', len)) return fail(ps, ps->line, "a NUL byte: not a text file");
     while (len && (line[len - 1] == '\r' || is_space(line[len - 1]))) len--;
-    if (len + 1 > ps->text_cap) {
-        char *t = realloc(ps->text, len + 1);
-        if (!t) return hd_error(HD_ENOMEM, "HepMC3 reader: out of memory for a line of %zu bytes", len);
-        ps->text = t;
-        ps->text_cap = len + 1;
-    }
-    memcpy(ps->text, line, len);
-    ps->text[len] = '\0';
-    return *skip_space(ps->text) == '\0';
+    line[len] = '\0';
+    return *skip_space(line) == '\0';
 }
 
 int hd_hepmc3_feed(hd_hepmc3_parser *ps, const char *line, size_t len, hd_event *out)
 {
+    if (too_long(line, len)) { /* before the copy */
+        ps->line++;
+        return hd_hepmc3_line_too_long(ps, ps->line);
+    }
+    if (len + 1 > ps->text_cap) {
+        char *t = realloc(ps->text, len + 1);
+        if (!t) return hd_error(HD_ENOMEM, "%s:%ld: out of memory for a line of %zu bytes", ps->name, ps->line + 1, len);
+        ps->text = t;
+        ps->text_cap = len + 1;
+    }
+    memcpy(ps->text, line, len);
+    return hd_hepmc3_feed_in_place(ps, ps->text, len, out);
+}
+
+int hd_hepmc3_feed_in_place(hd_hepmc3_parser *ps, char *s, size_t len, hd_event *out)
+{
     ps->line++;
-    int rc = copy_line(ps, line, len);
+    int rc = prepare_line(ps, s, len);
     if (rc) return rc < 0 ? rc : 0;
-    char *s = ps->text;
     if (ps->state == ST_DONE) return 0; /* HepMC3 stops at the end line too */
-    if (!strncmp(s, "HepMC::", 7)) return header_line(ps, s, out);
+    if (s[0] == 'H' && !strncmp(s, "HepMC::", 7)) return header_line(ps, s, out);
     if (ps->state == ST_HEADER)
         return fail(ps, ps->line, "expected %s before the events: not a HepMC3 ASCII file?", START_LINE);
     if (s[0] != 'E' || (s[1] && !is_space(s[1]))) return record(ps, s);
@@ -345,6 +401,8 @@ int hd_hepmc3_feed_end(hd_hepmc3_parser *ps)
 
 /* ---- the reader ------------------------------------------------------------------------ */
 
+/* buf holds cap bytes of the file and one more, where the last line read
+ * is NUL-terminated when it has no newline: lines are parsed in place. */
 struct hd_hepmc3_reader {
     gzFile f;
     char *path, *buf;
@@ -371,7 +429,7 @@ int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out)
     if (!r) return hd_error(HD_ENOMEM, "hd_hepmc3_open: out of memory");
     r->path = strdup(path);
     r->cap = 1 << 16;
-    r->buf = malloc(r->cap);
+    r->buf = malloc(r->cap + 1);
     if (!r->path || !r->buf) {
         hd_hepmc3_close(r);
         return hd_error(HD_ENOMEM, "hd_hepmc3_open: out of memory");
@@ -388,7 +446,12 @@ int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out)
     return HD_OK;
 }
 
-/* Reads more of the file after the unread part of the buffer (growing it for long lines). */
+/* The most the buffer holds: the longest line and its "\r\n"; a line that
+ * fills it without a newline is too long. */
+#define READER_MAX_CAP ((size_t)HD_HEPMC3_MAX_LINE + 2)
+
+/* Reads more of the file after the unread part of the buffer (growing it
+ * for long lines, up to the line cap). */
 static int refill(hd_hepmc3_reader *r)
 {
     if (r->beg > 0) {
@@ -397,11 +460,12 @@ static int refill(hd_hepmc3_reader *r)
         r->beg = 0;
     }
     if (r->end == r->cap) {
-        if (r->cap >= (size_t)1 << 30) return hd_error(HD_EFORMAT, "%s: a line longer than 1 GiB", r->path);
-        char *b = realloc(r->buf, 2 * r->cap);
-        if (!b) return hd_error(HD_ENOMEM, "%s: out of memory for a long line", r->path);
+        if (r->cap >= READER_MAX_CAP) return hd_hepmc3_line_too_long(&r->ps, r->ps.line + 1);
+        size_t next = 2 * r->cap < READER_MAX_CAP ? 2 * r->cap : READER_MAX_CAP;
+        char *b = realloc(r->buf, next + 1);
+        if (!b) return hd_error(HD_ENOMEM, "%s:%ld: out of memory for a long line", r->path, r->ps.line + 1);
         r->buf = b;
-        r->cap *= 2;
+        r->cap = next;
     }
     int n = gzread(r->f, r->buf + r->end, (unsigned)(r->cap - r->end));
     if (n < 0) {
@@ -414,8 +478,9 @@ static int refill(hd_hepmc3_reader *r)
     return HD_OK;
 }
 
-/* The next line (without its newline): 1, or 0 at the end of the file. */
-static int next_line(hd_hepmc3_reader *r, const char **line, size_t *len)
+/* The next line (without its newline, in the buffer, which has room for
+ * its NUL): 1, or 0 at the end of the file. */
+static int next_line(hd_hepmc3_reader *r, char **line, size_t *len)
 {
     for (;;) {
         char *nl = memchr(r->buf + r->beg, '\n', r->end - r->beg);
@@ -437,10 +502,10 @@ int hd_hepmc3_next(hd_hepmc3_reader *r, hd_event *ev)
     if (!r || !ev) return hd_error(HD_EINVAL, "hd_hepmc3_next: NULL %s", r ? "event" : "reader");
     if (r->failed) return hd_error(HD_ESTATE, "hd_hepmc3_next: %s: the reader stopped at an earlier error", r->path);
     int rc;
-    const char *line = NULL;
+    char *line = NULL;
     size_t len = 0;
     while ((rc = next_line(r, &line, &len)) == 1)
-        if ((rc = hd_hepmc3_feed(&r->ps, line, len, ev)) != 0) break;
+        if ((rc = hd_hepmc3_feed_in_place(&r->ps, line, len, ev)) != 0) break;
     if (rc == 0) rc = hd_hepmc3_feed_end(&r->ps);
     if (rc < 0) r->failed = 1;
     return rc;

@@ -48,8 +48,14 @@ typedef struct {
 
 void hd_hepmc3_parser_init(hd_hepmc3_parser *ps, const char *name); /* name is borrowed */
 void hd_hepmc3_parser_free(hd_hepmc3_parser *ps);
-/* One line (without its newline): 0 go on, 1 an event is complete in out, < 0 error. */
+/* One line (without its newline): 0 go on, 1 an event is complete in out,
+ * < 0 error.  hd_hepmc3_feed copies the line (at most HD_HEPMC3_MAX_LINE
+ * bytes); hd_hepmc3_feed_in_place parses it where it is, and needs
+ * line[len] writable. */
 int hd_hepmc3_feed(hd_hepmc3_parser *ps, const char *line, size_t len, hd_event *out);
+int hd_hepmc3_feed_in_place(hd_hepmc3_parser *ps, char *line, size_t len, hd_event *out);
+/* The refusal of line number `line` for being longer than HD_HEPMC3_MAX_LINE. */
+int hd_hepmc3_line_too_long(const hd_hepmc3_parser *ps, long line);
 /* At the end of the input: 0 when the listing ended properly, else the error. */
 int hd_hepmc3_feed_end(hd_hepmc3_parser *ps);
 /* Resolves the records of the current event into out: 1, or < 0 on error. */
