@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "nn.h"
+#include "data.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,85 @@ int hd_image_grid_png(const char *path, int64_t n, int64_t h, int64_t w, const f
  * dsyev), so singular covariances are fine.  Errors: n1 or n2 < 2, d < 1, a
  * non-finite value (the message names the sample, row and column). */
 int hd_frechet_distance(int64_t n1, const float *x1, int64_t n2, const float *x2, int64_t d, double *out);
+
+
+/* ---- calorimeter shower features (metrics/calo_features.c) ---------------------
+ * High-level features of showers [n, voxels] in an hd_calo_layout's voxel
+ * order (data.h), one row of hd_calo_feature_count(l) floats per shower
+ * (docs/metrics.md has every definition and convention).
+ *
+ * Cylindrical layouts, CaloChallenge's HighLevelFeatures: column 0 is
+ * E_tot / E_inc, then blocks of n_layers columns each, in this order:
+ * E_layer (MeV), EC_eta, EC_phi, width_eta, width_phi, EC_r, width_r (mm)
+ * and sparsity (1 - the fraction of the layer's voxels with e > threshold).
+ * eta = r_c cos alpha_c and phi = r_c sin alpha_c with r_c the middle of a
+ * radial bin and alpha_c = -pi + 2 pi (a + 1/2) / n_alpha, CaloChallenge's
+ * angular centres (its bins start at -pi; in data.h's frame, whose bins
+ * start at 0, eta = -x and phi = -y).  A layer without energy has centres
+ * and widths 0, as in CaloChallenge.
+ *
+ * Grid layouts (ecal30), the LHCb/MLHEP statistics in cell units: the
+ * impact point P = point / cell + depth (px, py) / pz, u = (px, py) / |(px,
+ * py)| (the x axis at normal incidence), v = u turned by +90 degrees;
+ * asym_along and asym_across = (E on the side t >= 0 - E on the side t < 0)
+ * / E_tot with t = (c - P).u resp. (c - P).v for a cell centre c;
+ * width_along and width_across = the energy-weighted standard deviation of
+ * the position along the line through P in direction u resp. v over the
+ * cells that line crosses; then occupancy_k, k < 50, the fraction of cells
+ * with e >= alpha_k E_tot, alpha_k = 10^(-5 + 5 k / 49). */
+
+typedef struct {
+    double threshold;  /* cylindrical sparsity: a voxel counts when e > threshold (MeV); 0 */
+    double min_energy; /* lower edge of the E_layer bins (MeV); CaloChallenge ds2/3: 0.5e-3 / 0.033 */
+    double depth;      /* grid: depth of the impact point in cells along p / pz; 25 as MLHEP */
+} hd_calo_feature_opts;
+
+hd_calo_feature_opts hd_calo_feature_opts_default(void);
+
+/* What each shower needs besides its voxels; NULL where the layout does not use it. */
+typedef struct {
+    const float *e_inc;    /* [n] incident energy (MeV), > 0: cylindrical */
+    const float *momentum; /* [n, 3] px, py, pz with pz > 0: grid */
+    const float *point;    /* [n, 2] x, y of the entry point on the face (mm, the layout's frame): grid */
+} hd_calo_inputs;
+
+int64_t hd_calo_feature_count(const hd_calo_layout *l); /* 0 for a bad layout */
+/* Name of column j ("E_ratio", "E_layer_07", "width_along", "occupancy_49", ...) into buf. */
+int hd_calo_feature_name(const hd_calo_layout *l, int64_t j, char *buf, size_t size);
+/* out[n, hd_calo_feature_count(l)] from showers[n, voxels]; rows are
+ * independent, so any chunk of rows gives the same rows as the whole (opts
+ * NULL: the defaults).  Errors name the row: a non-finite voxel, e_inc not
+ * > 0, pz not > 0, a missing input. */
+int hd_calo_features(const hd_calo_layout *l, const hd_calo_feature_opts *opts, int64_t n, const float *showers,
+                     const hd_calo_inputs *in, float *out);
+
+/* ---- histograms and separation power (metrics/separation.c) --------------------
+ * n_bins bins over [lo, hi], uniform or (log) uniform in log10, with the
+ * edges numpy's linspace / logspace give; a value v is in bin k when
+ * edges[k] <= v < edges[k + 1], the last bin closed on the right, as
+ * np.histogram; values outside (and NaN) are left out. */
+typedef struct {
+    double lo, hi;
+    int n_bins;
+    int log;
+} hd_hist_binning;
+
+int hd_hist_edges(const hd_hist_binning *b, double *edges); /* edges[n_bins + 1] */
+/* Unit-sum histogram h[n_bins] of x[i * stride], i < n (all zero when no
+ * value is inside); *n_in (may be NULL) counts the values inside. */
+int hd_hist_unit(const hd_hist_binning *b, int64_t n, const float *x, int64_t stride, double *h, int64_t *n_in);
+/* 1/2 sum (h1 - h2)^2 / (h1 + h2) over the bins where h1 + h2 > 0: 0 for
+ * equal unit-sum histograms, 1 for disjoint ones (CaloChallenge, eq. 15 of
+ * arXiv:2009.03796). */
+double hd_separation_power(int n_bins, const double *h1, const double *h2);
+/* CaloChallenge's binning of feature column j, derived from the reference
+ * sample ref[i * stride], i < n_ref: E_ratio 100 bins in [0.5, 1.5];
+ * E_layer 39 log bins from min_energy to the reference maximum; EC_eta and
+ * EC_phi 100 bins in [-a, a], a = max |ref|; EC_r and widths 100 bins in
+ * [0, max ref]; asymmetries 100 bins in [-1, 1]; sparsity and occupancy one
+ * bin per possible value k / cells when cells < 100, else 100 bins in [0, 1]. */
+int hd_calo_feature_binning(const hd_calo_layout *l, const hd_calo_feature_opts *opts, int64_t j, int64_t n_ref,
+                            const float *ref, int64_t stride, hd_hist_binning *out);
 
 /* ---- classifier two-sample test (metrics/c2st.c) -------------------------------
  * Can a network tell sample a from sample b?  Each sample is cut, in a
