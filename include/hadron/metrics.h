@@ -165,6 +165,92 @@ double hd_separation_power(int n_bins, const double *h1, const double *h2);
 int hd_calo_feature_binning(const hd_calo_layout *l, const hd_calo_feature_opts *opts, int64_t j, int64_t n_ref,
                             const float *ref, int64_t stride, hd_hist_binning *out);
 
+/* ---- two-sample distances (metrics/two_sample.c) -------------------------------
+ * Between a real sample [n_real, d] and a generated one [n_gen, d] of
+ * feature rows (row major), as jetnet's evaluation (arXiv:2211.10295).
+ * FPD and KPD divide both samples by the real sample's max |x| per feature
+ * (a feature that is 0 throughout is left alone; W1 takes the values as
+ * they are).  Draw q (an FPD draw, a KPD batch, a W1 resample) takes rows
+ * with replacement from hd_rng(seed, HD_STREAM_USER + q).  Deterministic for a seed, whatever the thread
+ * count.  A result struct is all 0 after a failure.  Errors: fewer rows
+ * than a draw needs (FPD 3, KPD 2, W1 1), d < 1, a non-finite value (the
+ * message names the sample, row and column), bad options. */
+
+#define HD_FPD_MAX_POINTS 64
+#define HD_KPD_MAX_BATCHES 1024
+
+typedef struct {
+    int64_t min_samples, max_samples; /* batch sizes; 0: jetnet's 20000 and 50000, scaled down to the data (below) */
+    int n_points;                     /* batch sizes, evenly spaced in 1/N; 10 */
+    int n_draws;                      /* draws per batch size; 20 */
+    int normalise;                    /* divide by the real sample's max |x|; 1 */
+    uint64_t seed;                    /* 42 */
+} hd_fpd_opts;
+
+typedef struct {
+    double value, error; /* the intercept at 1/N = 0 and sqrt(cov00) */
+    double slope;
+    int n_points;
+    int64_t batch[HD_FPD_MAX_POINTS];  /* N of each point */
+    double mean_fd[HD_FPD_MAX_POINTS]; /* mean Frechet distance of its draws */
+} hd_fpd_result;
+
+hd_fpd_opts hd_fpd_opts_default(void);
+/* Frechet physics distance: for each of n_points batch sizes N evenly
+ * spaced in 1/N from 1/min_samples to 1/max_samples, the mean Frechet
+ * distance (hd_frechet_distance) of n_draws pairs of N-row draws; then the
+ * least-squares line a + b / N with a, b >= 0 through those means
+ * (unweighted, jetnet's curve_fit, solved exactly); FPD = a, error =
+ * sqrt(cov00) with cov = (J^T J)^-1 SSR / (n_points - 2).  With
+ * max_samples 0: min(50000, n_real, n_gen); with min_samples 0: min(20000,
+ * max(2, 2 max_samples / 5)). */
+int hd_fpd(int64_t n_real, const float *real, int64_t n_gen, const float *gen, int64_t d, const hd_fpd_opts *opts,
+           hd_fpd_result *out);
+
+typedef struct {
+    int n_batches;      /* 10 */
+    int64_t batch_size; /* 0: min(5000, n_real, n_gen) */
+    int normalise;      /* 1 */
+    uint64_t seed;      /* 42 */
+} hd_kpd_opts;
+
+typedef struct {
+    double median, error; /* median and half the 16.275-83.725 % spread of the batches' MMD^2 */
+    int n_batches;
+    double mmd[HD_KPD_MAX_BATCHES];
+} hd_kpd_result;
+
+hd_kpd_opts hd_kpd_opts_default(void);
+/* Kernel physics distance: hd_mmd_poly of degree 4 on n_batches pairs of
+ * batch_size-row draws; the median and half the spread between the
+ * 16.275 % and 83.725 % quantiles (jetnet's iqr(rng=(16.275, 83.725)) / 2). */
+int hd_kpd(int64_t n_real, const float *real, int64_t n_gen, const float *gen, int64_t d, const hd_kpd_opts *opts,
+           hd_kpd_result *out);
+/* Unbiased MMD^2 of x [m, d] and y [n, d] with the kernel (x.y / d + 1)^degree:
+ * sum_{i != j} k(x_i, x_j) / (m (m - 1)) + the same for y - 2 mean k(x_i, y_j).
+ * m, n >= 2, degree >= 1; no scaling. */
+int hd_mmd_poly(int64_t m, const float *x, int64_t n, const float *y, int64_t d, int degree, double *out);
+
+typedef struct {
+    int n_boot;     /* resamples; 5 as jetnet */
+    int64_t n_eval; /* rows per resample; 0: each sample's own size */
+    uint64_t seed;  /* 42 */
+} hd_w1_opts;
+
+hd_w1_opts hd_w1_opts_default(void);
+/* 1-D Wasserstein-1 distance of the empirical distributions of x1[n1] and
+ * x2[n2]: the integral of |F1 - F2|, exact (scipy.stats.wasserstein_distance). */
+int hd_wasserstein1(int64_t n1, const float *x1, int64_t n2, const float *x2, double *out);
+/* Per feature of x1 [n1, d] and x2 [n2, d]: w1[d] of the whole samples, and
+ * mean[d] and std[d] (n_boot normalisation, np.std) over n_boot pairs of
+ * resamples (rows drawn with replacement, the same rows for every feature);
+ * any of the three may be NULL. */
+int hd_w1_features(int64_t n1, const float *x1, int64_t n2, const float *x2, int64_t d, const hd_w1_opts *opts,
+                   double *w1, double *mean, double *std);
+/* Quantile q in [0, 1] of v[0..n), n >= 1, linear between order statistics
+ * as numpy's default; sorts v in place. */
+double hd_quantile(double *v, int64_t n, double q);
+
 /* ---- classifier two-sample test (metrics/c2st.c) -------------------------------
  * Can a network tell sample a from sample b?  Each sample is cut, in a
  * seeded random order, into train, test and validation parts (60/20/20 by

@@ -9,6 +9,7 @@
  * below it) count as zero, so singular covariances (dead ReLU features) are
  * fine. */
 #include "hadron/metrics.h"
+#include "metrics/metrics_internal.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -38,17 +39,6 @@ static int sym_eig(int d, double *a, double *w, int vectors)
     if (info != 0)
         return hd_error(HD_EINVAL, "frechet distance: eigendecomposition of a %d x %d covariance failed (info %d)", d,
                         d, info);
-    return HD_OK;
-}
-
-static int check_sample(const char *which, int64_t n, const float *x, int64_t d)
-{
-    if (!x) return hd_error(HD_EINVAL, "frechet distance: sample %s is NULL", which);
-    if (n < 2) return hd_error(HD_EINVAL, "frechet distance: sample %s has %lld rows, need at least 2", which, (long long)n);
-    for (int64_t i = 0; i < n * d; i++)
-        if (!isfinite(x[i]))
-            return hd_error(HD_EINVAL, "frechet distance: sample %s, row %lld, column %lld is %g", which,
-                            (long long)(i / d), (long long)(i % d), (double)x[i]);
     return HD_OK;
 }
 
@@ -113,7 +103,9 @@ int hd_frechet_distance(int64_t n1, const float *x1, int64_t n2, const float *x2
         return hd_error(HD_EINVAL, "frechet distance: %lld rows of %lld features is too many", (long long)n_max,
                         (long long)d);
     int rc;
-    if ((rc = check_sample("1", n1, x1, d)) || (rc = check_sample("2", n2, x2, d))) return rc;
+    if ((rc = hd_metric_check_sample("frechet distance", "1", n1, x1, d, 2)) ||
+        (rc = hd_metric_check_sample("frechet distance", "2", n2, x2, d, 2)))
+        return rc;
 
     size_t dd = (size_t)d * (size_t)d;
     double *mu1 = hd_malloc((size_t)d * sizeof(double)), *mu2 = hd_malloc((size_t)d * sizeof(double));
