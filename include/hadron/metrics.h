@@ -64,6 +64,23 @@ int hd_plot_maps(const char *stem, const hd_map_plot *p, int *rendered);
 int hd_plot_render(const char *script, int *rendered);
 
 
+/* ---- reference against generated (metrics/plot_compare.c) ----------------------
+ * A grid of panels, each two histograms on the same bins (reference as grey
+ * steps, generated as red) with the ratio generated / reference in [0.5,
+ * 1.5] under them: writes <stem>.dat, <stem>.gp and, if gnuplot runs,
+ * <stem>.png. */
+typedef struct {
+    const char *title, *ref_title, *gen_title;
+    int n_panels, cols;               /* cols 0: about square */
+    const char *const *panel_titles;  /* [n_panels] */
+    const int *n_bins;                /* [n_panels] */
+    const double *const *edges;       /* [n_panels][n_bins + 1] */
+    const double *const *ref, *const *gen; /* [n_panels][n_bins], e.g. unit-sum */
+    const int *log_x;                 /* [n_panels] or NULL */
+} hd_compare_plot;
+
+int hd_plot_compare(const char *stem, const hd_compare_plot *p, int *rendered);
+
 /* ---- images (metrics/image.c) --------------------------------------------------
  * n images of h x w floats tiled `cols` to a row with a 2-pixel gap, each
  * pixel a zoom x zoom square, as an 8-bit grayscale PNG written atomically:

@@ -4,6 +4,7 @@
 #ifndef HADRON_WORKFLOWS_H
 #define HADRON_WORKFLOWS_H
 
+#include "metrics.h"
 #include "nn.h"
 #include "sim.h"
 
@@ -262,6 +263,55 @@ int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);
  * it), *n gets N.  Errors name the file, the field (dtype, shape, entry)
  * and the problem. */
 int hd_avo_read_observed(const char *path, const hd_simulator *sim, float **observed, int64_t *n);
+
+/* ---- calo-eval (workflows/calo_eval/): generated showers against reference ---
+ * Reads two CaloChallenge-layout files (data.h: hd_calo_file_read), computes
+ * the high-level features (metrics.h: hd_calo_features), and measures the
+ * generated sample against the reference: classifier AUC and JSD on the
+ * voxels and on the features (hd_c2st), FPD and KPD of the features, W1
+ * and the separation power of each feature's histogram (CaloChallenge
+ * binning, from the reference).  The floor is the same measures between
+ * the reference and a second reference sample (reference2, or the other
+ * half of the reference, split in a seeded order, when none is given): how
+ * close "indistinguishable" is at these sample sizes.  Outputs in out_dir:
+ * metrics.json (auc_low, auc_high, jsd_low, fpd, fpd_err, kpd, kpd_err,
+ * separation {histogram: value}, w1, and a floor object with the same keys),
+ * report.md, and features_<kind>.png, reference against generated with a
+ * ratio panel per histogram.  docs/calo.md. */
+
+typedef struct {
+    const char *reference, *generated, *reference2; /* .h5/.hdf5 or .npz; reference2 may be NULL */
+    const char *out_dir;
+    const char *geometry;      /* layout name; NULL: the known layout of the files' voxel count */
+    int64_t max_showers;       /* per file, the first ones (0: all) */
+    uint64_t seed;             /* the halves of the reference */
+    hd_c2st_opts c2st;         /* both classifier tests */
+    int skip_low_level;        /* 1: no classifier on the voxels (slow for large layouts) */
+    hd_fpd_opts fpd;
+    hd_kpd_opts kpd;
+    hd_w1_opts w1;
+    hd_calo_feature_opts features;
+    void (*on_stage)(void *user, const char *what);
+    void *user;
+} hd_calo_eval_opts;
+
+typedef struct {
+    double auc_low, auc_low_err, auc_high, auc_high_err;
+    double jsd_low, jsd_low_err, jsd_high, jsd_high_err;
+    double fpd, fpd_err, kpd, kpd_err;
+    double separation_mean, separation_max; /* over the feature histograms */
+} hd_calo_scores;
+
+typedef struct {
+    hd_calo_scores model, floor;            /* generated vs reference; reference vs reference */
+    int64_t n_reference, n_generated, n_floor;
+    int n_features;
+    double seconds;
+} hd_calo_eval_result;
+
+hd_calo_eval_opts hd_calo_eval_opts_default(void);
+int hd_calo_eval_check(const hd_calo_eval_opts *opts);
+int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result);
 
 #ifdef __cplusplus
 }

@@ -10,13 +10,17 @@ static int run(int argc, char **argv)
     cli_flag flags[] = {cli_run_flags(&r)};
     int rc = CLI_PARSE(&cmd_demo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
-    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], threads[16];
+    char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], calo_ref[4096], calo_gen[4096],
+        calo[4096], threads[16];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
     snprintf(amp, sizeof amp, "%s/amplitudes", out);
     snprintf(bnn, sizeof bnn, "%s/bnn", out);
     snprintf(avo, sizeof avo, "%s/avo", out);
+    snprintf(calo_ref, sizeof calo_ref, "%s/showers_ref.h5", out);
+    snprintf(calo_gen, sizeof calo_gen, "%s/showers_other.h5", out);
+    snprintf(calo, sizeof calo, "%s/calo-eval", out);
     snprintf(threads, sizeof threads, "%d", r.threads);
     char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50", "--threads", threads};
     char *sim_argv[] = {"sim", "tracking", "--out", hist, "--threads", threads};
@@ -25,6 +29,10 @@ static int run(int argc, char **argv)
     char *bnn_argv[] = {"bnn", "--data", amp, "--out", bnn, "--print-every", "50", "--threads", threads};
     char *avo_argv[] = {"avo",     "--simulator", "weinberg", "--truth",   "42,0.9", "--n-observed",
                         "16384",   "--out",       avo,        "--threads", threads};
+    char *cref_argv[] = {"sim", "calo", "--n", "4000", "--seed", "1", "--out", calo_ref, "--threads", threads};
+    char *cgen_argv[] = {"sim", "calo", "--n", "4000", "--seed", "2", "--out", calo_gen, "--threads", threads};
+    char *ceval_argv[] = {"calo-eval", "--reference", calo_ref, "--generated", calo_gen, "--out", calo,
+                          "--threads", threads};
     printf("== fit: an MLP learns a known function ==\n");
     if ((rc = cli_dispatch(&cmd_fit, CLI_COUNT(fit_argv), fit_argv)) != 0) return rc;
     printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
@@ -37,13 +45,19 @@ static int run(int argc, char **argv)
     if ((rc = cli_dispatch(&cmd_bnn, CLI_COUNT(bnn_argv), bnn_argv)) != 0) return rc;
     printf("\n== avo: tune the Weinberg model's beam energy and coupling to 'observed' e+e- -> mu+mu- data ==\n");
     if ((rc = cli_dispatch(&cmd_avo, CLI_COUNT(avo_argv), avo_argv)) != 0) return rc;
+    printf("\n== sim calo: electron showers in a W/Si calorimeter, two independent samples ==\n");
+    if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(cref_argv), cref_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(cgen_argv), cgen_argv)) != 0) return rc;
+    printf("\n== calo-eval: the judge of generated showers, on a sample that should pass (AUC 0.5, at the floor) ==\n");
+    if ((rc = cli_dispatch(&cmd_calo_eval, CLI_COUNT(ceval_argv), ceval_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
            "  %s/calibration.png       predicted uncertainty vs actual error\n"
            "  %s/convergence_c.png   AVO: the fitted asymmetry c per iteration, against the truth\n"
-           "  %s/loss.png               the fit demo's losses\n",
-           sur, sur, sur, bnn, bnn, avo, dir);
+           "  %s/loss.png               the fit demo's losses\n"
+           "  %s/report.md        showers against the floor, with features_*.png\n",
+           sur, sur, sur, bnn, bnn, avo, dir, calo);
     return 0;
 }
 

@@ -34,7 +34,7 @@ fi
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn gan avo; do
+for cmd in demo fit info sim surrogate predict bnn gan avo calo-eval; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -226,6 +226,22 @@ expect "sim calo: unknown particle" 2 "--particle: unknown" "$hadron" sim calo -
 expect "sim calo: bad slopes" 2 "slope_x = [0.5, 0.2]" "$hadron" sim calo --geometry ecal30 --slope-x 0.5,0.2 \
   --out "$tmp/c0/x.h5"
 check "sim calo: no directory for refused options" test ! -e "$tmp/c0"
+
+# calo-eval: the judge, on two small samples of the simulator, and its refusals
+"$hadron" sim calo --n 400 --seed 2 --out "$tmp/c/r2.h5" >/dev/null
+expect "calo-eval --help" 0 "--reference2" "$hadron" calo-eval --help
+expect "calo-eval" 0 "floor" "$hadron" calo-eval --reference "$tmp/c/r.h5" --generated "$tmp/c/r2.h5" --epochs 2 \
+  --out "$tmp/ce"
+for f in metrics.json report.md features_E_ratio.png features_E_layer.gp; do check "calo-eval wrote $f" test -s "$tmp/ce/$f"; done
+check "calo-eval metrics: the keys and the floor" bash -c "grep -q '\"auc_high\"' '$tmp/ce/metrics.json' && \
+  grep -q '\"floor\": {' '$tmp/ce/metrics.json' && grep -q '\"E_ratio\"' '$tmp/ce/metrics.json'"
+expect "calo-eval: files needed" 2 "--reference A.h5 and --generated B.h5 are required" "$hadron" calo-eval
+expect "calo-eval: missing file" 1 "$tmp/none.h5" "$hadron" calo-eval --reference "$tmp/none.h5" \
+  --generated "$tmp/c/r2.h5" --out "$tmp/ce0"
+expect "calo-eval: layouts differ" 1 "voxels" "$hadron" calo-eval --reference "$tmp/c/r.h5" --generated "$tmp/c/g.npz" \
+  --out "$tmp/ce0"
+expect "calo-eval: unknown geometry" 2 "unknown calorimeter layout 'ds9'" "$hadron" calo-eval --reference "$tmp/c/r.h5" \
+  --generated "$tmp/c/r2.h5" --geometry ds9 --out "$tmp/ce0"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
