@@ -61,26 +61,14 @@ static int read_safetensors(const char *path)
     return rc;
 }
 
-static int read_mnist_without_labels(const char *path)
-{
-    char labels[4200];
-    snprintf(labels, sizeof labels, "%s.no-such-labels", path);
-    hd_tensor *t = NULL;
-    int32_t *l = NULL;
-    int rc = hd_idx_read_mnist(path, labels, &gan_opts, &t, &l);
-    hd_tensor_free(t);
-    hd_free(l);
-    return rc;
-}
-
-/* The same as hadron gan train --n-train 60000: within the cap, and then
- * the absent labels are noticed before any image data is read. */
-static int read_60000_without_labels(const char *path)
+/* The images at path with the gan's options, the first n_max, and a labels
+ * file beside them that does not exist. */
+static int mnist_without_labels(const char *path, int64_t n_max)
 {
     char labels[4200];
     snprintf(labels, sizeof labels, "%s.no-such-labels", path);
     hd_idx_image_opts o = gan_opts;
-    o.n_max = 60000;
+    o.n_max = n_max;
     hd_tensor *t = NULL;
     int32_t *l = NULL;
     int rc = hd_idx_read_mnist(path, labels, &o, &t, &l);
@@ -88,6 +76,12 @@ static int read_60000_without_labels(const char *path)
     hd_free(l);
     return rc;
 }
+
+static int read_mnist_without_labels(const char *path) { return mnist_without_labels(path, 0); }
+
+/* The same as hadron gan train --n-train 60000: within the cap, and then
+ * the absent labels are noticed before any image data is read. */
+static int read_60000_without_labels(const char *path) { return mnist_without_labels(path, 60000); }
 
 static int read_pool(const char *path)
 {

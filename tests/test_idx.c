@@ -87,6 +87,17 @@ static unsigned char *gzip_bytes(const fixture *f, const void *bytes, size_t n, 
     return slurp(f->gz, size);
 }
 
+/* An IDX file (as make_idx) written to path, gzip-compressed when gz. */
+static void put_idx(const char *path, int gz, int type, int ndim, const uint32_t *dims, const void *data,
+                    size_t n_data)
+{
+    size_t n;
+    unsigned char *b = make_idx(type, ndim, dims, data, n_data, &n);
+    if (gz) spill_gz(path, b, n);
+    else spill(path, b, n);
+    free(b);
+}
+
 static uint32_t u32(int64_t v) { return (uint32_t)v; }
 
 /* Image options: [lo, hi], any size, every image. */
@@ -301,13 +312,8 @@ static void test_mnist_pair(void **state)
 static void test_headers_before_data(void **state)
 {
     fixture *f = *state;
-    size_t n;
-    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 100, &n); /* the data cut */
-    spill_gz(f->gz, b, n);
-    free(b);
-    b = make_idx(0x08, 1, (uint32_t[]){3}, (unsigned char[]){1, 2, 3}, 3, &n);
-    spill_gz(f->labels, b, n);
-    free(b);
+    put_idx(f->gz, 1, 0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 100); /* the data cut */
+    put_idx(f->labels, 1, 0x08, 1, (uint32_t[]){3}, (unsigned char[]){1, 2, 3}, 3);
     hd_tensor *t = NULL;
     int32_t *l = NULL;
     hd_idx_image_opts o = {.lo = -1, .hi = 1, .height = 28, .width = 28, .n_max = 2};
@@ -319,9 +325,7 @@ static void test_headers_before_data(void **state)
     o.height = 32;
     assert_error(hd_idx_read_mnist(f->gz, f->labels, &o, &t, &l), HD_EFORMAT, f->gz,
                  "250000 x 28 x 28 ubyte holds images of 28 x 28; 32 x 28 are needed");
-    b = make_idx(0x08, 3, (uint32_t[]){50000000, 1, 1}, NULL, 10, &n);
-    spill_gz(f->gz, b, n);
-    free(b);
+    put_idx(f->gz, 1, 0x08, 3, (uint32_t[]){50000000, 1, 1}, NULL, 10);
     o.height = 28;
     o.width = 0;
     assert_error(hd_idx_read_images(f->gz, &o, &t), HD_EFORMAT, "images of 1 x 1; 28 x any are needed", NULL);
@@ -337,13 +341,8 @@ static void test_headers_before_data(void **state)
 static void test_first_n(void **state)
 {
     fixture *f = *state;
-    size_t n;
-    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 16, &n);
-    spill_gz(f->gz, b, n);
-    free(b);
-    b = make_idx(0x08, 1, (uint32_t[]){4}, (unsigned char[]){7, 8, 9, 5}, 4, &n);
-    spill_gz(f->labels, b, n);
-    free(b);
+    put_idx(f->gz, 1, 0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 16);
+    put_idx(f->labels, 1, 0x08, 1, (uint32_t[]){4}, (unsigned char[]){7, 8, 9, 5}, 4);
     hd_tensor *t = NULL;
     int32_t *l = NULL;
     hd_idx_image_opts o = {.lo = 0, .hi = 255, .height = 2, .width = 2, .n_max = 3};
@@ -361,9 +360,7 @@ static void test_first_n(void **state)
     hd_tensor_free(t);
     hd_free(l);
     /* 2 of 4 images of a file cut after the third and with no end: read */
-    b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 12, &n);
-    spill(f->raw, b, n);
-    free(b);
+    put_idx(f->raw, 0, 0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 12);
     o.n_max = 2;
     assert_int_equal(hd_idx_read_images(f->raw, &o, &t), HD_OK);
     assert_int_equal(t->shape[0], 2);
@@ -373,9 +370,7 @@ static void test_first_n(void **state)
     o.n_max = 4;
     assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, "promises 16 bytes of data, file has 12", NULL);
     /* trailing bytes count only when the whole file is read */
-    b = make_idx(0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 20, &n);
-    spill(f->raw, b, n);
-    free(b);
+    put_idx(f->raw, 0, 0x08, 3, (uint32_t[]){4, 2, 2}, NULL, 20);
     o.n_max = 3;
     assert_int_equal(hd_idx_read_images(f->raw, &o, &t), HD_OK);
     hd_tensor_free(t);
@@ -390,10 +385,7 @@ static void test_first_n(void **state)
 static void test_input_cap(void **state)
 {
     fixture *f = *state;
-    size_t n;
-    unsigned char *b = make_idx(0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 4, &n);
-    spill(f->raw, b, n);
-    free(b);
+    put_idx(f->raw, 0, 0x08, 3, (uint32_t[]){250000, 28, 28}, NULL, 4);
     hd_tensor *t = NULL;
     hd_idx_image_opts o = {.lo = -1, .hi = 1, .height = 28, .width = 28};
     assert_error(hd_idx_read_images(f->raw, &o, &t), HD_EFORMAT, f->raw,
@@ -409,9 +401,7 @@ static void test_input_cap(void **state)
     size_t bytes = 1000 * 28 * 28;
     unsigned char *zeros = calloc(1, bytes);
     assert_non_null(zeros);
-    b = make_idx(0x08, 3, (uint32_t[]){1000, 28, 28}, zeros, bytes, &n);
-    spill_gz(f->gz, b, n);
-    free(b);
+    put_idx(f->gz, 1, 0x08, 3, (uint32_t[]){1000, 28, 28}, zeros, bytes);
     free(zeros);
     setenv("HADRON_MAX_INPUT_MB", "1", 1);
     o.n_max = 0;
