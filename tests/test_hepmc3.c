@@ -589,6 +589,34 @@ static void test_event_pool_cap(void **state)
     }
 }
 
+/* One event is held to the input cap too: with HADRON_MAX_INPUT_MB=1 an
+ * event of 10000 particles (some 2.6 MB for the reader) is refused at the
+ * particle that passes 1 MiB, naming its E line; in memory (the buffer API,
+ * whose text bounds it) it reads. */
+static void test_event_cap(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big_event.hepmc3", tmpdir);
+    enum { N = 10000 };
+    size_t cap = 200 + (size_t)N * 40, len = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    len += (size_t)snprintf(t + len, cap - len, HEAD "E 0 0 %d\n", N);
+    for (int i = 1; i <= N; i++) len += (size_t)snprintf(t + len, cap - len, "P %d 0 22 0 0 1 1 0 1\n", i);
+    len += (size_t)snprintf(t + len, cap - len, TAIL);
+    spill(path, t, len);
+    setenv("HADRON_MAX_INPUT_MB", "1", 1);
+    assert_error(read_all(path, NULL, 0), HD_EFORMAT, "big_event.hepmc3:", "the event of line 3 (");
+    assert_error(HD_EFORMAT, HD_EFORMAT, "more than the 1048576 bytes", "set HADRON_MAX_INPUT_MB to allow more");
+    assert_int_equal(hd_hepmc3_parse_buffer("mem", t, len, keep, NULL), HD_OK);
+    assert_int_equal(last.n, N);
+    unsetenv("HADRON_MAX_INPUT_MB");
+    assert_int_equal(read_all(path, NULL, 0), 1);
+    hd_event_free(&last);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_event_pool),
         cmocka_unit_test(test_line_cap),
         cmocka_unit_test(test_event_pool_cap),
+        cmocka_unit_test(test_event_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

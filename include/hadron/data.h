@@ -304,7 +304,9 @@ void hd_event_free(hd_event *ev);
  * the E line).  Units become GeV and mm.  A line may have at most
  * HD_HEPMC3_MAX_LINE bytes before its end of line ("\n" or "\r\n"); a
  * longer one is refused, naming the file, the line and the cap, after at
- * most that much of it is read (and it is held once). */
+ * most that much of it is read (and it is held once).  What the reader
+ * holds of one event is held to hd_input_cap of the file's size (a pipe:
+ * 0 bytes); hd_hepmc3_parse_buffer has no cap: its text bounds it. */
 #define HD_HEPMC3_MAX_LINE (1 << 20)
 typedef struct hd_hepmc3_reader hd_hepmc3_reader;
 

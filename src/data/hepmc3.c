@@ -23,7 +23,8 @@
  * forward.  A file is untrusted: every error names the file, the line and
  * the problem, and nothing is allocated from a declared count.  A line may
  * have at most HD_HEPMC3_MAX_LINE bytes; the reader parses it where it read
- * it, so a long line is never held twice. */
+ * it, so a long line is never held twice.  What one event of a file needs
+ * is held to the input cap of the file's size. */
 #include "data/hepmc3_internal.h"
 
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define START_LINE "HepMC::Asciiv3-START_EVENT_LISTING"
@@ -187,6 +189,19 @@ static int parse_position(const hd_hepmc3_parser *ps, char *s, const char *recor
 
 /* ---- records ------------------------------------------------------------------------- */
 
+/* The event being read, with np particles, nv vertices and nin incoming
+ * ids, within the cap. */
+static int event_fits(const hd_hepmc3_parser *ps, int64_t np, int64_t nv, int64_t nin)
+{
+    uint64_t need = (uint64_t)np * HD_HEPMC3_PARTICLE_BYTES + (uint64_t)nv * HD_HEPMC3_VERTEX_BYTES +
+                    (uint64_t)nin * sizeof(int);
+    if (!ps->cap || need <= ps->cap) return HD_OK;
+    return fail(ps, ps->line, "the event of line %ld (%lld particles, %lld vertices so far) needs %llu bytes, more "
+                "than the %llu bytes one input file of %llu bytes may make hadron allocate (set HADRON_MAX_INPUT_MB "
+                "to allow more; docs/files.md)", ps->e_line, (long long)np, (long long)nv, (unsigned long long)need,
+                (unsigned long long)ps->cap, (unsigned long long)ps->file_bytes);
+}
+
 static int event_line(hd_hepmc3_parser *ps, char *s)
 {
     int number, rc;
@@ -238,7 +253,8 @@ static int particle_line(hd_hepmc3_parser *ps, char *s)
     if ((int64_t)id != ps->np + 1)
         return fail(ps, ps->line, "particle id %d out of order: the P lines of an event count 1, 2, ... (expected %lld)",
                     id, (long long)(ps->np + 1));
-    if ((rc = HD_RESERVE(ps->parts, ps->cap_parts, ps->np))) return rc;
+    if ((rc = event_fits(ps, ps->np + 1, ps->nv, ps->nin)) || (rc = HD_RESERVE(ps->parts, ps->cap_parts, ps->np)))
+        return rc;
     hd_hepmc3_raw_particle *p = ps->parts + ps->np;
     static const char *const names[5] = {"px", "py", "pz", "energy", "mass"};
     double v[5];
@@ -273,7 +289,8 @@ static int incoming_list(hd_hepmc3_parser *ps, char **s, hd_hepmc3_raw_vertex *v
         long long k = strtoll(c, &end, 10);
         if (end == c || errno == ERANGE || k < INT32_MIN || k > INT32_MAX)
             return fail(ps, ps->line, "incoming particle '%.40s' is not an integer", c);
-        int rc = HD_RESERVE(ps->ins, ps->cap_ins, ps->nin);
+        int rc = event_fits(ps, ps->np, ps->nv + 1, ps->nin + 1);
+        if (rc == HD_OK) rc = HD_RESERVE(ps->ins, ps->cap_ins, ps->nin);
         if (rc) return rc;
         ps->ins[ps->nin++] = (int)k;
         c = skip_space(end);
@@ -287,7 +304,8 @@ static int incoming_list(hd_hepmc3_parser *ps, char **s, hd_hepmc3_raw_vertex *v
 
 static int vertex_line(hd_hepmc3_parser *ps, char *s)
 {
-    int rc = HD_RESERVE(ps->verts, ps->cap_verts, ps->nv);
+    int rc = event_fits(ps, ps->np, ps->nv + 1, ps->nin);
+    if (rc == HD_OK) rc = HD_RESERVE(ps->verts, ps->cap_verts, ps->nv);
     if (rc) return rc;
     hd_hepmc3_raw_vertex *v = ps->verts + ps->nv;
     int status;
@@ -442,6 +460,9 @@ int hd_hepmc3_open(const char *path, hd_hepmc3_reader **out)
         return hd_error(HD_EIO, "cannot open %s: %s", path, e ? strerror(e) : "out of memory");
     }
     hd_hepmc3_parser_init(&r->ps, r->path);
+    struct stat sb; /* the cap of one event: a pipe counts as 0 bytes */
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) r->ps.file_bytes = (uint64_t)sb.st_size;
+    r->ps.cap = hd_input_cap(r->ps.file_bytes);
     *out = r;
     return HD_OK;
 }

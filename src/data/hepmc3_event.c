@@ -31,7 +31,7 @@ static int reserve_scratch(hd_hepmc3_parser *ps)
 static int sort_vertices(hd_hepmc3_parser *ps)
 {
     for (int64_t v = 0; v < ps->nv; v++) ps->order[v] = (int64_t)ps->verts[v].id * ((int64_t)1 << 32) + v;
-    qsort(ps->order, (size_t)ps->nv, sizeof *ps->order, cmp_i64);
+    if (ps->nv > 1) qsort(ps->order, (size_t)ps->nv, sizeof *ps->order, cmp_i64);
     for (int64_t k = 1; k < ps->nv; k++) {
         const hd_hepmc3_raw_vertex *a = ps->verts + (ps->order[k - 1] & 0xffffffff), *b = ps->verts + (ps->order[k] & 0xffffffff);
         if (a->id == b->id) return fail(ps, b->line, "vertex %d is defined twice (first at line %ld)", b->id, a->line);

@@ -28,6 +28,9 @@ typedef struct {
 typedef struct {
     const char *name; /* the file, for messages */
     long line;        /* lines read so far */
+    /* the reader's: what one event may need (hd_input_cap of the file's
+     * size; 0: no cap, as for a buffer, whose text bounds it) */
+    uint64_t cap, file_bytes;
     int state;
     /* the event being read */
     long e_line;
@@ -45,6 +48,12 @@ typedef struct {
     int64_t *order; /* explicit vertices sorted by id: id * 2^32 + index */
     int64_t cap_slots, cap_end, cap_prod, cap_order, cap_path;
 } hd_hepmc3_parser;
+
+/* What one particle, vertex and incoming id of an event cost the reader
+ * (records, the scratch of hepmc3_event.c, the hd_event filled), for the cap. */
+#define HD_HEPMC3_PARTICLE_BYTES \
+    (sizeof(hd_hepmc3_raw_particle) + sizeof(hd_hepmc3_slot) + 3 * sizeof(int) + sizeof(hd_particle))
+#define HD_HEPMC3_VERTEX_BYTES (sizeof(hd_hepmc3_raw_vertex) + sizeof(hd_hepmc3_slot) + sizeof(int64_t) + sizeof(int))
 
 void hd_hepmc3_parser_init(hd_hepmc3_parser *ps, const char *name); /* name is borrowed */
 void hd_hepmc3_parser_free(hd_hepmc3_parser *ps);
