@@ -41,7 +41,7 @@ static const idx_type idx_types[] = {
 typedef enum { WANT_ANY, WANT_IMAGES, WANT_LABELS } idx_want;
 
 /* An open IDX file: after idx_header its header, after idx_limit what is
- * to be read of it, after idx_read_data its raw big-endian data. */
+ * to be read of it, after idx_read its raw big-endian data. */
 typedef struct {
     const char *path;
     gzFile gz;
@@ -245,7 +245,7 @@ static int idx_open(idx_file *f, const char *path)
     memset(f, 0, sizeof *f);
     f->path = path;
     int fd;
-    uint64_t size; /* of the file, compressed or not: the data is bounded by the header instead */
+    uint64_t size; /* of the file, compressed or not: the input cap scales with it */
     int rc = hd_file_open(path, HD_FILE_ANY_SIZE, &fd, &size);
     if (rc != HD_OK) return rc;
     f->file_bytes = size;
