@@ -70,15 +70,6 @@ static void refused(const char *dict, size_t n_data, const char *part1, const ch
     assert_int_equal(a.ndim, 0);
 }
 
-static void assert_same_array(const hd_array *x, const hd_array *y)
-{
-    assert_int_equal(x->dtype, y->dtype);
-    assert_int_equal(x->ndim, y->ndim);
-    for (int d = 0; d < x->ndim; d++) assert_int_equal(x->shape[d], y->shape[d]);
-    size_t bytes = (size_t)hd_array_numel(x) * hd_dtype_size(x->dtype);
-    if (bytes) assert_memory_equal(x->data, y->data, bytes);
-}
-
 /* ---- arrays ------------------------------------------------------------------------ */
 
 static void test_array_basics(void **state)

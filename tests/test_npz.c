@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +27,6 @@ static int teardown(void **state) { return test_dir_teardown(state); }
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    if (d) closedir(d);
-    return n;
-}
-
 static uint32_t crc32_of(const unsigned char *p, size_t n)
 {
     uint32_t c = 0xffffffffu;
@@ -46,16 +35,6 @@ static uint32_t crc32_of(const unsigned char *p, size_t n)
         for (int k = 0; k < 8; k++) c = c >> 1 ^ (0xedb88320u & (0u - (c & 1)));
     }
     return ~c;
-}
-
-static void assert_same_array(const hd_array *x, const hd_array *y)
-{
-    assert_non_null(y);
-    assert_int_equal(x->dtype, y->dtype);
-    assert_int_equal(x->ndim, y->ndim);
-    for (int d = 0; d < x->ndim; d++) assert_int_equal(x->shape[d], y->shape[d]);
-    size_t bytes = (size_t)hd_array_numel(x) * hd_dtype_size(x->dtype);
-    if (bytes) assert_memory_equal(x->data, y->data, bytes);
 }
 
 /* ---- a small zip writer, to make archives hd_npz_write never would ------------------ */

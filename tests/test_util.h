@@ -2,6 +2,7 @@
 #ifndef HD_TEST_UTIL_H
 #define HD_TEST_UTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,28 @@ static inline int test_dir_teardown(void **state)
     int rc = test_tmpdir_free(f->dir);
     free(f);
     return rc;
+}
+
+/* The number of entries of dir, "." and ".." aside (0 if it cannot be read). */
+static inline int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d) closedir(d);
+    return n;
+}
+
+/* y is x: dtype, shape and every byte of data. */
+static inline void assert_same_array(const hd_array *x, const hd_array *y)
+{
+    assert_non_null(y);
+    assert_int_equal(x->dtype, y->dtype);
+    assert_int_equal(x->ndim, y->ndim);
+    for (int d = 0; d < x->ndim; d++) assert_int_equal(x->shape[d], y->shape[d]);
+    size_t bytes = (size_t)hd_array_numel(x) * hd_dtype_size(x->dtype);
+    if (bytes) assert_memory_equal(x->data, y->data, bytes);
 }
 
 /* rc is code and hd_last_error() contains part1 and part2 (either may be NULL). */

@@ -89,14 +89,18 @@ int hd_npz_write(const char *path, int n, const char *const *names, const hd_arr
  * dataset are one argument "file.h5:/group/x" (hd_h5_split_name).
  * Readable: float32 and float64 (any byte order) as either; integers as
  * int32 or int64 where every value fits; 0 (scalar) to HD_MAX_DIM
- * dimensions; chunked or contiguous, gzip or shuffle filtered.  Refused,
- * with the file, the dataset and the problem: a path that is not a regular
- * file, a file without an HDF5 signature, a truncated or damaged file, a
- * missing dataset (the message lists those the file has), another dtype
- * (strings, compounds, ...), more than HD_MAX_DIM dimensions, data a read
- * would make larger than HD_H5_MAX_BYTES, chunks larger than
- * HD_H5_MAX_CHUNK_BYTES, a filter this libhdf5 lacks (h5py's lzf).
- * libhdf5 prints nothing: its error stack becomes the one hadron message. */
+ * dimensions; contiguous, or chunked and filtered by gzip, shuffle and
+ * fletcher32.  Refused, with the file, the dataset and the problem: a path
+ * that is not a regular file, a file without an HDF5 signature, a
+ * truncated or damaged file, a missing dataset (the message lists those
+ * the file has), another dtype (strings, compounds, ...), more than
+ * HD_MAX_DIM dimensions, data a read would make larger than
+ * HD_H5_MAX_BYTES, chunks larger than HD_H5_MAX_CHUNK_BYTES or that do not
+ * fit the shape, a chunk whose stored bytes do not unfilter to one chunk
+ * (checked before libhdf5 1.10 reads it: it would copy past its buffers),
+ * a filter this libhdf5 lacks (h5py's lzf) or other filters (szip, nbit,
+ * scaleoffset).  libhdf5 prints nothing: its error stack becomes the one
+ * hadron message. */
 
 #define HD_H5_MAX_BYTES (UINT64_C(1) << 34)       /* 16 GiB: the most one whole-dataset read allocates */
 #define HD_H5_MAX_CHUNK_BYTES (UINT64_C(1) << 30) /* 1 GiB: the largest chunk a read lets libhdf5 unpack */
@@ -104,7 +108,7 @@ int hd_npz_write(const char *path, int n, const char *const *names, const hd_arr
 /* Writes n arrays (any hd_dtype; stored little-endian float32, float64,
  * int32, int64) as datasets names[i]; a '/' in a name makes groups.  Data
  * of one or more elements is chunked along the first dimension (about 1
- * MiB a chunk), shuffled and gzip-compressed (level 4).  Atomic: the file
+ * MiB a chunk) and gzip-compressed (level 1).  Atomic: the file
  * is written as "path.tmp-PID-K" and renamed over path only when complete;
  * a failure leaves no file and an existing path as it was. */
 int hd_h5_write(const char *path, int n, const char *const *names, const hd_array *const *arrays);
@@ -116,6 +120,10 @@ int hd_h5_read(const char *path, const char *dataset, hd_dtype want, hd_array *o
  * (stored: float32, float64, int32 for integers that fit it, else int64);
  * stored may be NULL.  Refuses what hd_h5_read refuses, but reads no data. */
 int hd_h5_shape(const char *path, const char *dataset, int *ndim, int64_t *shape, hd_dtype *stored);
+/* Calls fn with the path of each dataset in the file ("a/b", as hd_h5_read
+ * takes it), in name order, whatever its dtype; a non-zero return from fn
+ * stops the walk and is returned. */
+int hd_h5_list(const char *path, int (*fn)(void *user, const char *dataset), void *user);
 
 /* Rows of a float dataset streamed in bounded memory: row i is
  * dataset[i, ...], its other dimensions flattened (a 1-D dataset has rows
@@ -192,6 +200,49 @@ typedef struct {
 int hd_calo_layout_get(const char *name, hd_calo_layout *out);
 int64_t hd_calo_layout_voxels(const hd_calo_layout *l);
 int hd_calo_layout_check(const hd_calo_layout *l); /* counts and edges in range */
+
+/* ---- CaloChallenge shower files (data/calo_file.c) -------------------------------
+ * The CaloChallenge 2022 layout (docs/data.md): a dataset incident_energies
+ * of shape (N, 1) or (N,) and a dataset showers of shape (N, voxels), both
+ * MeV, float32 or float64, in an HDF5 file (.h5, .hdf5) or, with the same
+ * array names, an .npz (the simulator's --format npz); other datasets may
+ * be there and are listed, not read.  The extension picks the format.
+ * Refused, with the file, the dataset, the row and the problem: a missing
+ * dataset, integer or other dtypes, other shapes, N of 0 or differing
+ * between the two, a voxel count other than the layout's, an incident
+ * energy that is not finite or not > 0, a voxel energy that is not finite,
+ * and one that is < 0 unless clip_negative is set (the challenge's showers
+ * are >= 0; a generative model's may dip below). */
+
+#define HD_CALO_MAX_EXTRA 16 /* other datasets named in hd_calo_file.extra */
+
+typedef struct {
+    const hd_calo_layout *layout; /* the voxel count it must have; NULL: any */
+    int64_t max_showers;          /* read the first max_showers; 0: all */
+    int clip_negative;            /* 1: negative voxel energies become 0 and are counted; 0: refused */
+} hd_calo_read_opts;
+
+typedef struct {
+    int64_t n, n_voxels;
+    float *energy;   /* incident energies [n], MeV */
+    float *showers;  /* [n * n_voxels], MeV, row i at showers + i * n_voxels */
+    int64_t n_rows_in_file; /* N before max_showers */
+    int64_t n_clipped;      /* voxels set from < 0 to 0 (clip_negative) */
+    int has_layout;         /* layout: opts->layout, or the known layout of n_voxels voxels */
+    hd_calo_layout layout;
+    int n_extra;            /* other datasets, the first HD_CALO_MAX_EXTRA of them named */
+    char extra[HD_CALO_MAX_EXTRA][64];
+} hd_calo_file;
+
+hd_calo_read_opts hd_calo_read_opts_default(void); /* any layout, all showers, negatives refused */
+/* Reads and checks path (.h5, .hdf5 or .npz) into out (hd_calo_file_release
+ * it); opts NULL for the defaults.  out is empty on failure. */
+int hd_calo_file_read(const char *path, const hd_calo_read_opts *opts, hd_calo_file *out);
+void hd_calo_file_release(hd_calo_file *f);
+/* Writes n showers of n_voxels (energy [n], showers [n * n_voxels], MeV) as
+ * incident_energies (n, 1) and showers (n, n_voxels) float32, into an HDF5
+ * file or an .npz by path's extension; atomic. */
+int hd_calo_file_write(const char *path, int64_t n, int64_t n_voxels, const float *energy, const float *showers);
 
 /* ---- shuffling batch loader (data/loader.c) ------------------------------------
  * Serves rows of n parallel arrays (inputs, targets, ...) in batches, in a
