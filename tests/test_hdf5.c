@@ -392,7 +392,8 @@ static void test_h5py_reads_hadron_file(void **state)
              "f = h5py.File(sys.argv[1], \"r\")\n"
              "names = []\n"
              "f.visit(lambda n: names.append(n) if isinstance(f[n], h5py.Dataset) else None)\n"
-             "assert sorted(names) == [\"incident_energies\", \"meta/deeper/scale\", \"meta/ints\", \"showers\"], names\n"
+             "want = [\"incident_energies\", \"meta/deeper/scale\", \"meta/ints\", \"showers\"]\n"
+             "assert sorted(names) == want, names\n"
              "s, e = f[\"showers\"], f[\"incident_energies\"]\n"
              "assert s.shape == (50, 6480) and s.dtype == np.float32 and s.compression == \"gzip\", s\n"
              "assert s.compression_opts == 1 and s.chunks == (40, 6480), s.chunks\n"
@@ -452,7 +453,8 @@ static void check_against(const hd_calo_file *f, const cJSON *e, double rel)
     const cJSON *pick;
     cJSON_ArrayForEach(pick, cJSON_GetObjectItemCaseSensitive(e, "values"))
     {
-        int64_t r = (int64_t)cJSON_GetArrayItem(pick, 0)->valuedouble, v = (int64_t)cJSON_GetArrayItem(pick, 1)->valuedouble;
+        int64_t r = (int64_t)cJSON_GetArrayItem(pick, 0)->valuedouble;
+        int64_t v = (int64_t)cJSON_GetArrayItem(pick, 1)->valuedouble;
         assert_true(f->showers[r * f->n_voxels + v] == (float)cJSON_GetArrayItem(pick, 2)->valuedouble);
     }
 }

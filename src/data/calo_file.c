@@ -68,8 +68,8 @@ static array_names names_for(file_format fmt)
 
 /* Shapes (N, 1) or (N,) and (N, voxels), the same N >= 1; the voxel count
  * the layout's.  Sets f->n_rows_in_file, n, n_voxels and the layout. */
-static int check_shapes(const char *path, const array_names *nm, int nd_e, const int64_t *se, int nd_s, const int64_t *ss,
-                        const hd_calo_read_opts *o, hd_calo_file *f)
+static int check_shapes(const char *path, const array_names *nm, int nd_e, const int64_t *se, int nd_s,
+                        const int64_t *ss, const hd_calo_read_opts *o, hd_calo_file *f)
 {
     char s[160];
     if (!(nd_e == 1 || (nd_e == 2 && se[1] == 1)))
