@@ -74,6 +74,7 @@ int hd_checkpoint_tensor(hd_checkpoint_entries *e, const char *name, float *data
 
 void hd_checkpoint_float_text(char *buf, size_t size, float f)
 {
+    if (!buf || size == 0) return;
     for (int digits = 6; digits <= 9; digits++) {
         int n = snprintf(buf, size, "%.*g", digits, (double)f);
         if (n > 0 && (size_t)n < size && strtof(buf, NULL) == f) return;
