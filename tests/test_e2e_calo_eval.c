@@ -44,20 +44,29 @@ static void simulate(uint64_t seed, float scale, const char *name)
     free(e_inc);
 }
 
-static hd_calo_eval_result evaluate(const char *generated, const char *out)
+/* generated against reference (files in dir) into dir/out, with o's options (NULL: 15 epochs) */
+static hd_calo_eval_result evaluate_with(const char *reference, const char *generated, const char *out,
+                                         const hd_calo_eval_opts *with)
 {
     char ref[4300], gen[4300], outdir[4300];
-    snprintf(ref, sizeof ref, "%s/ref.h5", dir);
+    snprintf(ref, sizeof ref, "%s/%s", dir, reference);
     snprintf(gen, sizeof gen, "%s/%s", dir, generated);
     snprintf(outdir, sizeof outdir, "%s/%s", dir, out);
     mkdir(outdir, 0777);
     hd_calo_eval_opts o = hd_calo_eval_opts_default();
+    if (with) o = *with;
+    else o.c2st.epochs = 15;
     o.reference = ref;
     o.generated = gen;
     o.out_dir = outdir;
-    o.c2st.epochs = 15;
     hd_calo_eval_result r;
     if (hd_calo_eval_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
+    return r;
+}
+
+static hd_calo_eval_result evaluate(const char *generated, const char *out)
+{
+    hd_calo_eval_result r = evaluate_with("ref.h5", generated, out, NULL);
     printf("%s: AUC low %.4f +- %.4f high %.4f +- %.4f, FPD %.4g +- %.2g, separation max %.4f | floor: AUC low %.4f "
            "high %.4f, FPD %.4g +- %.2g, separation max %.4f\n",
            generated, r.model.auc_low, r.model.auc_low_err, r.model.auc_high, r.model.auc_high_err, r.model.fpd,
@@ -101,6 +110,69 @@ static void test_energy_scale_shift_is_flagged(void **state)
     assert_true(m->separation_max > 3 * f->separation_max);
 }
 
+static void assert_same_scores(const hd_calo_eval_result *x, const hd_calo_eval_result *y)
+{
+    assert_memory_equal(&x->model, &y->model, sizeof x->model);
+    assert_memory_equal(&x->floor, &y->floor, sizeof x->floor);
+}
+
+/* The showers are streamed in chunks: 7 at a time gives the bits of one
+ * chunk; the voxel classifier sees the subsample it is given, and
+ * metrics.json says how many. */
+static void test_chunks_change_nothing_and_the_subsample_is_reported(void **state)
+{
+    (void)state;
+    hd_calo_eval_opts o = hd_calo_eval_opts_default();
+    o.c2st.epochs = 2;
+    o.max_showers = 900;
+    o.voxel_showers = 300;
+    hd_calo_eval_result whole = evaluate_with("ref.h5", "same.h5", "whole", &o);
+    o.chunk_showers = 7;
+    hd_calo_eval_result chunks = evaluate_with("ref.h5", "same.h5", "chunks", &o);
+    assert_same_scores(&whole, &chunks);
+    assert_int_equal(whole.n_reference, 450);
+    assert_int_equal(whole.n_voxel_reference, 300);
+    assert_int_equal(whole.n_voxel_generated, 300);
+    assert_int_equal(whole.n_voxel_floor, 300);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/chunks/metrics.json", dir);
+    size_t n;
+    char *json = (char *)slurp(path, &n);
+    if (!strstr(json, "\"n_voxel_reference\": 300")) fail_msg("metrics.json lacks n_voxel_reference 300");
+    free(json);
+}
+
+static void simulate_ecal30(uint64_t seed, const char *name, hd_calo_format format)
+{
+    hd_calo_opts o = hd_calo_opts_default();
+    assert_int_equal(hd_calo_layout_get("ecal30", &o.layout), HD_OK);
+    o.seed = seed;
+    o.n_showers = 600;
+    o.format = format;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (hd_calo_write(&o, path) != HD_OK) fail_msg("%s", hd_last_error());
+}
+
+/* The grid's conditions (momentum, entry_point) come with the showers,
+ * streamed from HDF5 or read whole from an .npz: the same numbers. */
+static void test_ecal30_streamed_and_whole_agree(void **state)
+{
+    (void)state;
+    simulate_ecal30(1, "e_ref.h5", HD_CALO_H5);
+    simulate_ecal30(2, "e_gen.h5", HD_CALO_H5);
+    simulate_ecal30(1, "e_ref.npz", HD_CALO_NPZ);
+    simulate_ecal30(2, "e_gen.npz", HD_CALO_NPZ);
+    hd_calo_eval_opts o = hd_calo_eval_opts_default();
+    o.c2st.epochs = 2;
+    o.chunk_showers = 128;
+    hd_calo_eval_result h5 = evaluate_with("e_ref.h5", "e_gen.h5", "e_h5", &o);
+    hd_calo_eval_result npz = evaluate_with("e_ref.npz", "e_gen.npz", "e_npz", &o);
+    assert_same_scores(&h5, &npz);
+    assert_int_equal(h5.n_features, 54);
+    assert_true(fabs(h5.model.auc_high - 0.5) < 3 * h5.model.auc_high_err + 0.05);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -122,6 +194,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_simulator_is_at_the_floor),
         cmocka_unit_test(test_energy_scale_shift_is_flagged),
+        cmocka_unit_test(test_chunks_change_nothing_and_the_subsample_is_reported),
+        cmocka_unit_test(test_ecal30_streamed_and_whole_agree),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

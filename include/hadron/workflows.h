@@ -265,7 +265,8 @@ int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *result);
 int hd_avo_read_observed(const char *path, const hd_simulator *sim, float **observed, int64_t *n);
 
 /* ---- calo-eval (workflows/calo_eval/): generated showers against reference ---
- * Reads two CaloChallenge-layout files (data.h: hd_calo_file_read), computes
+ * Reads two CaloChallenge-layout files (data.h: hd_calo_file_read's checks;
+ * an HDF5 file's showers streamed in chunks, an .npz read whole), computes
  * the high-level features (metrics.h: hd_calo_features), and measures the
  * generated sample against the reference: classifier AUC and JSD on the
  * voxels and on the features (hd_c2st), FPD and KPD of the features, W1
@@ -277,7 +278,12 @@ int hd_avo_read_observed(const char *path, const hd_simulator *sim, float **obse
  * metrics.json (auc_low, auc_high, jsd_low, fpd, fpd_err, kpd, kpd_err,
  * separation {histogram: value}, w1, and a floor object with the same keys),
  * report.md, and features_<kind>.png, reference against generated with a
- * ratio panel per histogram.  docs/calo.md. */
+ * ratio panel per histogram.  Memory: the feature rows of each sample
+ * (float32; 144 MB for 100k ds2 showers) and the voxel classifier's inputs
+ * of at most voxel_showers showers per sample, a seeded subsample (ds2:
+ * 26 KB a shower).  docs/calo_eval.md. */
+
+#define HD_CALO_EVAL_VOXEL_SHOWERS 10000 /* ds2: 259 MB of voxel inputs per sample */
 
 typedef struct {
     const char *reference, *generated, *reference2; /* .h5/.hdf5 or .npz; reference2 may be NULL */
@@ -287,6 +293,8 @@ typedef struct {
     uint64_t seed;             /* the halves of the reference */
     hd_c2st_opts c2st;         /* both classifier tests */
     int skip_low_level;        /* 1: no classifier on the voxels (slow for large layouts) */
+    int64_t voxel_showers;     /* showers per sample the voxel classifier sees, a seeded subsample (0: all) */
+    int64_t chunk_showers;     /* showers read at a time (0: 16 MiB of them); the results do not depend on it */
     hd_fpd_opts fpd;
     hd_kpd_opts kpd;
     hd_w1_opts w1;
@@ -305,6 +313,8 @@ typedef struct {
 typedef struct {
     hd_calo_scores model, floor;            /* generated vs reference; reference vs reference */
     int64_t n_reference, n_generated, n_floor;
+    int64_t n_voxel_reference, n_voxel_generated, n_voxel_floor; /* the voxel classifier's subsamples */
+    int64_t n_clipped;                      /* negative voxels of the generated showers, set to 0 */
     int n_features;
     double seconds;
 } hd_calo_eval_result;

@@ -3,10 +3,10 @@
 
 #include <stdio.h>
 
+/* Each stage as it starts, with the seconds since the run began (user: its start, hd_now). */
 static void print_stage(void *user, const char *what)
 {
-    (void)user;
-    printf("  %s\n", what);
+    printf("  %7.1f s  %s\n", hd_now() - *(const double *)user, what);
     fflush(stdout);
 }
 
@@ -30,6 +30,8 @@ static int run(int argc, char **argv)
         CLI_STRING("geometry", &o.geometry, "layout (ds2, ds3, reduced, ecal30; default: from the voxel count)"),
         CLI_I64("max-showers", &o.max_showers, "read at most this many showers of each file (0: all)"),
         CLI_INT("epochs", &o.c2st.epochs, "epochs of each classifier test"),
+        CLI_I64("voxel-showers", &o.voxel_showers,
+                "showers per sample the voxel classifier sees, a seeded subsample (0: all; ds2: 26 KB each)"),
         CLI_BOOL("no-voxel-classifier", &o.skip_low_level, "skip the classifier on the voxels (large layouts)"),
         cli_run_flags(&r),
     };
@@ -42,13 +44,18 @@ static int run(int argc, char **argv)
     }
     if (hd_calo_eval_check(&o) != HD_OK) return cli_refuse(&cmd_calo_eval);
     if (cli_start(&r)) return 1;
+    double start = hd_now();
     o.on_stage = print_stage;
+    o.user = &start;
     printf("calo-eval: %s against %s, floor %s\n", o.generated, o.reference,
            o.reference2 ? o.reference2 : "from the halves of the reference");
     hd_calo_eval_result res;
     if (hd_calo_eval_run(&o, &res) != HD_OK) return cli_fail(&cmd_calo_eval);
-    printf("%lld reference, %lld generated, %lld floor showers; %d features; %.1f s\n", (long long)res.n_reference,
-           (long long)res.n_generated, (long long)res.n_floor, res.n_features, res.seconds);
+    printf("%lld reference, %lld generated, %lld floor showers (the voxel classifier: %lld, %lld, %lld); %d features; "
+           "%.1f s\n", (long long)res.n_reference, (long long)res.n_generated, (long long)res.n_floor,
+           (long long)res.n_voxel_reference, (long long)res.n_voxel_generated, (long long)res.n_voxel_floor,
+           res.n_features, res.seconds);
+    if (res.n_clipped) printf("%lld negative voxels of the generated showers set to 0\n", (long long)res.n_clipped);
     print_scores("generated", &res.model);
     print_scores("floor", &res.floor);
     printf("wrote %s/{metrics.json, report.md, features_*.png}\n", o.out_dir);

@@ -230,16 +230,19 @@ check "sim calo: no directory for refused options" test ! -e "$tmp/c0"
 # calo-eval: the judge, on two small samples of the simulator, and its refusals
 "$hadron" sim calo --n 400 --seed 2 --out "$tmp/c/r2.h5" >/dev/null
 expect "calo-eval --help" 0 "--reference2" "$hadron" calo-eval --help
-expect "calo-eval" 0 "floor" "$hadron" calo-eval --reference "$tmp/c/r.h5" --generated "$tmp/c/r2.h5" --epochs 2 \
-  --out "$tmp/ce"
+expect "calo-eval" 0 "the voxel classifier: 100, 100, 100" "$hadron" calo-eval --reference "$tmp/c/r.h5" \
+  --generated "$tmp/c/r2.h5" --epochs 2 --voxel-showers 100 --out "$tmp/ce"
 for f in metrics.json report.md features_E_ratio.png features_E_layer.gp; do check "calo-eval wrote $f" test -s "$tmp/ce/$f"; done
 check "calo-eval metrics: the keys and the floor" bash -c "grep -q '\"auc_high\"' '$tmp/ce/metrics.json' && \
-  grep -q '\"floor\": {' '$tmp/ce/metrics.json' && grep -q '\"E_ratio\"' '$tmp/ce/metrics.json'"
+  grep -q '\"floor\": {' '$tmp/ce/metrics.json' && grep -q '\"E_ratio\"' '$tmp/ce/metrics.json' && \
+  grep -q '\"n_voxel_reference\": 100' '$tmp/ce/metrics.json'"
 expect "calo-eval: files needed" 2 "--reference A.h5 and --generated B.h5 are required" "$hadron" calo-eval
 expect "calo-eval: missing file" 1 "$tmp/none.h5" "$hadron" calo-eval --reference "$tmp/none.h5" \
   --generated "$tmp/c/r2.h5" --out "$tmp/ce0"
 expect "calo-eval: layouts differ" 1 "voxels" "$hadron" calo-eval --reference "$tmp/c/r.h5" --generated "$tmp/c/g.npz" \
   --out "$tmp/ce0"
+expect "calo-eval: negative voxel showers" 2 "voxel showers -1" "$hadron" calo-eval --reference "$tmp/c/r.h5" \
+  --generated "$tmp/c/r2.h5" --voxel-showers -1 --out "$tmp/ce0"
 expect "calo-eval: unknown geometry" 2 "unknown calorimeter layout 'ds9'" "$hadron" calo-eval --reference "$tmp/c/r.h5" \
   --generated "$tmp/c/r2.h5" --geometry ds9 --out "$tmp/ce0"
 
