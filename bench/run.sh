@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# hadron vs PyTorch on the same machine, same thread count, one run.
+# hadron vs PyTorch (and NumPy) on the same machine, same thread count, one run.
 #
 #   bash bench/run.sh [threads] [case ...]
 #
 # threads defaults to $(nproc); cases default to all (see bench/README.md).
-# Builds bench_dense, bench_surrogate, bench_gan and bench_wgan in
-# $HADRON_BENCH_BUILD (default build-bench/ beside the sources) when needed,
-# runs each configuration in hadron (bench_dense; bench_surrogate for the
-# surrogate_* cases, bench_gan for the dcgan_* cases, bench_wgan for the
-# wgan_* cases) and then in PyTorch (bench/torch_dense.py,
-# torch_surrogate.py, torch_gan.py or torch_wgan.py, with
-# /usr/bin/python3, Debian's python3-torch), and prints one JSON line per
-# configuration with hadron_us, torch_us and ratio = torch_us / hadron_us (> 1: hadron is
-# faster).  Without torch, torch_us and ratio are null and a note goes to
-# stderr.  $BENCH_TIME sets the seconds spent per case and side (default 0.5);
-# $TORCH_PYTHON the interpreter with torch (default /usr/bin/python3).
+# Builds bench_dense, bench_surrogate, bench_gan, bench_wgan, bench_calo and
+# hadron in $HADRON_BENCH_BUILD (default build-bench/ beside the sources) when
+# needed, runs each configuration in hadron (bench_dense; bench_surrogate for
+# the surrogate_* cases, bench_gan for the dcgan_* cases, bench_wgan for the
+# wgan_* cases, bench_calo for the calo_* cases) and then in PyTorch
+# (bench/torch_dense.py, torch_surrogate.py, torch_gan.py or torch_wgan.py,
+# with /usr/bin/python3, Debian's python3-torch) or NumPy (the
+# calo_features_* cases: bench/numpy_calo.py, numpy and h5py), and prints one
+# JSON line per configuration with hadron_us, torch_us (numpy_us) and ratio =
+# torch_us / hadron_us (> 1: hadron is faster).  Without torch, torch_us and
+# ratio are null and a note goes to stderr.  $BENCH_TIME sets the seconds
+# spent per case and side (default 0.5; the calo cases run once);
+# $TORCH_PYTHON the interpreter with torch (default /usr/bin/python3).  The
+# calo cases' shower files (ds2, N showers, seeds 1 and 2) are made with
+# hadron sim calo in $BENCH_CALO_DIR (default $build/calo) when missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,17 +32,18 @@ case $threads in '' | *[!0-9]* | 0)
     exit 2 ;;
 esac
 
-# Configure once (benchmarks on, tests off), then let the build tool decide
-# what is out of date.  Other work in the tree may break the build for a
-# while: then the existing programs are used, with a warning.
+# Configure (benchmarks on, tests off; again each run, so that targets added
+# since the last one exist), then let the build tool decide what is out of
+# date.  Other work in the tree may break the build for a while: then the
+# existing programs are used, with a warning.
 mkdir -p "$build"
 log=$build/bench-build.log
-if { [ -f "$build/CMakeCache.txt" ] ||
-     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF; } >"$log" 2>&1 &&
-   cmake --build "$build" --target bench_dense bench_surrogate bench_gan bench_wgan -j "$(nproc)" >>"$log" 2>&1; then
+if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF >"$log" 2>&1 &&
+   cmake --build "$build" --target bench_dense bench_surrogate bench_gan bench_wgan bench_calo hadron \
+       -j "$(nproc)" >>"$log" 2>&1; then
     :
 elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ] && [ -x "$build/bench/bench_gan" ] &&
-     [ -x "$build/bench/bench_wgan" ]; then
+     [ -x "$build/bench/bench_wgan" ] && [ -x "$build/bench/bench_calo" ] && [ -x "$build/hadron" ]; then
     echo "run.sh: warning: build failed (see $log); using the existing programs in $build/bench" >&2
 else
     cat "$log" >&2
@@ -66,19 +71,22 @@ fi
 # ratio are measured close together in time (this VM's speed drifts).
 # The surrogate_* cases belong to bench_surrogate / torch_surrogate.py, the
 # dcgan_* cases to bench_gan / torch_gan.py, the wgan_* cases to bench_wgan /
-# torch_wgan.py, the others to bench_dense / torch_dense.py.
-dense_cases=() surrogate_cases=() gan_cases=() wgan_cases=()
+# torch_wgan.py, the calo_* cases to bench_calo / numpy_calo.py, the others
+# to bench_dense / torch_dense.py.
+dense_cases=() surrogate_cases=() gan_cases=() wgan_cases=() calo_cases=()
 if [ $# -eq 0 ]; then
     dense_cases=(dense_fwd_bwd mlp_infer)
     surrogate_cases=(surrogate_epoch surrogate_infer)
     gan_cases=(dcgan_step dcgan_layers)
     wgan_cases=(wgan_critic_step)
+    calo_cases=(calo_features_ds2)
 fi
 for c in "$@"; do
     case $c in
     surrogate_*) surrogate_cases+=("$c") ;;
     dcgan_*) gan_cases+=("$c") ;;
     wgan_*) wgan_cases+=("$c") ;;
+    calo_*) calo_cases+=("$c") ;;
     *) dense_cases+=("$c") ;;
     esac
 done
@@ -87,16 +95,53 @@ if [ ${#dense_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_dense" --li
 if [ ${#surrogate_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_surrogate" --list "${surrogate_cases[@]}")$'\n'; fi
 if [ ${#gan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_gan" --list "${gan_cases[@]}")$'\n'; fi
 if [ ${#wgan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_wgan" --list "${wgan_cases[@]}")$'\n'; fi
+if [ ${#calo_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_calo" --list "${calo_cases[@]}")$'\n'; fi
+
+# The calo cases' files: ds2 showers made by hadron sim calo, kept for the next run.
+calo_dir=${BENCH_CALO_DIR:-$build/calo}
+export BENCH_CALO_DIR=$calo_dir
+calo_files() { # case:N
+    local n=${1##*:} seeds=1 s
+    case $1 in calo_eval_*) seeds="1 2" ;; esac
+    mkdir -p "$calo_dir"
+    for s in $seeds; do
+        [ -f "$calo_dir/ds2_${n}_$s.h5" ] ||
+            "$build/hadron" sim calo --geometry ds2 --n "$n" --seed "$s" --out "$calo_dir/ds2_${n}_$s.h5" >&2
+    done
+}
+numpy_py=/usr/bin/python3
+have_numpy=0
+if [ ${#calo_cases[@]} -gt 0 ]; then
+    if "$numpy_py" -c 'import numpy, h5py' 2>/dev/null; then
+        have_numpy=1
+    else
+        echo "run.sh: note: $numpy_py cannot import numpy and h5py (Debian: python3-numpy python3-h5py);" \
+            "numpy_us is null" >&2
+    fi
+fi
 hadron_out="" torch_out=""
 for c in $configs; do
     case $c in
     surrogate_*) bin=$build/bench/bench_surrogate py=torch_surrogate.py ;;
     dcgan_*) bin=$build/bench/bench_gan py=torch_gan.py ;;
     wgan_*) bin=$build/bench/bench_wgan py=torch_wgan.py ;;
+    calo_*) bin=$build/bench/bench_calo py=numpy_calo.py ;;
     *) bin=$build/bench/bench_dense py=torch_dense.py ;;
     esac
+    case $c in calo_*) calo_files "$c" ;; esac
     hadron_out+=$("$bin" --threads "$threads" --time "$budget" "$c")$'\n'
-    if [ "$have_torch" = 1 ]; then
+    if [ "$py" = numpy_calo.py ]; then
+        case $c in
+        calo_features_*)
+            if [ "$have_numpy" = 1 ]; then
+                if t=$("$numpy_py" "$here/$py" --threads "$threads" "$c"); then
+                    torch_out+=$t$'\n'
+                else
+                    echo "run.sh: note: $py failed on $c; numpy_us is null there" >&2
+                fi
+            fi ;;
+        esac
+    elif [ "$have_torch" = 1 ]; then
         if t=$("$torch_py" "$here/$py" --threads "$threads" --time "$budget" "$c"); then
             torch_out+=$t$'\n'
         else
@@ -131,13 +176,15 @@ def lines(name):
                 pass
     return out
 
-key = lambda d: (d.get("case"), d.get("layer"), d.get("batch"), d.get("units"), d.get("threads"))
+fields = ("case", "layer", "batch", "units", "showers", "threads")
+key = lambda d: tuple(d.get(k) for k in fields)
 torch = {key(d): d for d in lines("TORCH_OUT")}
 for h in lines("HADRON_OUT"):
     t = torch.get(key(h), {})
-    hu, tu = h.get("hadron_us"), t.get("torch_us")
-    row = {k: h[k] for k in ("case", "layer", "batch", "units", "threads") if k in h}
-    row.update(hadron_us=hu, torch_us=tu, ratio=round(tu / hu, 3) if hu and tu else None)
+    other = "numpy_us" if h.get("case", "").startswith("calo_") else "torch_us"  # the calo cases run in NumPy
+    hu, tu = h.get("hadron_us"), t.get(other)
+    row = {k: h[k] for k in fields if k in h}
+    row.update({"hadron_us": hu, other: tu, "ratio": round(tu / hu, 3) if hu and tu else None})
     for d in (h, t):
         for k, v in d.items():
             row.setdefault(k, v)
