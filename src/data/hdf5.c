@@ -656,6 +656,7 @@ static int write_one(const char *path, hid_t file, const char *name, const hd_ar
     hid_t space = a->ndim ? H5Screate_simple(a->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = H5Pcreate(H5P_LINK_CREATE);
     herr_t e = space >= 0 && dcpl >= 0 && lcpl >= 0 ? H5Pset_create_intermediate_group(lcpl, 1) : -1;
+    if (e >= 0) e = H5Pset_obj_track_times(dcpl, 0); /* no time stamps: the same arrays give the same bytes */
     if (e >= 0 && a->ndim > 0 && numel > 0) {
         chunk_dims(a, chunk);
         e = H5Pset_chunk(dcpl, a->ndim, chunk);

@@ -226,6 +226,9 @@ expect "sim calo: unknown particle" 2 "--particle: unknown" "$hadron" sim calo -
 expect "sim calo: bad slopes" 2 "slope_x = [0.5, 0.2]" "$hadron" sim calo --geometry ecal30 --slope-x 0.5,0.2 \
   --out "$tmp/c0/x.h5"
 check "sim calo: no directory for refused options" test ! -e "$tmp/c0"
+check "sim calo: the same seed on one thread writes the same HDF5 bytes" bash -c "'$hadron' sim calo --n 50 --seed 9 \
+  --out '$tmp/c/h1.h5' >/dev/null && '$hadron' sim calo --n 50 --seed 9 --threads 1 --out '$tmp/c/h2.h5' >/dev/null \
+  && cmp -s '$tmp/c/h1.h5' '$tmp/c/h2.h5'"
 
 # calo-eval: the judge, on two small samples of the simulator, and its refusals
 "$hadron" sim calo --n 400 --seed 2 --out "$tmp/c/r2.h5" >/dev/null
