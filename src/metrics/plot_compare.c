@@ -47,6 +47,8 @@ static void write_script(FILE *f, const char *png, const char *dat, const hd_com
         int c = k % cols, r = k / cols;
         double x0 = c * w, y0 = (rows - 1 - r) * h;
         fprintf(f, "%s", p->log_x && p->log_x[k] ? "set logscale x\n" : "unset logscale x\n");
+        /* both panels span the bins, so a ratio panel without any point still has an x range */
+        fprintf(f, "set xrange [%.9g:%.9g]\n", p->edges[k][0], p->edges[k][p->n_bins[k]]);
         fprintf(f, "set origin %.5f,%.5f\nset size %.5f,%.5f\nset lmargin 7\nset rmargin 1\nset tmargin 1.5\n"
                    "set bmargin 0\nset format x ''\nset ylabel ''\nset title ",
                 x0, y0 + 0.32 * h, w, 0.68 * h);
