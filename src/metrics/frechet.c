@@ -10,37 +10,13 @@
  * fine. */
 #include "hadron/metrics.h"
 #include "metrics/metrics_internal.h"
+#include "core/linalg.h"
 
 #include <cblas.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-
-/* LAPACK (Fortran) symmetric eigensolver from libopenblas; the trailing
- * arguments are the hidden lengths of the character arguments. */
-void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
-            const int *lwork, int *info, size_t jobz_len, size_t uplo_len);
-
-/* Eigenvalues w[d] (ascending) of the symmetric a[d*d]; with vectors, a's
- * row k becomes the eigenvector of w[k] (LAPACK's columns, read row major). */
-static int sym_eig(int d, double *a, double *w, int vectors)
-{
-    char jobz = vectors ? 'V' : 'N', uplo = 'U';
-    int lwork = -1, info = 0;
-    double query;
-    dsyev_(&jobz, &uplo, &d, a, &d, w, &query, &lwork, &info, 1, 1);
-    if (info != 0) return hd_error(HD_EINVAL, "frechet distance: dsyev workspace query failed (info %d)", info);
-    lwork = (int)query;
-    double *work = hd_malloc((size_t)lwork * sizeof(double));
-    if (!work) return HD_ENOMEM;
-    dsyev_(&jobz, &uplo, &d, a, &d, w, work, &lwork, &info, 1, 1);
-    hd_free(work);
-    if (info != 0)
-        return hd_error(HD_EINVAL, "frechet distance: eigendecomposition of a %d x %d covariance failed (info %d)", d,
-                        d, info);
-    return HD_OK;
-}
 
 /* Mean mu[d] and full covariance cov[d*d] (n - 1 normalisation); work holds n*d doubles. */
 static void moments(int64_t n, const float *x, int64_t d, double *mu, double *cov, double *work)
@@ -69,7 +45,7 @@ static double noise_floor(int64_t d, const double *w)
 /* Tr((c1 c2)^(1/2)); destroys c1. */
 static int trace_sqrt_product(int64_t d, double *c1, const double *c2, double *tmp, double *s, double *w, double *out)
 {
-    int rc = sym_eig((int)d, c1, w, 1);
+    int rc = hd_sym_eig("frechet distance", (int)d, c1, w, 1);
     if (rc != HD_OK) return rc;
     double floor1 = noise_floor(d, w);
     for (int64_t k = 0; k < d; k++) { /* row k: eigenvector k scaled by lambda_k^(1/4) */
@@ -85,7 +61,7 @@ static int trace_sqrt_product(int64_t d, double *c1, const double *c2, double *t
                 (int)d);
     for (int64_t i = 0; i < d; i++) /* symmetrise away rounding before the symmetric solver */
         for (int64_t j = 0; j < i; j++) c1[i * d + j] = c1[j * d + i] = 0.5 * (c1[i * d + j] + c1[j * d + i]);
-    if ((rc = sym_eig((int)d, c1, w, 0)) != HD_OK) return rc;
+    if ((rc = hd_sym_eig("frechet distance", (int)d, c1, w, 0)) != HD_OK) return rc;
     double t = 0, floor2 = noise_floor(d, w);
     for (int64_t k = 0; k < d; k++) t += w[k] > floor2 ? sqrt(w[k]) : 0.0;
     *out = t;
