@@ -334,6 +334,34 @@ int hd_train_step(hd_graph *g, hd_node *loss, int group, hd_optim *o);
  * opened to append.  Close with fclose. */
 int hd_history_open(const char *path, const char *header, int64_t resume_last, FILE **out);
 
+/* ---- PCA (nn/pca.c) -------------------------------------------------------------
+ * Principal components of float32 rows x [n, d] (row major), in double:
+ * mean[d]; components[k*d], its rows the unit eigenvectors of the sample
+ * covariance (n - 1 normalisation) by decreasing eigenvalue, each with the
+ * sign that makes its largest-|.| entry positive (the first such entry on a
+ * tie), so a fit is deterministic; variance[k] their eigenvalues, >= 0 (a
+ * direction without spread, which exists when k exceeds the data's rank,
+ * e.g. k >= n or constant columns, has 0, or rounding noise of order
+ * 1e-16 of the largest); total_variance the covariance's trace (the sum of
+ * all d eigenvalues).  The arrays are hd_malloc'ed; hd_pca_release frees
+ * them and zeroes the struct (a zeroed struct is fine).  A PCA filled by
+ * hand (loaded from a file) needs d, k, mean, components; variance and
+ * total_variance only describe. */
+
+typedef struct {
+    int64_t d, k;
+    double *mean;           /* [d] */
+    double *components;     /* [k*d] */
+    double *variance;       /* [k] */
+    double total_variance;
+} hd_pca;
+
+/* n >= 2, d >= 1, 1 <= k <= d, x finite (the error names the row and column). */
+int hd_pca_fit(int64_t n, int64_t d, const float *x, int64_t k, hd_pca *out);
+void hd_pca_release(hd_pca *p);
+int hd_pca_project(const hd_pca *p, int64_t n, const float *x, float *z);     /* z[n*k] = (x - mean) C^T */
+int hd_pca_reconstruct(const hd_pca *p, int64_t n, const float *z, float *x); /* x[n*d] = mean + z C */
+
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:
  *   metadata "model": "mlp", "mlp": the hd_mlp_spec as JSON, "prefix": layer prefix,
