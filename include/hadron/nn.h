@@ -362,6 +362,91 @@ void hd_pca_release(hd_pca *p);
 int hd_pca_project(const hd_pca *p, int64_t n, const float *x, float *z);     /* z[n*k] = (x - mean) C^T */
 int hd_pca_reconstruct(const hd_pca *p, int64_t n, const float *z, float *x); /* x[n*d] = mean + z C */
 
+/* ---- Gaussian mixtures (nn/gmm.c) -----------------------------------------------
+ * Fitted by EM on float32 rows x [n, d] in double: responsibilities in log
+ * space (log-sum-exp; those below 1e-150 count as 0, which no live
+ * component's sums can notice and which keeps the M-step out of subnormal
+ * numbers), M-step covariances plus reg on the diagonal (as sklearn's
+ * reg_covar).  Start: k-means++ seeding from hd_rng(seed,
+ * HD_STREAM_INIT), up to 10 Lloyd steps, then one M-step from the hard
+ * assignment.  A component whose weight falls below 1e-12 is re-seeded at
+ * the row the mixture explains worst (lowest log density, the first on a
+ * tie; several such components take the next worst rows), with the
+ * weight-averaged covariance of the others and weight 1/n.  Each iteration
+ * is an M-step then an E-step; the fit stops when the mean log-likelihood
+ * per row changes by less than tol (not counting an iteration that
+ * re-seeded), or after max_iter.  mean_loglik is that of the returned
+ * parameters.  Rows are processed in fixed chunks and every sum is reduced
+ * in a fixed order, so a fit is bit-identical for the same input whatever
+ * the thread count.
+ *
+ * An hd_gmm owns hd_malloc'ed arrays (hd_gmm_alloc or hd_gmm_fit fill one;
+ * hd_gmm_release frees them and zeroes the struct; a zeroed struct is fine).
+ * To use one loaded from a file, set k, d, cov, weight, mean, cov_data (FULL:
+ * only the lower triangle is read, and an upper triangle that differs by
+ * more than 1e-6 sqrt(S_ii S_jj) is refused), then hd_gmm_prepare, which
+ * allocates chol and log_norm if they are NULL.  Weights need not sum to
+ * exactly 1 (floats from a file): every density uses w_j / sum w.  The
+ * evaluation calls (loglik, sample_cond) only read the struct: concurrent
+ * calls on one hd_gmm are safe.  Additions to the first sketch:
+ * hd_gmm_check, hd_gmm_alloc, hd_gmm_cov_name, hd_gmm_cov_parse. */
+
+typedef enum { HD_GMM_FULL, HD_GMM_DIAG } hd_gmm_cov;
+
+typedef struct {
+    int k;           /* components (default 16) */
+    hd_gmm_cov cov;  /* default FULL */
+    int max_iter;    /* 200 */
+    double tol;      /* 1e-4: stop when the mean log-likelihood per row changes by less */
+    double reg;      /* 1e-6: added to each covariance diagonal (as sklearn's reg_covar) */
+    uint64_t seed;   /* initialisation stream */
+    void (*on_iter)(void *user, int iter, double mean_loglik); /* after each iteration's E-step (may be NULL) */
+    void *user;
+} hd_gmm_opts;
+
+typedef struct {
+    int k;
+    int64_t d;
+    hd_gmm_cov cov;
+    double *weight;   /* [k] */
+    double *mean;     /* [k*d] */
+    double *cov_data; /* FULL: [k*d*d]; DIAG: [k*d] variances */
+    double *chol;     /* FULL: lower Cholesky factors [k*d*d] (upper zero); DIAG: sqrt variances [k*d] (derived) */
+    double *log_norm; /* [k] -d/2 log 2pi - log det^(1/2) (derived) */
+    int iterations;   /* EM iterations run */
+    double mean_loglik;
+    int converged;
+} hd_gmm;
+
+hd_gmm_opts hd_gmm_opts_default(void);
+int hd_gmm_check(const hd_gmm_opts *o); /* every setting in range; the error names the bad one */
+const char *hd_gmm_cov_name(hd_gmm_cov c); /* "full", "diag" */
+int hd_gmm_cov_parse(const char *s, hd_gmm_cov *out);
+/* n >= k >= 1, d >= 1, x finite (the error names the row and column). */
+int hd_gmm_fit(const hd_gmm_opts *o, int64_t n, int64_t d, const float *x, hd_gmm *out);
+/* Zeroed arrays for k components of d dims (weight, mean, cov_data, chol, log_norm). */
+int hd_gmm_alloc(hd_gmm *m, int k, int64_t d, hd_gmm_cov cov);
+/* Recomputes chol and log_norm from weight, mean and cov_data; refuses
+ * non-finite values, negative weights (or all zero), and a covariance that is
+ * not positive definite, naming the component. */
+int hd_gmm_prepare(hd_gmm *m);
+void hd_gmm_release(hd_gmm *m);
+/* out[n]: each row's log density (log-sum-exp over the components). */
+int hd_gmm_loglik(const hd_gmm *m, int64_t n, const float *x, double *out);
+/* Conditional sampling: the first c dims of each row are given (cond [n*c]),
+ * the other d - c drawn from p(x_rest | x_first = cond): the weights become
+ * w_j N(cond; mu_j,a, S_j,aa) renormalised, the component's Gaussian
+ * conditional has mean mu_b + S_ba S_aa^-1 (cond - mu_a) and covariance
+ * S_bb - S_ba S_aa^-1 S_ab.  Both come from the full Cholesky factor
+ * L = [[L_aa, 0], [L_ba, L_bb]] with no per-c preparation: with
+ * y = L_aa^-1 (cond - mu_a), the draw is mu_b + L_ba y + L_bb z.  0 <= c < d
+ * (c = 0: plain sampling).  noise [n * (1 + d - c)] holds standard normals:
+ * the first of each row picks the component through Phi(noise) (the normal
+ * CDF, against the cumulative weights in component order), the rest are z,
+ * so the draw is a deterministic function of (cond, noise); cond and noise
+ * must be finite.  out [n * (d - c)]. */
+int hd_gmm_sample_cond(const hd_gmm *m, int64_t c, int64_t n, const float *cond, const float *noise, float *out);
+
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:
  *   metadata "model": "mlp", "mlp": the hd_mlp_spec as JSON, "prefix": layer prefix,
