@@ -789,17 +789,21 @@ int hd_gmm_sample_cond(const hd_gmm *m, int64_t c, int64_t n, const float *cond,
             for (int64_t i = 0; i < rows * c; i++) X[i] = cond[r0 * c + i];
             chunk_logp(m, &t, c, rows, X, NULL, c, work, lp);
             for (int64_t i = 0; i < rows; i++) {
-                const double *p = lp + i * k, *xa = X + i * c;
+                double *p = lp + i * k; /* log weights, then unnormalised posteriors */
+                const double *xa = X + i * c;
                 const float *z = noise + (r0 + i) * (1 + r);
                 double mx = p[0], sum = 0;
                 for (int j = 1; j < k; j++) mx = p[j] > mx ? p[j] : mx;
-                for (int j = 0; j < k; j++) sum += p[j] - mx > LSE_CUT ? exp(p[j] - mx) : 0.0;
+                for (int j = 0; j < k; j++) {
+                    p[j] = p[j] - mx > LSE_CUT ? exp(p[j] - mx) : 0.0;
+                    sum += p[j];
+                }
                 double target = 0.5 * erfc(-(double)z[0] / sqrt(2.0)) * sum, cum = 0;
                 int pick = -1;
                 for (int j = 0; j < k && pick < 0; j++)
-                    if (p[j] - mx > LSE_CUT && (cum += exp(p[j] - mx)) > target) pick = j;
+                    if (p[j] > 0 && (cum += p[j]) > target) pick = j;
                 for (int j = k - 1; pick < 0 && j >= 0; j--) /* Phi(z) = 1 (or rounding): the last possible one */
-                    if (p[j] - mx > LSE_CUT) pick = j;
+                    if (p[j] > 0) pick = j;
                 const double *mu = m->mean + (size_t)pick * (size_t)d;
                 float *o = out + (r0 + i) * r;
                 if (m->cov == HD_GMM_FULL) {
