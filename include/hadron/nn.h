@@ -469,6 +469,71 @@ int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y);
 
 #define HD_MODEL_MAX_INPUTS 64
 
+/* ---- generative models (nn/generator.c, nn/shower_prep.c) ---------------------
+ * A checkpoint with metadata "model": "generator" (hadron gen train,
+ * docs/generative.md) is a conditional generator of calorimeter showers:
+ * hd_model_load reads it, hd_model_generate draws showers in MeV for given
+ * conditions.  The conditions are raw columns: the incident energy in MeV,
+ * then any others the model was trained with (ecal30: momentum px, py, pz
+ * in MeV and the entry point x, y in mm).  The noise is standard normals,
+ * hd_model_noise_dim per row: a framework passes its own stream, or NULL
+ * takes them from the model's seeded stream (hd_model_set_seed), which
+ * continues from call to call.  Conditions outside the training range are
+ * refused, naming the row and the column, unless extrapolation is allowed.
+ * For an MLP model n_cond and noise_dim are 0 and generate refuses. */
+
+#define HD_GEN_MAX_COND 8
+
+const char *hd_model_kind(const hd_model *m);  /* "mlp", "wgan-gp", "cramer", "vae", "gmm", "library" */
+int64_t hd_model_n_cond(const hd_model *m);
+int64_t hd_model_noise_dim(const hd_model *m);
+/* The training sample's range of condition column j. */
+int hd_model_cond_range(const hd_model *m, int64_t j, float *lo, float *hi);
+void hd_model_set_seed(hd_model *m, uint64_t seed);
+void hd_model_allow_extrapolation(hd_model *m, int allow);
+/* out [n, n_out] MeV from cond [n, n_cond] and noise [n, noise_dim] (or NULL). */
+int hd_model_generate(hd_model *m, int64_t n, const float *cond, const float *noise, float *out);
+
+/* Showers as network features: each voxel's fraction u = e / E_inc of the
+ * incident energy, as ln(u + delta) (HD_PREP_LOG) or u (HD_PREP_FRAC), then
+ * standardised per voxel over the training sample.  The inverse gives
+ * energies >= 0 and sets those below the threshold to 0, as a readout. */
+typedef enum { HD_PREP_LOG, HD_PREP_FRAC } hd_prep_kind;
+
+typedef struct {
+    hd_prep_kind kind;
+    float delta;       /* log: added to the fraction (default 1e-6) */
+    float threshold;   /* MeV (default 0.01515, the simulator's) */
+    int64_t n_voxels;
+    float *mean, *std; /* [n_voxels], from hd_shower_prep_fit */
+} hd_shower_prep;
+
+hd_shower_prep hd_shower_prep_default(void);
+const char *hd_prep_name(hd_prep_kind k);
+int hd_prep_parse(const char *s, hd_prep_kind *out);
+/* Fits mean and std (a voxel that never varies gets std 1). */
+int hd_shower_prep_fit(hd_shower_prep *p, int64_t n, int64_t n_voxels, const float *energy, const float *showers);
+void hd_shower_prep_release(hd_shower_prep *p);
+void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *energy, const float *showers, float *x);
+void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers);
+
+/* Conditions as network features: column 0 (the energy) as its log, every
+ * column standardised over the training sample, whose range is kept. */
+typedef struct {
+    int64_t n;
+    float mean[HD_GEN_MAX_COND], std[HD_GEN_MAX_COND], lo[HD_GEN_MAX_COND], hi[HD_GEN_MAX_COND];
+} hd_cond_scaler;
+
+int hd_cond_scaler_fit(hd_cond_scaler *s, int64_t n_rows, int64_t n_cond, const float *cond);
+void hd_cond_scaler_apply(const hd_cond_scaler *s, int64_t n_rows, const float *cond, float *features);
+/* The first row and column outside the range (with a relative slack of
+ * 1e-6), as an HD_EINVAL error naming them; HD_OK when all are inside. */
+int hd_cond_scaler_check(const hd_cond_scaler *s, int64_t n_rows, const float *cond);
+/* The entries every generator checkpoint holds (model, generator kind,
+ * counts, transforms, scaler), for hadron gen train; the kind's own
+ * tensors and metadata are the caller's (docs/generative.md lists them). */
+int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_shower_prep *p, hd_cond_scaler *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* Self-describing models for inference: an MLP with input transforms, a
  * standard scaler and an output activation, all read from one checkpoint. */
-#include "hadron/nn.h"
+#include "nn/generator_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ struct hd_model {
     int64_t n_raw, n_in, n_out; /* raw inputs, network features, outputs */
     transform tf[HD_MODEL_MAX_INPUTS];
     float mean[HD_MODEL_MAX_INPUTS], inv_std[HD_MODEL_MAX_INPUTS]; /* per feature */
+    hd_generator *gen;          /* a generator checkpoint instead of an MLP */
 };
 
 /* Reads "none,log,cyclic"; sets the raw input count from the features it makes. */
@@ -146,7 +147,14 @@ int hd_model_load(const char *path, hd_model **out)
     int rc = hd_safetensors_read(path, &st);
     if (rc != HD_OK) return rc;
     hd_model *m = hd_calloc(1, sizeof *m);
-    rc = m ? build(path, st, m) : HD_ENOMEM;
+    const char *kind = hd_safetensors_meta(st, "model");
+    if (!m) rc = HD_ENOMEM;
+    else if (kind && strcmp(kind, "generator") == 0) {
+        if ((rc = hd_generator_load(path, st, &m->gen)) == HD_OK) {
+            m->n_raw = m->n_in = hd_generator_n_cond(m->gen);
+            m->n_out = hd_generator_n_vox(m->gen);
+        }
+    } else rc = build(path, st, m);
     hd_safetensors_free(st);
     if (rc != HD_OK) {
         hd_model_free(m);
@@ -160,6 +168,7 @@ void hd_model_free(hd_model *m)
 {
     if (!m) return;
     hd_graph_free(m->g);
+    hd_generator_free(m->gen);
     hd_free(m);
 }
 
@@ -168,6 +177,7 @@ int64_t hd_model_n_out(const hd_model *m) { return m->n_out; }
 
 int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
 {
+    if (m->gen) return hd_error(HD_EINVAL, "predict: a %s generator; draw showers with hd_model_generate", hd_generator_kind(m->gen));
     if (n < 1) return hd_error(HD_EINVAL, "predict: %lld rows", (long long)n);
     for (int64_t start = 0; start < n; start += CHUNK) {
         int64_t rows = n - start < CHUNK ? n - start : CHUNK;
@@ -179,4 +189,35 @@ int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
         memcpy(y + start * m->n_out, hd_node_value(m->y)->data, (size_t)(rows * m->n_out) * sizeof(float));
     }
     return HD_OK;
+}
+
+/* ---- generators ------------------------------------------------------------------ */
+
+const char *hd_model_kind(const hd_model *m) { return m->gen ? hd_generator_kind(m->gen) : "mlp"; }
+int64_t hd_model_n_cond(const hd_model *m) { return m->gen ? hd_generator_n_cond(m->gen) : 0; }
+int64_t hd_model_noise_dim(const hd_model *m) { return m->gen ? hd_generator_noise_dim(m->gen) : 0; }
+
+int hd_model_cond_range(const hd_model *m, int64_t j, float *lo, float *hi)
+{
+    if (!m->gen || j < 0 || j >= hd_generator_n_cond(m->gen))
+        return hd_error(HD_EINVAL, "condition %lld: the model has %lld", (long long)j, (long long)hd_model_n_cond(m));
+    *lo = hd_generator_scaler(m->gen)->lo[j];
+    *hi = hd_generator_scaler(m->gen)->hi[j];
+    return HD_OK;
+}
+
+void hd_model_set_seed(hd_model *m, uint64_t seed)
+{
+    if (m->gen) hd_generator_set_seed(m->gen, seed);
+}
+
+void hd_model_allow_extrapolation(hd_model *m, int allow)
+{
+    if (m->gen) hd_generator_allow_extrapolation(m->gen, allow);
+}
+
+int hd_model_generate(hd_model *m, int64_t n, const float *cond, const float *noise, float *out)
+{
+    if (!m->gen) return hd_error(HD_EINVAL, "generate: an MLP model, not a generator; use hd_model_predict");
+    return hd_generator_run(m->gen, n, cond, noise, out);
 }

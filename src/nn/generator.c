@@ -1,0 +1,399 @@
+/* Conditional shower generators for inference: what hd_model_load builds
+ * from a "model": "generator" checkpoint and hd_model_generate runs.  Three
+ * families share the transforms of nn/shower_prep.c:
+ *   net      a generator network z, c -> features (wgan-gp, cramer, and the
+ *            decoder of the vae), the MLP "gen" of its spec;
+ *   gmm      a Gaussian mixture over (condition features, whitened PCA
+ *            coordinates of the shower features), sampled conditionally;
+ *   library  the training showers themselves: the k nearest in condition
+ *            features, mixed with Dirichlet(1) weights for k > 1, each
+ *            scaled to the requested energy. */
+#include "nn/generator_internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK 4096
+
+typedef enum { FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY } family;
+
+struct hd_generator {
+    char kind[16];
+    family fam;
+    int64_t n_vox, n_cond, noise_dim;
+    hd_shower_prep prep;
+    hd_cond_scaler cs;
+    int extrapolate;
+    hd_rng rng;
+    float *noise, *features, *x; /* CHUNK rows of noise, condition features, shower features */
+    /* net */
+    hd_graph *g;
+    hd_node *z, *c, *y;
+    /* gmm */
+    hd_gmm gmm;
+    hd_pca pca;
+    float *joint; /* CHUNK * pca.k */
+    /* library */
+    int k;
+    int64_t n_lib;
+    float *lib_features, *lib_energy, *lib_showers;
+};
+
+static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library"};
+
+/* ---- writing ------------------------------------------------------------------- */
+
+int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_shower_prep *p, hd_cond_scaler *s)
+{
+    int rc = hd_checkpoint_meta(e, "model", "generator");
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "generator", "%s", kind);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "n_voxels", "%" PRId64, p->n_voxels);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "n_cond", "%" PRId64, s->n);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "prep", "%s", hd_prep_name(p->kind));
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "prep_delta", "%.9g", (double)p->delta);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "threshold", "%.9g", (double)p->threshold);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "prep.mean", p->mean, p->n_voxels);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "prep.std", p->std, p->n_voxels);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "cond.mean", s->mean, s->n);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "cond.std", s->std, s->n);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "cond.lo", s->lo, s->n);
+    if (rc == HD_OK) rc = hd_checkpoint_tensor(e, "cond.hi", s->hi, s->n);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static int meta_count(const hd_safetensors *st, const char *path, const char *key, uint64_t lo, uint64_t hi,
+                      int64_t *out)
+{
+    uint64_t v;
+    int rc = hd_checkpoint_meta_u64(st, path, key, &v);
+    if (rc != HD_OK) return rc;
+    if (v < lo || v > hi)
+        return hd_error(HD_EFORMAT, "%s: metadata %s = %" PRIu64 " outside %" PRIu64 "..%" PRIu64, path, key, v, lo, hi);
+    *out = (int64_t)v;
+    return HD_OK;
+}
+
+static int copy_tensor(const hd_safetensors *st, const char *path, const char *name, int64_t n, float *dst)
+{
+    const float *src;
+    int rc = hd_checkpoint_get(st, path, name, n, &src);
+    if (rc != HD_OK) return rc;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(src[i]))
+            return hd_error(HD_EFORMAT, "%s: tensor '%s' element %lld is not finite", path, name, (long long)i);
+    memcpy(dst, src, (size_t)n * sizeof(float));
+    return HD_OK;
+}
+
+static int read_common(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    int64_t nv = 0, nc = 0;
+    double delta, threshold;
+    const char *prep = hd_safetensors_meta(st, "prep");
+    int rc = meta_count(st, path, "n_voxels", 1, 1 << 22, &nv);
+    if (rc == HD_OK) rc = meta_count(st, path, "n_cond", 1, HD_GEN_MAX_COND, &nc);
+    if (rc == HD_OK) rc = hd_checkpoint_meta_double(st, path, "prep_delta", &delta);
+    if (rc == HD_OK) rc = hd_checkpoint_meta_double(st, path, "threshold", &threshold);
+    if (rc != HD_OK) return rc;
+    if (!prep || hd_prep_parse(prep, &G->prep.kind) != HD_OK)
+        return hd_error(HD_EFORMAT, "%s: metadata prep '%s' (log, frac)", path, prep ? prep : "missing");
+    if (!(delta > 0) || !(threshold >= 0) || !isfinite(threshold))
+        return hd_error(HD_EFORMAT, "%s: prep_delta %g, threshold %g", path, delta, threshold);
+    G->n_vox = nv;
+    G->n_cond = nc;
+    G->prep.delta = (float)delta;
+    G->prep.threshold = (float)threshold;
+    G->prep.n_voxels = nv;
+    G->prep.mean = hd_malloc((size_t)nv * sizeof(float));
+    G->prep.std = hd_malloc((size_t)nv * sizeof(float));
+    if (!G->prep.mean || !G->prep.std) return HD_ENOMEM;
+    G->cs.n = nc;
+    if ((rc = copy_tensor(st, path, "prep.mean", nv, G->prep.mean)) || (rc = copy_tensor(st, path, "prep.std", nv, G->prep.std)) ||
+        (rc = copy_tensor(st, path, "cond.mean", nc, G->cs.mean)) || (rc = copy_tensor(st, path, "cond.std", nc, G->cs.std)) ||
+        (rc = copy_tensor(st, path, "cond.lo", nc, G->cs.lo)) || (rc = copy_tensor(st, path, "cond.hi", nc, G->cs.hi)))
+        return rc;
+    for (int64_t j = 0; j < nc; j++)
+        if (!(G->cs.std[j] > 0) || G->cs.lo[j] > G->cs.hi[j] || (j == 0 && !(G->cs.lo[0] > 0)))
+            return hd_error(HD_EFORMAT, "%s: condition %lld: std %g, range [%g, %g]", path, (long long)j,
+                            (double)G->cs.std[j], (double)G->cs.lo[j], (double)G->cs.hi[j]);
+    for (int64_t v = 0; v < nv; v++)
+        if (!(G->prep.std[v] > 0))
+            return hd_error(HD_EFORMAT, "%s: prep.std element %lld is %g, must be > 0", path, (long long)v,
+                            (double)G->prep.std[v]);
+    return HD_OK;
+}
+
+static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    const char *arch = hd_safetensors_meta(st, "mlp");
+    int64_t latent = 0;
+    int rc = meta_count(st, path, "latent", 1, 4096, &latent);
+    if (rc != HD_OK) return rc;
+    if (!arch) return hd_error(HD_EFORMAT, "%s: a %s generator needs the metadata 'mlp'", path, G->kind);
+    hd_mlp_spec spec;
+    if ((rc = hd_mlp_spec_from_json(arch, &spec)) != HD_OK) return rc;
+    if (spec.n_in != latent + G->n_cond || spec.n_out != G->n_vox)
+        return hd_error(HD_EFORMAT, "%s: the generator takes %lld inputs and makes %lld; want latent %lld + %lld "
+                        "conditions and %lld voxels", path, (long long)spec.n_in, (long long)spec.n_out,
+                        (long long)latent, (long long)G->n_cond, (long long)G->n_vox);
+    G->noise_dim = latent;
+    G->g = hd_graph_new(0);
+    if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
+    G->z = hd_input(G->g, "z", 2, (int64_t[]){HD_BATCH, latent});
+    G->c = hd_input(G->g, "c", 2, (int64_t[]){HD_BATCH, G->n_cond});
+    G->y = hd_mlp(G->g, &spec, "gen", hd_concat(G->g, 2, (hd_node *[]){G->z, G->c}, 1));
+    if (!G->y) return HD_EFORMAT;
+    if ((rc = hd_checkpoint_check(G->g, st, path, 0)) || (rc = hd_graph_compile(G->g)) ||
+        (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
+        return rc;
+    hd_graph_set_training(G->g, 0);
+    return hd_graph_set_batch(G->g, CHUNK);
+}
+
+/* cov_data holds lower Cholesky factors L (as written); make them L L^T. */
+static int covariances_from_factors(const char *path, hd_gmm *m)
+{
+    int64_t d = m->d;
+    double *l = hd_malloc((size_t)(d * d) * sizeof(double));
+    if (!l) return HD_ENOMEM;
+    int rc = HD_OK;
+    for (int j = 0; rc == HD_OK && j < m->k; j++) {
+        double *c = m->cov_data + (int64_t)j * d * d;
+        memcpy(l, c, (size_t)(d * d) * sizeof(double));
+        for (int64_t a = 0; a < d && rc == HD_OK; a++) {
+            if (!(l[a * d + a] > 0))
+                rc = hd_error(HD_EFORMAT, "%s: gmm.chol component %d: diagonal %lld is %g, must be > 0", path, j,
+                              (long long)a, l[a * d + a]);
+            for (int64_t b = 0; b <= a; b++) {
+                double s = 0;
+                for (int64_t t = 0; t <= b; t++) s += l[a * d + t] * l[b * d + t];
+                c[a * d + b] = c[b * d + a] = s;
+            }
+        }
+    }
+    hd_free(l);
+    return rc;
+}
+
+static int load_gmm(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    int64_t k = 0, pk = 0;
+    const char *cov = hd_safetensors_meta(st, "gmm_cov");
+    int rc = meta_count(st, path, "gmm_k", 1, 1024, &k);
+    if (rc == HD_OK) rc = meta_count(st, path, "pca_k", 1, G->n_vox, &pk);
+    if (rc != HD_OK) return rc;
+    if (!cov || (strcmp(cov, "full") != 0 && strcmp(cov, "diag") != 0))
+        return hd_error(HD_EFORMAT, "%s: metadata gmm_cov '%s' (full, diag)", path, cov ? cov : "missing");
+    int64_t d = G->n_cond + pk, ncov = strcmp(cov, "full") == 0 ? k * d * d : k * d;
+    hd_pca *p = &G->pca;
+    p->d = G->n_vox;
+    p->k = pk;
+    p->mean = hd_calloc((size_t)G->n_vox, sizeof(double));
+    p->components = hd_calloc((size_t)(pk * G->n_vox), sizeof(double));
+    p->variance = hd_calloc((size_t)pk, sizeof(double));
+    hd_gmm *m = &G->gmm;
+    m->k = (int)k;
+    m->d = d;
+    m->cov = strcmp(cov, "full") == 0 ? HD_GMM_FULL : HD_GMM_DIAG;
+    m->weight = hd_calloc((size_t)k, sizeof(double));
+    m->mean = hd_calloc((size_t)(k * d), sizeof(double));
+    m->cov_data = hd_calloc((size_t)ncov, sizeof(double));
+    float *buf = hd_malloc((size_t)(ncov > pk * G->n_vox ? ncov : pk * G->n_vox) * sizeof(float));
+    G->joint = hd_malloc((size_t)(CHUNK * pk) * sizeof(float));
+    if (!p->mean || !p->components || !p->variance || !m->weight || !m->mean || !m->cov_data || !buf || !G->joint) rc = HD_ENOMEM;
+    struct { const char *name; int64_t n; double *dst; } t[] = {
+        {"pca.mean", G->n_vox, p->mean}, {"pca.components", pk * G->n_vox, p->components},
+        {"pca.variance", pk, p->variance}, {"gmm.weight", k, m->weight}, {"gmm.mean", k * d, m->mean},
+        {m->cov == HD_GMM_FULL ? "gmm.chol" : "gmm.var", ncov, m->cov_data}};
+    for (size_t i = 0; rc == HD_OK && i < sizeof t / sizeof t[0]; i++)
+        if ((rc = copy_tensor(st, path, t[i].name, t[i].n, buf)) == HD_OK)
+            for (int64_t j = 0; j < t[i].n; j++) t[i].dst[j] = buf[j];
+    hd_free(buf);
+    if (rc == HD_OK && m->cov == HD_GMM_FULL) rc = covariances_from_factors(path, m);
+    for (int64_t j = 0; rc == HD_OK && j < pk; j++)
+        if (!(p->variance[j] > 0)) rc = hd_error(HD_EFORMAT, "%s: pca.variance element %lld must be > 0", path, (long long)j);
+    if (rc == HD_OK) rc = hd_gmm_prepare(m);
+    G->noise_dim = 1 + pk;
+    return rc;
+}
+
+static int load_library(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    int64_t k = 0;
+    const hd_tensor *cond = hd_safetensors_get(st, "library.cond");
+    int rc = meta_count(st, path, "library_k", 1, 64, &k);
+    if (rc != HD_OK) return rc;
+    if (!cond || cond->ndim != 1 || cond->shape[0] % G->n_cond != 0 || cond->shape[0] / G->n_cond < k)
+        return hd_error(HD_EFORMAT, "%s: library.cond must be a 1-D tensor of rows of %lld conditions, at least %lld rows",
+                        path, (long long)G->n_cond, (long long)k);
+    int64_t n = cond->shape[0] / G->n_cond;
+    G->k = (int)k;
+    G->n_lib = n;
+    G->noise_dim = k > 1 ? k : 0;
+    G->lib_features = hd_malloc((size_t)(n * G->n_cond) * sizeof(float));
+    G->lib_energy = hd_malloc((size_t)n * sizeof(float));
+    G->lib_showers = hd_malloc((size_t)(n * G->n_vox) * sizeof(float));
+    if (!G->lib_features || !G->lib_energy || !G->lib_showers) return HD_ENOMEM;
+    if ((rc = copy_tensor(st, path, "library.showers", n * G->n_vox, G->lib_showers))) return rc;
+    for (int64_t i = 0; i < n; i++) {
+        G->lib_energy[i] = cond->data[i * G->n_cond];
+        if (!(G->lib_energy[i] > 0) || !isfinite(G->lib_energy[i]))
+            return hd_error(HD_EFORMAT, "%s: library.cond row %lld: energy %g", path, (long long)i, (double)G->lib_energy[i]);
+    }
+    hd_cond_scaler_apply(&G->cs, n, cond->data, G->lib_features);
+    return HD_OK;
+}
+
+int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator **out)
+{
+    *out = NULL;
+    const char *kind = hd_safetensors_meta(st, "generator");
+    int k = -1;
+    for (int i = 0; kind && i < 5; i++)
+        if (strcmp(kind, kinds[i]) == 0) k = i;
+    if (k < 0)
+        return hd_error(HD_EFORMAT, "%s: generator '%s' (wgan-gp, cramer, vae, gmm, library)", path,
+                        kind ? kind : "missing");
+    hd_generator *G = hd_calloc(1, sizeof *G);
+    if (!G) return HD_ENOMEM;
+    snprintf(G->kind, sizeof G->kind, "%s", kind);
+    G->fam = k < 3 ? FAMILY_NET : k == 3 ? FAMILY_GMM : FAMILY_LIBRARY;
+    int rc = read_common(G, st, path);
+    if (rc == HD_OK)
+        rc = G->fam == FAMILY_NET ? load_net(G, st, path) : G->fam == FAMILY_GMM ? load_gmm(G, st, path)
+                                                                              : load_library(G, st, path);
+    if (rc == HD_OK) {
+        G->noise = hd_malloc((size_t)(CHUNK * (G->noise_dim > 0 ? G->noise_dim : 1)) * sizeof(float));
+        G->features = hd_malloc((size_t)(CHUNK * G->n_cond) * sizeof(float));
+        G->x = hd_malloc((size_t)(CHUNK * G->n_vox) * sizeof(float));
+        if (!G->noise || !G->features || !G->x) rc = HD_ENOMEM;
+    }
+    hd_rng_init(&G->rng, 0, HD_STREAM_NOISE);
+    if (rc != HD_OK) {
+        hd_generator_free(G);
+        return rc;
+    }
+    *out = G;
+    return HD_OK;
+}
+
+void hd_generator_free(hd_generator *G)
+{
+    if (!G) return;
+    hd_shower_prep_release(&G->prep);
+    hd_graph_free(G->g);
+    hd_gmm_release(&G->gmm);
+    hd_pca_release(&G->pca);
+    hd_free(G->joint);
+    hd_free(G->lib_features);
+    hd_free(G->lib_energy);
+    hd_free(G->lib_showers);
+    hd_free(G->noise);
+    hd_free(G->features);
+    hd_free(G->x);
+    hd_free(G);
+}
+
+const char *hd_generator_kind(const hd_generator *G) { return G->kind; }
+int64_t hd_generator_n_cond(const hd_generator *G) { return G->n_cond; }
+int64_t hd_generator_n_vox(const hd_generator *G) { return G->n_vox; }
+int64_t hd_generator_noise_dim(const hd_generator *G) { return G->noise_dim; }
+const hd_cond_scaler *hd_generator_scaler(const hd_generator *G) { return &G->cs; }
+void hd_generator_set_seed(hd_generator *G, uint64_t seed) { hd_rng_init(&G->rng, seed, HD_STREAM_NOISE); }
+void hd_generator_allow_extrapolation(hd_generator *G, int allow) { G->extrapolate = allow; }
+
+/* ---- generating ---------------------------------------------------------------- */
+
+static int run_net(hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
+{
+    int rc;
+    if (rows != hd_graph_batch(G->g) && (rc = hd_graph_set_batch(G->g, rows))) return rc;
+    memcpy(hd_node_value(G->z)->data, noise, (size_t)(rows * G->noise_dim) * sizeof(float));
+    memcpy(hd_node_value(G->c)->data, G->features, (size_t)(rows * G->n_cond) * sizeof(float));
+    if ((rc = hd_graph_forward(G->g, G->y))) return rc;
+    hd_shower_prep_inverse(&G->prep, rows, energy, hd_node_value(G->y)->data, out);
+    return HD_OK;
+}
+
+static int run_gmm(hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
+{
+    int64_t pk = G->pca.k;
+    int rc = hd_gmm_sample_cond(&G->gmm, G->n_cond, rows, G->features, noise, G->joint);
+    if (rc != HD_OK) return rc;
+    for (int64_t i = 0; i < rows * pk; i++) G->joint[i] *= (float)sqrt(G->pca.variance[i % pk]); /* whitened */
+    if ((rc = hd_pca_reconstruct(&G->pca, rows, G->joint, G->x))) return rc;
+    hd_shower_prep_inverse(&G->prep, rows, energy, G->x, out);
+    return HD_OK;
+}
+
+static double normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
+
+static void run_library(const hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t best[64];
+        float dist[64];
+        int have = 0;
+        const float *c = G->features + r * G->n_cond;
+        for (int64_t i = 0; i < G->n_lib; i++) {
+            float d = 0;
+            for (int64_t j = 0; j < G->n_cond; j++) {
+                float t = G->lib_features[i * G->n_cond + j] - c[j];
+                d += t * t;
+            }
+            if (have == G->k && d >= dist[have - 1]) continue;
+            int at = have < G->k ? have++ : have - 1;
+            while (at > 0 && dist[at - 1] > d) {
+                dist[at] = dist[at - 1];
+                best[at] = best[at - 1];
+                at--;
+            }
+            dist[at] = d;
+            best[at] = i;
+        }
+        double w[64], wsum = 0;
+        for (int i = 0; i < G->k; i++) {
+            w[i] = G->k == 1 ? 1.0 : -log(fmax(normal_cdf(noise[r * G->noise_dim + i]), 1e-300));
+            wsum += w[i];
+        }
+        float *o = out + r * G->n_vox;
+        memset(o, 0, (size_t)G->n_vox * sizeof(float));
+        for (int i = 0; i < G->k; i++) {
+            float s = (float)(w[i] / wsum) * energy[r] / G->lib_energy[best[i]];
+            const float *sh = G->lib_showers + best[i] * G->n_vox;
+            for (int64_t v = 0; v < G->n_vox; v++) o[v] += s * sh[v];
+        }
+        for (int64_t v = 0; v < G->n_vox; v++)
+            if (o[v] < G->prep.threshold) o[v] = 0.0f;
+    }
+}
+
+int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float *noise, float *out)
+{
+    if (n < 1) return hd_error(HD_EINVAL, "generate: %lld showers", (long long)n);
+    int rc = HD_OK;
+    if (!G->extrapolate && (rc = hd_cond_scaler_check(&G->cs, n, cond)) != HD_OK) return rc;
+    float energy[CHUNK];
+    for (int64_t start = 0; rc == HD_OK && start < n; start += CHUNK) {
+        int64_t rows = n - start < CHUNK ? n - start : CHUNK;
+        const float *c = cond + start * G->n_cond, *z = G->noise;
+        for (int64_t i = 0; i < rows; i++) {
+            energy[i] = c[i * G->n_cond];
+            if (!(energy[i] > 0) || !isfinite(energy[i]))
+                return hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)(start + i), (double)energy[i]);
+        }
+        if (noise) z = noise + start * G->noise_dim;
+        else hd_rng_fill_normal(&G->rng, G->noise, rows * G->noise_dim, 0.0f, 1.0f);
+        hd_cond_scaler_apply(&G->cs, rows, c, G->features);
+        float *o = out + start * G->n_vox;
+        if (G->fam == FAMILY_NET) rc = run_net(G, rows, z, energy, o);
+        else if (G->fam == FAMILY_GMM) rc = run_gmm(G, rows, z, energy, o);
+        else run_library(G, rows, z, energy, o);
+    }
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* The generator behind a "model": "generator" checkpoint (nn/generator.c),
+ * for model.c, which owns the public hd_model calls. */
+#ifndef HADRON_GENERATOR_INTERNAL_H
+#define HADRON_GENERATOR_INTERNAL_H
+
+#include "hadron/nn.h"
+
+typedef struct hd_generator hd_generator;
+
+int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator **out);
+void hd_generator_free(hd_generator *G);
+const char *hd_generator_kind(const hd_generator *G);
+int64_t hd_generator_n_cond(const hd_generator *G);
+int64_t hd_generator_n_vox(const hd_generator *G);
+int64_t hd_generator_noise_dim(const hd_generator *G);
+const hd_cond_scaler *hd_generator_scaler(const hd_generator *G);
+void hd_generator_set_seed(hd_generator *G, uint64_t seed);
+void hd_generator_allow_extrapolation(hd_generator *G, int allow);
+int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float *noise, float *out);
+
+#endif
