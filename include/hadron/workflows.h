@@ -323,6 +323,111 @@ hd_calo_eval_opts hd_calo_eval_opts_default(void);
 int hd_calo_eval_check(const hd_calo_eval_opts *opts);
 int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result);
 
+/* ---- gen (workflows/gen/): conditional generative models of showers ----------
+ * Trains a generator of calorimeter showers conditioned on the incident
+ * energy (and for ecal30 on the momentum and entry point) from a
+ * CaloChallenge-layout file, as one of five models (docs/generative.md):
+ * WGAN-GP (critic with layer norm and the gradient penalty, n_critic critic
+ * steps per generator step), CramerGAN (the energy-distance generator loss
+ * of seed 001 with a gradient penalty on its critic), a conditional VAE
+ * (ELBO; its value on held-out showers each epoch), the library (the k
+ * nearest training showers in condition space, scaled to the requested
+ * energy) and a Gaussian mixture fitted by EM on whitened PCA coordinates
+ * of the shower features (the baseline).  Networks train on the features
+ * of hd_shower_prep.  Outputs in out_dir: checkpoint.safetensors (a
+ * "generator" model for hd_model_load, with the training state: resume
+ * continues bit-identically), history.csv, showers.png (mean shower per
+ * layer and single showers against the simulator's), and after training
+ * an evaluation: generated.h5 for the held-out showers' conditions,
+ * hadron calo-eval against heldout.h5 (in out_dir/eval), metrics.json. */
+
+typedef enum { HD_GEN_WGAN_GP, HD_GEN_CRAMER, HD_GEN_VAE, HD_GEN_GMM, HD_GEN_LIBRARY } hd_gen_model;
+#define HD_GEN_ENFORCE_ENERGY 1u /* E_tot / E_inc: batch mean and spread */
+#define HD_GEN_ENFORCE_LAYERS 2u /* each layer's energy fraction: batch means */
+
+typedef struct {
+    int epoch;
+    double critic_loss, gen_loss; /* GANs; the vae: its loss (-ELBO) and KL per shower */
+    double extra;                 /* wgan-gp: W1 estimate; cramer: energy distance; vae: held-out ELBO per shower */
+    double seconds;
+} hd_gen_epoch;
+
+typedef struct {
+    hd_gen_model model;
+    const char *data;          /* training showers (.h5 or .npz, CaloChallenge layout) */
+    const char *heldout;       /* showers for the evaluation; NULL: the last heldout_fraction of data */
+    double heldout_fraction;   /* 0.2 */
+    const char *out_dir;
+    int64_t max_showers;       /* of data, the first ones (0: all) */
+    uint64_t seed;
+    hd_shower_prep prep;       /* transform, delta, threshold (hd_shower_prep_default) */
+    /* networks */
+    int epochs;                /* passes of the critic (vae: the network) over the data (100) */
+    int64_t batch;             /* 128 */
+    int64_t latent;            /* 64 */
+    hd_mlp_spec gen_layers;    /* hidden widths of the generator (decoder): 256,512,512 */
+    hd_mlp_spec critic_layers; /* of the critic (encoder): 512,512,256 */
+    int n_critic;              /* critic steps per generator step (5) */
+    float gp_lambda;           /* 10 */
+    int64_t cramer_dim;        /* the Cramer critic's output size (256) */
+    float kl_weight;           /* vae: beta (1) */
+    hd_optim_opts optim_gen, optim_critic; /* Adam, lr 1e-4, betas (0.5, 0.9) */
+    unsigned enforce;          /* HD_GEN_ENFORCE_* bits, added to the generator loss */
+    float enforce_weight;      /* 1 */
+    int checkpoint_every;      /* epochs (5) */
+    int resume;
+    /* the others */
+    int library_k;             /* 1 */
+    int gmm_k;                 /* 16 */
+    hd_gmm_cov gmm_cov;        /* full */
+    int64_t pca_k;             /* 32 */
+    /* evaluation */
+    int evaluate;              /* 1: generate for the held-out conditions and run calo-eval */
+    int64_t eval_showers;      /* held-out showers evaluated (0: all) */
+    int eval_epochs;           /* of calo-eval's classifiers (30) */
+    void (*on_epoch)(void *user, const hd_gen_epoch *e);
+    void (*on_stage)(void *user, const char *what);
+    void *user;
+} hd_gen_opts;
+
+typedef struct {
+    hd_calo_eval_result eval;  /* when evaluated */
+    int evaluated;
+    int epochs;
+    double train_seconds;      /* of this run (a resumed run: since the resume) */
+    double sample_rate;        /* showers per second, generating the evaluation sample */
+    double heldout_elbo;       /* vae: per shower, nats (NAN otherwise) */
+    double w1_energy;          /* W1 of E_tot / E_inc, generated against held-out */
+    int64_t n_train, n_heldout;
+} hd_gen_result;
+
+/* Defaults for a model: the wgan-gp's and the others' are the same but the
+ * gmm's transform, the energy fraction (docs/generative.md: a Gaussian in
+ * log space loses the energy scale when exponentiated). */
+hd_gen_opts hd_gen_opts_default(hd_gen_model model);
+const char *hd_gen_model_name(hd_gen_model m);
+int hd_gen_model_parse(const char *s, hd_gen_model *out);
+int hd_gen_check(const hd_gen_opts *opts);
+int hd_gen_train(const hd_gen_opts *opts, hd_gen_result *result);
+
+/* hadron gen sample: n showers from a generator checkpoint, for conditions
+ * taken from a file's rows (cycled) or drawn log-uniformly in [e_min, e_max]
+ * (a grid model's other conditions: the middle of their training range),
+ * written in the layout calo-eval reads (with momentum and entry_point for
+ * a grid model). */
+typedef struct {
+    const char *model, *out;
+    const char *conditions;    /* a shower file whose conditions are used; NULL: e_min, e_max */
+    double e_min, e_max;       /* MeV; 0: the training range */
+    int64_t n;
+    uint64_t seed;
+    int extrapolate;           /* 1: allow conditions outside the training range */
+    double seconds;            /* out: generating */
+} hd_gen_sample_opts;
+
+hd_gen_sample_opts hd_gen_sample_opts_default(void);
+int hd_gen_sample(hd_gen_sample_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

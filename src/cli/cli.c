@@ -508,3 +508,35 @@ void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *
 }
 
 void cli_show_fraction(void *bar, double fraction) { hd_progress_update(bar, (int64_t)(fraction * 1000), NULL); }
+
+/* ---- energies ---------------------------------------------------------------------- */
+
+/* An energy in MeV: a number, optionally with a unit ("1000", "1GeV", "1 TeV", "500 MeV"). */
+static int parse_energy(const char *text, void *dst)
+{
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {{"", 1}, {"MeV", 1}, {"GeV", 1e3}, {"TeV", 1e6}};
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end == text || errno == ERANGE || !isfinite(x)) return 1;
+    while (*end == ' ') end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].unit) == 0) {
+            *(double *)dst = x * units[i].scale;
+            return 0;
+        }
+    return 1;
+}
+
+void cli_print_energy(FILE *f, const void *src)
+{
+    double x = *(const double *)src;
+    if (x >= 1e6) fprintf(f, "%g TeV", x / 1e6);
+    else if (x >= 1e3) fprintf(f, "%g GeV", x / 1e3);
+    else fprintf(f, "%g MeV", x);
+}
+
+const cli_custom cli_energy = {parse_energy, cli_print_energy, "E", "energy (MeV, or with MeV, GeV, TeV)"};

@@ -68,6 +68,9 @@ typedef struct {
         CLI_ENUM("activation", &(spec)->act, cli_activations, "hidden activation")
 
 extern const cli_choice cli_activations[], cli_optimizers[];
+/* An energy in MeV, as a number or with a unit ("1000", "1GeV", "500 MeV"): a double. */
+extern const cli_custom cli_energy;
+void cli_print_energy(FILE *f, const void *mev);
 
 /* Shared blocks.  Each struct is filled by the command (designated
  * initialisers), then cli_*_flags(&block) is the entry of its table; the
@@ -146,6 +149,6 @@ int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
 extern const cli_command cmd_hadron, cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn,
-    cmd_gan, cmd_avo, cmd_calo_eval;
+    cmd_gan, cmd_gen, cmd_avo, cmd_calo_eval;
 
 #endif

@@ -33,35 +33,6 @@ static void print_number(FILE *f, const void *src)
 
 static const cli_custom number = {parse_number, print_number, "X", "number"};
 
-/* An energy in MeV: a number, optionally with a unit ("1000", "1GeV", "1 TeV", "500 MeV"). */
-static int parse_energy(const char *text, void *dst)
-{
-    static const struct {
-        const char *unit;
-        double scale;
-    } units[] = {{"", 1}, {"MeV", 1}, {"GeV", 1e3}, {"TeV", 1e6}};
-    char *end;
-    errno = 0;
-    double x = strtod(text, &end);
-    if (end == text || errno == ERANGE || !isfinite(x)) return 1;
-    while (*end == ' ') end++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].unit) == 0) {
-            *(double *)dst = x * units[i].scale;
-            return 0;
-        }
-    return 1;
-}
-
-static void print_energy(FILE *f, const void *src)
-{
-    double x = *(const double *)src;
-    if (x >= 1e6) fprintf(f, "%g TeV", x / 1e6);
-    else if (x >= 1e3) fprintf(f, "%g GeV", x / 1e3);
-    else fprintf(f, "%g MeV", x);
-}
-
-static const cli_custom energy = {parse_energy, print_energy, "E", "energy (MeV, or with MeV, GeV, TeV)"};
 
 static int tracking(int argc, char **argv);
 static int amplitudes(int argc, char **argv);
@@ -248,8 +219,8 @@ static int calo(int argc, char **argv)
                  "ecal30 a 30 x 30 face at inclined incidence (docs/calo.md)"),
         CLI_ENUM("particle", &o.particle, particles, "incident particle"),
         CLI_I64("n", &o.n_showers, "showers"),
-        {"e-min", FLAG_CUSTOM, &o.e_min, "lowest incident energy (log-uniform)", &energy, NULL, 0, "1 GeV"},
-        {"e-max", FLAG_CUSTOM, &o.e_max, "highest incident energy", &energy, NULL, 0,
+        {"e-min", FLAG_CUSTOM, &o.e_min, "lowest incident energy (log-uniform)", &cli_energy, NULL, 0, "1 GeV"},
+        {"e-max", FLAG_CUSTOM, &o.e_max, "highest incident energy", &cli_energy, NULL, 0,
          "1 TeV for ds2 and ds3, 100 GeV for the others"},
         CLI_DOUBLE("sampling", &o.sampling, "sampling term a of sigma/E = a / sqrt(E/GeV), sqrt(GeV) (0: none)"),
         CLI_DOUBLE("threshold", &o.threshold, "voxel threshold, MeV"),
@@ -278,9 +249,9 @@ static int calo(int argc, char **argv)
     hd_calo_stack_of(&o, &st);
     int64_t voxels = hd_calo_layout_voxels(&o.layout);
     printf("sim calo: %lld %s showers, ", (long long)o.n_showers, o.particle == HD_CALO_PHOTON ? "photon" : "electron");
-    print_energy(stdout, &e_lo);
+    cli_print_energy(stdout, &e_lo);
     printf(" to ");
-    print_energy(stdout, &e_hi);
+    cli_print_energy(stdout, &e_hi);
     if (o.layout.kind == HD_CALO_GRID)
         printf(" (log-uniform), %s: %d x %d cells of %g mm over %g X0, entry x [%g, %g] y [%g, %g] mm, slopes [%g, %g] "
                "x [%g, %g]\n",
