@@ -145,6 +145,10 @@ typedef struct {
 } hd_calo_inputs;
 
 int64_t hd_calo_feature_count(const hd_calo_layout *l); /* 0 for a bad layout */
+/* The transverse position of each voxel's centre, mm, x[voxels] and y[voxels]:
+ * a cylindrical layout's (eta, phi) = r_c (cos, sin) alpha_c as the features
+ * use them, a grid's cell centres about the face's middle. */
+int hd_calo_voxel_xy(const hd_calo_layout *l, double *x, double *y);
 /* Name of column j ("E_ratio", "E_layer_07", "width_along", "occupancy_49", ...) into buf. */
 int hd_calo_feature_name(const hd_calo_layout *l, int64_t j, char *buf, size_t size);
 /* out[n, hd_calo_feature_count(l)] from showers[n, voxels]; rows are

@@ -344,6 +344,7 @@ int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result)
 typedef enum { HD_GEN_WGAN_GP, HD_GEN_CRAMER, HD_GEN_VAE, HD_GEN_GMM, HD_GEN_LIBRARY } hd_gen_model;
 #define HD_GEN_ENFORCE_ENERGY 1u /* E_tot / E_inc: batch mean and spread */
 #define HD_GEN_ENFORCE_LAYERS 2u /* each layer's energy fraction: batch means */
+#define HD_GEN_ENFORCE_WIDTH 4u  /* the transverse width about the shower's centre: batch mean and spread */
 
 typedef struct {
     int epoch;
@@ -371,7 +372,7 @@ typedef struct {
     float gp_lambda;           /* 10 */
     int64_t cramer_dim;        /* the Cramer critic's output size (256) */
     float kl_weight;           /* vae: beta (1) */
-    hd_optim_opts optim_gen, optim_critic; /* Adam, lr 1e-4, betas (0.5, 0.9) */
+    hd_optim_opts optim_gen, optim_critic; /* Adam, lr 1e-4, betas (0.5, 0.9); vae: 1e-3, (0.9, 0.999) */
     unsigned enforce;          /* HD_GEN_ENFORCE_* bits, added to the generator loss */
     float enforce_weight;      /* 1 */
     int checkpoint_every;      /* epochs (5) */
@@ -401,9 +402,10 @@ typedef struct {
     int64_t n_train, n_heldout;
 } hd_gen_result;
 
-/* Defaults for a model: the wgan-gp's and the others' are the same but the
- * gmm's transform, the energy fraction (docs/generative.md: a Gaussian in
- * log space loses the energy scale when exponentiated). */
+/* Defaults for a model: the same for all but the gmm's transform, the
+ * energy fraction (docs/generative.md: a Gaussian in log space loses the
+ * energy scale when exponentiated), and the vae's optimisers, Adam at
+ * lr 1e-3 with betas (0.9, 0.999) (the GANs': lr 1e-4, (0.5, 0.9)). */
 hd_gen_opts hd_gen_opts_default(hd_gen_model model);
 const char *hd_gen_model_name(hd_gen_model m);
 int hd_gen_model_parse(const char *s, hd_gen_model *out);

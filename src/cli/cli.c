@@ -507,6 +507,8 @@ void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *
     hd_progress_update(&r->bar, epoch, status);
 }
 
+void cli_stage_above(void *user, const char *what) { cli_print_above(user, "%s ...\n", what); }
+
 void cli_show_fraction(void *bar, double fraction) { hd_progress_update(bar, (int64_t)(fraction * 1000), NULL); }
 
 /* ---- energies ---------------------------------------------------------------------- */

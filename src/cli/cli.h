@@ -142,6 +142,9 @@ typedef struct { int every; hd_progress bar; } cli_report;
 void cli_print_above(hd_progress *bar, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_report_epoch(cli_report *r, int epoch, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A library's on_stage callback: "what ..." above the bar; user is the
+ * hd_progress, or a struct whose first member is one. */
+void cli_stage_above(void *user, const char *what);
 /* A progress callback of the library (fraction done) that moves a bar of 1000 steps. */
 void cli_show_fraction(void *bar, double fraction);
 

@@ -25,12 +25,6 @@ static void on_iteration(void *user, int it, const double *mean, const double *w
     hd_progress_update(&ui->bar, it, status);
 }
 
-static void on_stage(void *user, const char *what)
-{
-    avo_ui *ui = user;
-    cli_print_above(&ui->bar, "%s ...\n", what);
-}
-
 static const cli_choice losses[] = {{"bce", HD_AVO_BCE}, {"wasserstein", HD_AVO_WASSERSTEIN}, {NULL, 0}};
 
 /* "tracker 0, weinberg 45,1": a field of every simulator (the doubles at
@@ -104,7 +98,7 @@ static int tune(hd_avo_opts *o, const char *observed_path, const char *events_pa
            observed_path ? observed_path : "simulated at --truth", o->iterations, o->out_dir);
     avo_ui ui = {.every = o->iterations >= 16 ? o->iterations / 16 : 1, .k = s->n_params, .names = s->param_names};
     o->on_iteration = on_iteration;
-    o->on_stage = on_stage;
+    o->on_stage = cli_stage_above;
     o->user = &ui;
     hd_progress_begin(&ui.bar, "avo", o->iterations);
     hd_avo_result r;

@@ -11,7 +11,7 @@ static int run(int argc, char **argv)
     int rc = CLI_PARSE(&cmd_demo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], calo_ref[4096], calo_gen[4096],
-        calo[4096], threads[16];
+        calo[4096], gen[4096], gen_model[4096], gen_out[4096], threads[16];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
@@ -21,6 +21,9 @@ static int run(int argc, char **argv)
     snprintf(calo_ref, sizeof calo_ref, "%s/showers_ref.h5", out);
     snprintf(calo_gen, sizeof calo_gen, "%s/showers_other.h5", out);
     snprintf(calo, sizeof calo, "%s/calo-eval", out);
+    snprintf(gen, sizeof gen, "%s/gen-gmm", out);
+    snprintf(gen_model, sizeof gen_model, "%s/gen-gmm/checkpoint.safetensors", out);
+    snprintf(gen_out, sizeof gen_out, "%s/gen-gmm/sampled.h5", out);
     snprintf(threads, sizeof threads, "%d", r.threads);
     char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50", "--threads", threads};
     char *sim_argv[] = {"sim", "tracking", "--out", hist, "--threads", threads};
@@ -33,6 +36,10 @@ static int run(int argc, char **argv)
     char *cgen_argv[] = {"sim", "calo", "--n", "4000", "--seed", "2", "--out", calo_gen, "--threads", threads};
     char *ceval_argv[] = {"calo-eval", "--reference", calo_ref, "--generated", calo_gen, "--out", calo,
                           "--threads", threads};
+    char *gen_argv[] = {"gen", "train", "--model", "gmm", "--data", calo_ref, "--out", gen,
+                        "--eval-epochs", "10", "--threads", threads};
+    char *sample_argv[] = {"gen", "sample", "--model", gen_model, "--n", "2000", "--e-min", "10GeV", "--e-max",
+                           "20GeV", "--out", gen_out, "--threads", threads};
     printf("== fit: an MLP learns a known function ==\n");
     if ((rc = cli_dispatch(&cmd_fit, CLI_COUNT(fit_argv), fit_argv)) != 0) return rc;
     printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
@@ -50,14 +57,19 @@ static int run(int argc, char **argv)
     if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(cgen_argv), cgen_argv)) != 0) return rc;
     printf("\n== calo-eval: the judge of generated showers, on a sample that should pass (AUC 0.5, at the floor) ==\n");
     if ((rc = cli_dispatch(&cmd_calo_eval, CLI_COUNT(ceval_argv), ceval_argv)) != 0) return rc;
+    printf("\n== gen: the Gaussian-mixture baseline of fast simulation, trained and judged on held-out showers ==\n");
+    if ((rc = cli_dispatch(&cmd_gen, CLI_COUNT(gen_argv), gen_argv)) != 0) return rc;
+    printf("\n== gen sample: showers of 10 to 20 GeV from the trained mixture ==\n");
+    if ((rc = cli_dispatch(&cmd_gen, CLI_COUNT(sample_argv), sample_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
            "  %s/calibration.png       predicted uncertainty vs actual error\n"
            "  %s/convergence_c.png   AVO: the fitted asymmetry c per iteration, against the truth\n"
            "  %s/loss.png               the fit demo's losses\n"
-           "  %s/report.md        showers against the floor, with features_*.png\n",
-           sur, sur, sur, bnn, bnn, avo, dir, calo);
+           "  %s/report.md        showers against the floor, with features_*.png\n"
+           "  %s/showers.png        the mixture's mean and single showers per layer against the simulator's\n",
+           sur, sur, sur, bnn, bnn, avo, dir, calo, gen);
     return 0;
 }
 

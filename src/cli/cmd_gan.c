@@ -21,12 +21,6 @@ static void on_epoch(void *user, int epoch, const hd_gan_losses *m, double secon
                     m->d_loss, m->g_loss, m->d_real, m->d_fake, seconds);
 }
 
-static void on_stage(void *user, const char *what)
-{
-    train_ui *ui = user;
-    cli_print_above(&ui->bar, "%s ...\n", what);
-}
-
 static int train(int argc, char **argv);
 static int sample(int argc, char **argv);
 
@@ -72,7 +66,7 @@ static int train(int argc, char **argv)
     train_ui ui = {0};
     o.on_step = on_step;
     o.on_epoch = on_epoch;
-    o.on_stage = on_stage;
+    o.on_stage = cli_stage_above;
     o.user = &ui;
     int64_t n = o.n_train > 0 ? o.n_train : 60000;
     hd_progress_begin(&ui.bar, "gan", (int64_t)o.epochs * (n / o.batch));

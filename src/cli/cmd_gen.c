@@ -20,6 +20,7 @@ static int parse_enforce(const char *text, void *dst)
         size_t n = strcspn(p, ",");
         if (n == 6 && strncmp(p, "energy", 6) == 0) bits |= HD_GEN_ENFORCE_ENERGY;
         else if (n == 6 && strncmp(p, "layers", 6) == 0) bits |= HD_GEN_ENFORCE_LAYERS;
+        else if (n == 5 && strncmp(p, "width", 5) == 0) bits |= HD_GEN_ENFORCE_WIDTH;
         else if (!(n == 4 && strncmp(p, "none", 4) == 0)) return 1;
         p += n + (p[n] == ',');
     }
@@ -29,12 +30,18 @@ static int parse_enforce(const char *text, void *dst)
 
 static void print_enforce(FILE *f, const void *src)
 {
+    static const char *const names[3] = {"energy", "layers", "width"};
     unsigned b = *(const unsigned *)src;
-    fprintf(f, "%s", b == 0 ? "none" : b == 1 ? "energy" : b == 2 ? "layers" : "energy,layers");
+    if (!b) fprintf(f, "none");
+    for (int i = 0, first = 1; i < 3; i++)
+        if (b & (1u << i)) {
+            fprintf(f, "%s%s", first ? "" : ",", names[i]);
+            first = 0;
+        }
 }
 
 static const cli_custom enforce = {parse_enforce, print_enforce, "LIST",
-                                   "list of statistics (energy, layers, none)"};
+                                   "list of statistics (energy, layers, width, none)"};
 
 typedef struct { hd_progress bar; const hd_gen_opts *o; } train_ui;
 
@@ -51,12 +58,6 @@ static void on_epoch(void *user, const hd_gen_epoch *e)
         cli_print_above(&ui->bar, "epoch %4d  critic %.4f  generator %.4f  %s %.4f  %.1f s\n", e->epoch,
                         e->critic_loss, e->gen_loss, ui->o->model == HD_GEN_CRAMER ? "energy distance" : "W1 estimate",
                         e->extra, e->seconds);
-}
-
-static void on_stage(void *user, const char *what)
-{
-    train_ui *ui = user;
-    cli_print_above(&ui->bar, "%s ...\n", what);
 }
 
 static int train(int argc, char **argv);
@@ -147,7 +148,7 @@ static int train(int argc, char **argv)
     printf("gen: %s on %s%s -> %s\n", hd_gen_model_name(o.model), o.data, o.resume ? " (resuming)" : "", o.out_dir);
     train_ui ui = {.o = &o};
     o.on_epoch = on_epoch;
-    o.on_stage = on_stage;
+    o.on_stage = cli_stage_above;
     o.user = &ui;
     hd_progress_begin(&ui.bar, "gen", o.model <= HD_GEN_VAE ? o.epochs : 1);
     hd_gen_result res;

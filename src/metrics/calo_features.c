@@ -90,6 +90,30 @@ static void cyl_centres(const hd_calo_layout *l, double *eta, double *phi, doubl
     }
 }
 
+int hd_calo_voxel_xy(const hd_calo_layout *l, double *x, double *y)
+{
+    int rc = hd_calo_layout_check(l);
+    if (rc != HD_OK) return rc;
+    if (l->kind == HD_CALO_GRID) {
+        for (int i = 0; i < l->ny; i++)
+            for (int j = 0; j < l->nx; j++) {
+                x[(int64_t)i * l->nx + j] = (j - 0.5 * (l->nx - 1)) * l->cell;
+                y[(int64_t)i * l->nx + j] = (i - 0.5 * (l->ny - 1)) * l->cell;
+            }
+        return HD_OK;
+    }
+    int64_t per = (int64_t)l->n_alpha * l->n_r;
+    double *r = hd_malloc((size_t)per * sizeof(double));
+    if (!r) return HD_ENOMEM;
+    cyl_centres(l, x, y, r);
+    for (int k = 1; k < l->n_layers; k++) {
+        memcpy(x + k * per, x, (size_t)per * sizeof(double));
+        memcpy(y + k * per, y, (size_t)per * sizeof(double));
+    }
+    hd_free(r);
+    return HD_OK;
+}
+
 /* Energy-weighted mean and sqrt(max(0, <q^2> - mean^2)) from the sums of e, e q
  * and e q^2; both 0 for a layer without energy. */
 static void moment(double s, double s1, double s2, float *mean, float *width)

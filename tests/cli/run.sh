@@ -34,7 +34,7 @@ fi
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn gan avo calo-eval; do
+for cmd in demo fit info sim surrogate predict bnn gan gen avo calo-eval; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -248,6 +248,32 @@ expect "calo-eval: negative voxel showers" 2 "voxel showers -1" "$hadron" calo-e
   --generated "$tmp/c/r2.h5" --voxel-showers -1 --out "$tmp/ce0"
 expect "calo-eval: unknown geometry" 2 "unknown calorimeter layout 'ds9'" "$hadron" calo-eval --reference "$tmp/c/r.h5" \
   --generated "$tmp/c/r2.h5" --geometry ds9 --out "$tmp/ce0"
+
+# gen: a generator trained, sampled and refused (the library: no training time)
+expect "gen train --help" 0 "--enforce LIST" "$hadron" gen train --help
+expect "gen train --help: the gmm's transform" 0 "(log, frac; default frac)" "$hadron" gen train --model gmm --help
+expect "gen train: data needed" 2 "--data FILE is required" "$hadron" gen train --model library
+expect "gen train: unknown model" 2 "unknown" "$hadron" gen train --model flow --data "$tmp/c/r.h5"
+expect "gen train: bad enforce" 2 "--enforce" "$hadron" gen train --enforce speed --data "$tmp/c/r.h5"
+expect "gen train: nothing to resume" 2 "nothing to resume" "$hadron" gen train --model gmm --resume \
+  --data "$tmp/c/r.h5" --out "$tmp/gen0"
+expect "gen train library" 0 "held-out showers" "$hadron" gen train --model library --data "$tmp/c/r.h5" --heldout-fraction 0.5 \
+  --eval-epochs 2 --out "$tmp/gl"
+for f in checkpoint.safetensors metrics.json showers.png heldout.h5 generated.h5 eval/report.md; do
+  check "gen train wrote $f" test -s "$tmp/gl/$f"
+done
+check "gen metrics: calo-eval keys, the floor, the times" bash -c "grep -q '\"auc_high\"' '$tmp/gl/metrics.json' && \
+  grep -q '\"floor\": {' '$tmp/gl/metrics.json' && grep -q '\"sample_showers_per_s\"' '$tmp/gl/metrics.json'"
+expect "gen sample" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gl/checkpoint.safetensors" --n 50 \
+  --e-min 5GeV --e-max 6GeV --out "$tmp/gs.h5"
+expect "gen sample: outside the training range" 1 "outside the training range" "$hadron" gen sample \
+  --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
+expect "gen sample: --extrapolate" 0 "wrote 5 showers" "$hadron" gen sample --extrapolate \
+  --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
+expect "gen sample: not a generator" 1 "not a generator" "$hadron" gen sample --model "$tmp/fit/model.safetensors" \
+  --n 5 --out "$tmp/gs3.h5"
+expect "calo-eval reads gen sample" 0 "AUC" "$hadron" calo-eval --reference "$tmp/c/r2.h5" --generated "$tmp/gs.h5" \
+  --epochs 2 --out "$tmp/gse"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -43,6 +43,11 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
     o.optim_gen.beta2 = 0.9f;
     o.optim_critic = o.optim_gen;
     if (model == HD_GEN_GMM) o.prep.kind = HD_PREP_FRAC;
+    if (model == HD_GEN_VAE) { /* no adversary: Adam's defaults, and a larger rate */
+        o.optim_gen = hd_optim_opts_default(HD_ADAM);
+        o.optim_gen.lr = 1e-3f;
+        o.optim_critic = o.optim_gen;
+    }
     return o;
 }
 
@@ -66,7 +71,7 @@ int hd_gen_check(const hd_gen_opts *o)
     if (o->gmm_k < 1 || o->gmm_k > 1024) return hd_error(HD_EINVAL, "gen: gmm-k %d outside 1..1024", o->gmm_k);
     if (o->pca_k < 1) return hd_error(HD_EINVAL, "gen: pca-k %lld < 1", (long long)o->pca_k);
     if (o->eval_epochs < 1) return hd_error(HD_EINVAL, "gen: eval-epochs %d < 1", o->eval_epochs);
-    if (o->enforce & ~(HD_GEN_ENFORCE_ENERGY | HD_GEN_ENFORCE_LAYERS)) return hd_error(HD_EINVAL, "gen: enforce bits %#x", o->enforce);
+    if (o->enforce & ~(HD_GEN_ENFORCE_ENERGY | HD_GEN_ENFORCE_LAYERS | HD_GEN_ENFORCE_WIDTH)) return hd_error(HD_EINVAL, "gen: enforce bits %#x", o->enforce);
     if (o->enforce && (o->model != HD_GEN_WGAN_GP && o->model != HD_GEN_CRAMER))
         return hd_error(HD_EINVAL, "gen: --enforce adds to a generator's loss: wgan-gp or cramer, not %s",
                         hd_gen_model_name(o->model));

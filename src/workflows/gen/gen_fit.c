@@ -48,7 +48,10 @@ int gen_fit_gmm(const hd_gen_opts *o, const char *path, const gen_sample *train,
     hd_pca pca = {0};
     hd_gmm gmm = {0};
     float *joint = NULL, *f[6] = {0};
-    int rc = hd_pca_fit(train->n, train->n_vox, x, o->pca_k, &pca);
+    int64_t k = o->pca_k < train->n_vox ? o->pca_k : train->n_vox;
+    int rc = hd_pca_fit(train->n, train->n_vox, x, k, &pca);
+    /* directions the showers never vary in (voxels that are always empty) are left out */
+    while (rc == HD_OK && pca.k > 1 && !(pca.variance[pca.k - 1] > 1e-9 * pca.variance[0])) pca.k--;
     if (rc == HD_OK) rc = joint_rows(&pca, train->n, train->n_cond, x, c, &joint);
     hd_gmm_opts go = hd_gmm_opts_default();
     go.k = o->gmm_k;

@@ -80,21 +80,51 @@ static hd_node *layer_mismatch(hd_graph *g, hd_node *ug, hd_node *ur, const hd_c
     return hd_mean(g, hd_square(g, hd_div(g, hd_sub(g, mg, mr), sr)), HD_AXIS_ALL);
 }
 
+/* The shower's transverse width sqrt(<x^2> - <x>^2 + <y^2> - <y>^2), energy weighted, [B]. */
+static hd_node *width(hd_graph *g, hd_node *u, hd_node *x, hd_node *y)
+{
+    hd_node *e = hd_add_scalar(g, hd_sum(g, u, 1), 1e-12f);
+    hd_node *mx = hd_div(g, hd_sum(g, hd_mul(g, u, x), 1), e), *my = hd_div(g, hd_sum(g, hd_mul(g, u, y), 1), e);
+    hd_node *x2 = hd_div(g, hd_sum(g, hd_mul(g, u, hd_square(g, x)), 1), e);
+    hd_node *y2 = hd_div(g, hd_sum(g, hd_mul(g, u, hd_square(g, y)), 1), e);
+    hd_node *var = hd_sub(g, hd_add(g, x2, y2), hd_add(g, hd_square(g, mx), hd_square(g, my)));
+    return hd_sqrt(g, hd_add_scalar(g, hd_relu(g, var), 1e-6f));
+}
+
+static hd_node *add_term(hd_graph *g, hd_node *t, hd_node *u) { return t ? hd_add(g, t, u) : u; }
+
+/* The constants the terms need (the transform's mean and std, the voxel
+ * positions) are inputs without a batch dimension, set once. */
 static hd_node *enforce_terms(gen_net *n, const hd_gen_opts *o, const hd_calo_layout *l, const hd_shower_prep *p,
-                              hd_node **mean, hd_node **std)
+                              hd_node **consts)
 {
     hd_graph *g = n->g;
     if (!o->enforce) return NULL;
-    *mean = hd_input(g, "prep_mean", 2, (int64_t[]){1, n->n_vox});
-    *std = hd_input(g, "prep_std", 2, (int64_t[]){1, n->n_vox});
-    hd_node *ug = fractions(g, n->fake, *mean, *std, p), *ur = fractions(g, n->real, *mean, *std, p);
+    static const char *const names[4] = {"prep_mean", "prep_std", "voxel_x", "voxel_y"};
+    for (int i = 0; i < 4; i++) consts[i] = hd_input(g, names[i], 2, (int64_t[]){1, n->n_vox});
+    hd_node *ug = fractions(g, n->fake, consts[0], consts[1], p), *ur = fractions(g, n->real, consts[0], consts[1], p);
     hd_node *t = NULL;
     if (o->enforce & HD_GEN_ENFORCE_ENERGY) t = moment_mismatch(g, hd_sum(g, ug, 1), hd_sum(g, ur, 1));
-    if (o->enforce & HD_GEN_ENFORCE_LAYERS) {
-        hd_node *lt = layer_mismatch(g, ug, ur, l);
-        t = t ? hd_add(g, t, lt) : lt;
-    }
+    if (o->enforce & HD_GEN_ENFORCE_LAYERS) t = add_term(g, t, layer_mismatch(g, ug, ur, l));
+    if (o->enforce & HD_GEN_ENFORCE_WIDTH)
+        t = add_term(g, t, moment_mismatch(g, width(g, ug, consts[2], consts[3]), width(g, ur, consts[2], consts[3])));
     return hd_scale(g, t, o->enforce_weight);
+}
+
+static int set_consts(hd_node *const *consts, const hd_calo_layout *l, const hd_shower_prep *p, int64_t nv)
+{
+    double *xy = hd_malloc((size_t)(2 * nv) * sizeof(double));
+    int rc = xy ? hd_calo_voxel_xy(l, xy, xy + nv) : HD_ENOMEM;
+    if (rc == HD_OK) {
+        memcpy(hd_node_value(consts[0])->data, p->mean, (size_t)nv * sizeof(float));
+        memcpy(hd_node_value(consts[1])->data, p->std, (size_t)nv * sizeof(float));
+        for (int64_t v = 0; v < nv; v++) {
+            hd_node_value(consts[2])->data[v] = (float)xy[v];
+            hd_node_value(consts[3])->data[v] = (float)xy[nv + v];
+        }
+    }
+    hd_free(xy);
+    return rc;
 }
 
 /* ---- the three graphs ------------------------------------------------------------------ */
@@ -141,8 +171,11 @@ static int build_cramer(gen_net *n, const hd_gen_opts *o, critic_net *c)
     return HD_OK;
 }
 
-/* -ELBO per shower with a unit-variance Gaussian decoder in feature space:
- * 0.5 sum_v (x_hat - x)^2 + 0.5 V ln 2 pi + beta KL(q(z|x,c) || N(0, 1)). */
+/* -ELBO per shower with a Gaussian decoder in feature space, its log
+ * variance per voxel learnt ("vae.logvar": a fixed unit variance lets the
+ * KL term win, and the posterior collapses onto the prior):
+ * 0.5 sum_v ((x_hat - x)^2 e^-lv + lv + ln 2 pi) + beta KL(q(z|x,c) || N(0, 1)).
+ * Showers are drawn from the decoder's mean. */
 static int build_vae(gen_net *n, const hd_gen_opts *o)
 {
     hd_graph *g = n->g;
@@ -157,11 +190,12 @@ static int build_vae(gen_net *n, const hd_gen_opts *o)
     hd_node *mu = hd_slice(g, h, 1, 0, L), *logvar = hd_slice(g, h, 1, L, L);
     hd_graph_set_group(g, GEN_GROUP_G);
     hd_node *x_hat = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){hd_gauss_sample(g, mu, logvar), n->cond}, 1));
-    hd_node *rec = hd_sum(g, hd_scale(g, hd_square(g, hd_sub(g, x_hat, n->real)), 0.5f), 1);
+    hd_node *lv = hd_param(g, "vae.logvar", 1, (int64_t[]){n->n_vox}, (hd_init){HD_INIT_ZEROS, 0.0f});
+    hd_node *sq = hd_mul(g, hd_square(g, hd_sub(g, x_hat, n->real)), hd_exp(g, hd_scale(g, lv, -1.0f)));
+    float c0 = 0.5f * (float)n->n_vox * logf(2.0f * (float)HD_PI);
+    hd_node *nll = hd_add_scalar(g, hd_add(g, hd_scale(g, hd_sum(g, sq, 1), 0.5f), hd_scale(g, hd_sum(g, lv, 0), 0.5f)), c0);
     /* KL per row: 0.5 sum (e^logvar + mu^2 - 1 - logvar) */
     hd_node *kl = hd_sum(g, hd_scale(g, hd_sub(g, hd_add(g, hd_exp(g, logvar), hd_square(g, mu)), hd_add_scalar(g, logvar, 1.0f)), 0.5f), 1);
-    float c0 = 0.5f * (float)n->n_vox * logf(2.0f * (float)HD_PI);
-    hd_node *nll = hd_add_scalar(g, rec, c0);
     n->critic_stat = hd_mean(g, kl, HD_AXIS_ALL);
     n->elbo = hd_scale(g, hd_mean(g, hd_add(g, nll, kl), HD_AXIS_ALL), -1.0f);
     n->gen_loss = hd_mean(g, hd_add(g, nll, hd_scale(g, kl, o->kl_weight)), HD_AXIS_ALL);
@@ -185,14 +219,16 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
     n->gen_spec.out_act = HD_ACT_NONE;
     hd_graph *g = n->g = hd_graph_new(o->seed);
     if (!g) return HD_ENOMEM;
-    n->real = hd_input(g, "real", 2, (int64_t[]){HD_BATCH, n_vox});
-    n->cond = hd_input(g, "cond", 2, (int64_t[]){HD_BATCH, n_cond});
+    /* the Cramer losses cut the batch in halves: its graph has a fixed batch */
+    int64_t b0 = o->model == HD_GEN_CRAMER ? o->batch : HD_BATCH;
+    n->real = hd_input(g, "real", 2, (int64_t[]){b0, n_vox});
+    n->cond = hd_input(g, "cond", 2, (int64_t[]){b0, n_cond});
     int rc = HD_OK;
     if (o->model == HD_GEN_VAE) {
         rc = build_vae(n, o);
     } else {
-        n->z = hd_input(g, "z", 2, (int64_t[]){HD_BATCH, o->latent});
-        n->fake_in = hd_input(g, "fake_in", 2, (int64_t[]){HD_BATCH, n_vox});
+        n->z = hd_input(g, "z", 2, (int64_t[]){b0, o->latent});
+        n->fake_in = hd_input(g, "fake_in", 2, (int64_t[]){b0, n_vox});
         n->xhat = hd_input(g, "xhat", 2, (int64_t[]){o->model == HD_GEN_CRAMER ? o->batch / 2 : HD_BATCH, n_vox});
         hd_graph_set_group(g, GEN_GROUP_G);
         n->fake = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1));
@@ -200,15 +236,13 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
         critic_net c;
         rc = critic_init(g, &c, &o->critic_layers, n_vox + n_cond, o->model == HD_GEN_CRAMER ? o->cramer_dim : 1);
         if (rc == HD_OK) rc = o->model == HD_GEN_CRAMER ? build_cramer(n, o, &c) : build_wgan(n, o, &c);
-        hd_node *mean = NULL, *std = NULL, *t = rc == HD_OK ? enforce_terms(n, o, l, prep, &mean, &std) : NULL;
+        hd_node *consts[4] = {0}, *t = rc == HD_OK ? enforce_terms(n, o, l, prep, consts) : NULL;
         if (t) n->gen_loss = hd_add(g, n->gen_loss, t);
         if (rc == HD_OK && o->enforce && !t) rc = HD_EINVAL;
         if (rc == HD_OK && !n->critic_loss) rc = HD_EINVAL;
         if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK &&
-            mean) {
-            memcpy(hd_node_value(mean)->data, prep->mean, (size_t)n_vox * sizeof(float));
-            memcpy(hd_node_value(std)->data, prep->std, (size_t)n_vox * sizeof(float));
-        }
+            t)
+            rc = set_consts(consts, l, prep, n_vox);
     }
     if (rc == HD_OK && !n->gen_loss) rc = HD_EINVAL;
     if (rc == HD_OK && o->model == HD_GEN_VAE && (rc = hd_graph_compile(g)) == HD_OK) rc = hd_graph_set_batch(g, o->batch);
@@ -276,6 +310,7 @@ int gen_net_step(gen_net *n, const hd_gen_opts *o, int64_t step, double *closs, 
             (rc = hd_optim_step(n->opt_g, n->pg, n->gg)) || (rc = hd_optim_step(n->opt_d, n->pd, n->gd)))
             return rc;
         *gloss = hd_node_scalar(n->gen_loss);
+        if ((rc = hd_graph_forward(n->g, n->critic_stat))) return rc; /* the KL, off the loss's path */
         *stat = hd_node_scalar(n->critic_stat);
         return HD_OK;
     }
