@@ -4,13 +4,14 @@
 #   bash bench/run.sh [threads] [case ...]
 #
 # threads defaults to $(nproc); cases default to all (see bench/README.md).
-# Builds bench_dense, bench_surrogate, bench_gan, bench_wgan, bench_calo and
-# hadron in $HADRON_BENCH_BUILD (default build-bench/ beside the sources) when
-# needed, runs each configuration in hadron (bench_dense; bench_surrogate for
-# the surrogate_* cases, bench_gan for the dcgan_* cases, bench_wgan for the
-# wgan_* cases, bench_calo for the calo_* cases) and then in PyTorch
-# (bench/torch_dense.py, torch_surrogate.py, torch_gan.py or torch_wgan.py,
-# with /usr/bin/python3, Debian's python3-torch) or NumPy (the
+# Builds bench_dense, bench_surrogate, bench_gan, bench_wgan, bench_gen,
+# bench_calo and hadron in $HADRON_BENCH_BUILD (default build-bench/ beside
+# the sources) when needed, runs each configuration in hadron (bench_dense;
+# bench_surrogate for the surrogate_* cases, bench_gan for the dcgan_* cases,
+# bench_wgan for the wgan_* cases, bench_gen for the gen_* cases, bench_calo
+# for the calo_* cases) and then in PyTorch (bench/torch_dense.py,
+# torch_surrogate.py, torch_gan.py, torch_wgan.py or torch_gen.py, with
+# /usr/bin/python3, Debian's python3-torch) or NumPy (the
 # calo_features_* cases: bench/numpy_calo.py, numpy and h5py), and prints one
 # JSON line per configuration with hadron_us, torch_us (numpy_us) and ratio =
 # torch_us / hadron_us (> 1: hadron is faster).  Without torch, torch_us and
@@ -39,11 +40,12 @@ esac
 mkdir -p "$build"
 log=$build/bench-build.log
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHADRON_BENCH=ON -DHADRON_TESTS=OFF >"$log" 2>&1 &&
-   cmake --build "$build" --target bench_dense bench_surrogate bench_gan bench_wgan bench_calo hadron \
+   cmake --build "$build" --target bench_dense bench_surrogate bench_gan bench_wgan bench_gen bench_calo hadron \
        -j "$(nproc)" >>"$log" 2>&1; then
     :
 elif [ -x "$build/bench/bench_dense" ] && [ -x "$build/bench/bench_surrogate" ] && [ -x "$build/bench/bench_gan" ] &&
-     [ -x "$build/bench/bench_wgan" ] && [ -x "$build/bench/bench_calo" ] && [ -x "$build/hadron" ]; then
+     [ -x "$build/bench/bench_wgan" ] && [ -x "$build/bench/bench_gen" ] && [ -x "$build/bench/bench_calo" ] &&
+     [ -x "$build/hadron" ]; then
     echo "run.sh: warning: build failed (see $log); using the existing programs in $build/bench" >&2
 else
     cat "$log" >&2
@@ -71,14 +73,15 @@ fi
 # ratio are measured close together in time (this VM's speed drifts).
 # The surrogate_* cases belong to bench_surrogate / torch_surrogate.py, the
 # dcgan_* cases to bench_gan / torch_gan.py, the wgan_* cases to bench_wgan /
-# torch_wgan.py, the calo_* cases to bench_calo / numpy_calo.py, the others
-# to bench_dense / torch_dense.py.
-dense_cases=() surrogate_cases=() gan_cases=() wgan_cases=() calo_cases=()
+# torch_wgan.py, the gen_* cases to bench_gen / torch_gen.py, the calo_* cases
+# to bench_calo / numpy_calo.py, the others to bench_dense / torch_dense.py.
+dense_cases=() surrogate_cases=() gan_cases=() wgan_cases=() gen_cases=() calo_cases=()
 if [ $# -eq 0 ]; then
     dense_cases=(dense_fwd_bwd mlp_infer)
     surrogate_cases=(surrogate_epoch surrogate_infer)
     gan_cases=(dcgan_step dcgan_layers)
     wgan_cases=(wgan_critic_step)
+    gen_cases=(gen_wgan_iteration gen_sample)
     calo_cases=(calo_features_ds2)
 fi
 for c in "$@"; do
@@ -86,6 +89,7 @@ for c in "$@"; do
     surrogate_*) surrogate_cases+=("$c") ;;
     dcgan_*) gan_cases+=("$c") ;;
     wgan_*) wgan_cases+=("$c") ;;
+    gen_*) gen_cases+=("$c") ;;
     calo_*) calo_cases+=("$c") ;;
     *) dense_cases+=("$c") ;;
     esac
@@ -95,6 +99,7 @@ if [ ${#dense_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_dense" --li
 if [ ${#surrogate_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_surrogate" --list "${surrogate_cases[@]}")$'\n'; fi
 if [ ${#gan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_gan" --list "${gan_cases[@]}")$'\n'; fi
 if [ ${#wgan_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_wgan" --list "${wgan_cases[@]}")$'\n'; fi
+if [ ${#gen_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_gen" --list "${gen_cases[@]}")$'\n'; fi
 if [ ${#calo_cases[@]} -gt 0 ]; then configs+=$("$build/bench/bench_calo" --list "${calo_cases[@]}")$'\n'; fi
 
 # The calo cases' files: ds2 showers made by hadron sim calo, kept for the next run.
@@ -125,6 +130,7 @@ for c in $configs; do
     surrogate_*) bin=$build/bench/bench_surrogate py=torch_surrogate.py ;;
     dcgan_*) bin=$build/bench/bench_gan py=torch_gan.py ;;
     wgan_*) bin=$build/bench/bench_wgan py=torch_wgan.py ;;
+    gen_*) bin=$build/bench/bench_gen py=torch_gen.py ;;
     calo_*) bin=$build/bench/bench_calo py=numpy_calo.py ;;
     *) bin=$build/bench/bench_dense py=torch_dense.py ;;
     esac
@@ -150,7 +156,7 @@ for c in $configs; do
     fi
 done
 
-# Join on (case, layer, batch, units, threads) with any python3; without one, print
+# Join on (case, layer, layout, batch, units, showers, threads) with any python3; without one, print
 # the hadron lines with null torch fields.
 joiner=""
 for p in /usr/bin/python3 python3; do
@@ -176,7 +182,7 @@ def lines(name):
                 pass
     return out
 
-fields = ("case", "layer", "batch", "units", "showers", "threads")
+fields = ("case", "layer", "layout", "batch", "units", "showers", "threads")
 key = lambda d: tuple(d.get(k) for k in fields)
 torch = {key(d): d for d in lines("TORCH_OUT")}
 for h in lines("HADRON_OUT"):
@@ -185,6 +191,9 @@ for h in lines("HADRON_OUT"):
     hu, tu = h.get("hadron_us"), t.get(other)
     row = {k: h[k] for k in fields if k in h}
     row.update({"hadron_us": hu, other: tu, "ratio": round(tu / hu, 3) if hu and tu else None})
+    if "hadron_net_us" in h:  # gen_sample: the network alone, beside the whole generate call
+        hn, tn = h.get("hadron_net_us"), t.get("torch_net_us")
+        row["net_ratio"] = round(tn / hn, 3) if hn and tn else None
     for d in (h, t):
         for k, v in d.items():
             row.setdefault(k, v)
