@@ -70,6 +70,7 @@ void hd_shower_prep_release(hd_shower_prep *p)
 void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *energy, const float *showers, float *x)
 {
     int64_t nv = p->n_voxels;
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float inv = 1.0f / energy[i];
         for (int64_t v = 0; v < nv; v++)
@@ -80,6 +81,7 @@ void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *ene
 void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers)
 {
     int64_t nv = p->n_voxels;
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t v = 0; v < nv; v++) {
             float f = x[i * nv + v] * p->std[v] + p->mean[v];

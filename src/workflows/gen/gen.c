@@ -62,6 +62,9 @@ int hd_gen_check(const hd_gen_opts *o)
     if (o->batch < 2 || o->batch > 65536 || o->batch % 2)
         return hd_error(HD_EINVAL, "gen: batch %lld must be even, 2..65536", (long long)o->batch);
     if (o->latent < 1 || o->latent > 4096) return hd_error(HD_EINVAL, "gen: latent %lld outside 1..4096", (long long)o->latent);
+    if (o->batch * o->latent > (INT64_C(1) << 23))
+        return hd_error(HD_EINVAL, "gen: batch x latent %lld is more than a step's noise stream holds (2^23)",
+                        (long long)(o->batch * o->latent));
     if (o->n_critic < 1 || o->n_critic > 100) return hd_error(HD_EINVAL, "gen: n-critic %d outside 1..100", o->n_critic);
     if (!(o->gp_lambda >= 0) || !(o->kl_weight >= 0) || !(o->enforce_weight >= 0))
         return hd_error(HD_EINVAL, "gen: gp-lambda, kl-weight and enforce-weight must be >= 0");

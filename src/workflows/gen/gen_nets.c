@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define SLOPE 0.2f
-#define STEP_BLOCKS 20 /* Philox counters per step: noise of 2^20 blocks */
+#define STEP_BLOCKS 24 /* Philox counters per step: 2^24 blocks, room for batch x latent <= 2^23 (hd_gen_check) */
 
 typedef struct {
     int n;
