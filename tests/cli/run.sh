@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The command line as a user meets it: help, version, exit codes, error
 # messages that name the file and the problem, short runs whose outputs are
-# complete, and the embedding example.  Usage: run.sh path/to/hadron path/to/efficiency
+# complete, and the embedding example.  Usage: run.sh path/to/hadron path/to/efficiency path/to/fast_sim
 set -uo pipefail
-hadron=$1 example=$2
+hadron=$1 example=$2 fast_sim=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -266,6 +266,8 @@ check "gen metrics: calo-eval keys, the floor, the times" bash -c "grep -q '\"au
   grep -q '\"floor\": {' '$tmp/gl/metrics.json' && grep -q '\"sample_showers_per_s\"' '$tmp/gl/metrics.json'"
 expect "gen sample" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gl/checkpoint.safetensors" --n 50 \
   --e-min 5GeV --e-max 6GeV --out "$tmp/gs.h5"
+expect "fast_sim example embeds the generator" 0 "library model: 1000 showers of 288 voxels" "$fast_sim" \
+  "$tmp/gl/checkpoint.safetensors"
 expect "gen sample: outside the training range" 1 "outside the training range" "$hadron" gen sample \
   --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
 expect "gen sample: --extrapolate" 0 "wrote 5 showers" "$hadron" gen sample --extrapolate \
