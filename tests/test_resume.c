@@ -1,6 +1,7 @@
-/* Resume through the trainer: a surrogate and a bnn run killed (SIGKILL)
- * after a checkpoint and resumed end with the same bits as runs never
- * stopped; a resume with other settings is refused naming the option.
+/* Resume through the trainer: a surrogate, a bnn and hadron gen's wgan-gp
+ * and vae runs killed (SIGKILL) after a checkpoint and resumed end with the
+ * same bits as runs never stopped; a resume with other settings is refused
+ * naming the option.
  * Every run is a child process, so that the parent never starts OpenMP's
  * threads (libgomp is not fork-safe) and a kill leaves the files as a
  * killed run leaves them. */
@@ -104,11 +105,12 @@ static char *history_without_seconds(const char *path)
     return out;
 }
 
-static void assert_same_run(const char *a, const char *b)
+/* dir a's and b's checkpoint (file name) byte for byte, their histories but the seconds */
+static void assert_same_files(const char *a, const char *b, const char *checkpoint)
 {
     char pa[4300], pb[4300];
-    snprintf(pa, sizeof pa, "%s/model.safetensors", a);
-    snprintf(pb, sizeof pb, "%s/model.safetensors", b);
+    snprintf(pa, sizeof pa, "%s/%s", a, checkpoint);
+    snprintf(pb, sizeof pb, "%s/%s", b, checkpoint);
     size_t na, nb;
     unsigned char *ma = slurp(pa, &na), *mb = slurp(pb, &nb);
     assert_int_equal(na, nb);
@@ -122,6 +124,8 @@ static void assert_same_run(const char *a, const char *b)
     free(ha);
     free(hb);
 }
+
+static void assert_same_run(const char *a, const char *b) { assert_same_files(a, b, "model.safetensors"); }
 
 /* ---- surrogate -------------------------------------------------------------------- */
 
@@ -259,6 +263,90 @@ static void test_bnn_resume_is_bit_identical(void **state)
     assert_same_run(a, b);
 }
 
+/* ---- gen: wgan-gp and vae ------------------------------------------------------------ */
+
+#define GEN_EPOCHS 6
+#define GEN_EVERY 2
+#define GEN_KILL_AT 3 /* after the checkpoint of epoch 2 */
+
+static int write_showers(const void *arg)
+{
+    (void)arg;
+    hd_calo_opts o = hd_calo_opts_default(); /* the reduced layout */
+    o.n_showers = 700;                       /* 560 to train (8 batches), 140 held out */
+    o.seed = 5;
+    hd_set_threads(1);
+    return hd_calo_write(&o, in_dir(0, "showers.h5"));
+}
+
+typedef struct { hd_gen_model model; const char *out; int resume, kill_at; int64_t latent; float kl_weight; } gen_run;
+
+static void kill_gen(void *user, const hd_gen_epoch *e)
+{
+    if (e->epoch == *(const int *)user) raise(SIGKILL);
+}
+
+static int run_gen(const void *arg)
+{
+    const gen_run *s = arg;
+    hd_gen_opts o = hd_gen_opts_default(s->model);
+    o.data = in_dir(0, "showers.h5");
+    o.out_dir = s->out;
+    o.gen_layers.n_hidden = o.critic_layers.n_hidden = 2;
+    o.gen_layers.hidden[0] = o.gen_layers.hidden[1] = 32;
+    o.critic_layers.hidden[0] = o.critic_layers.hidden[1] = 32;
+    o.latent = s->latent ? s->latent : 8;
+    if (s->kl_weight > 0) o.kl_weight = s->kl_weight;
+    o.batch = 64;
+    o.evaluate = 0;
+    o.epochs = GEN_EPOCHS;
+    o.checkpoint_every = GEN_EVERY;
+    o.resume = s->resume;
+    if (s->kill_at) {
+        o.on_epoch = kill_gen;
+        o.user = (void *)&s->kill_at;
+    }
+    hd_set_threads(1); /* networks this small gain nothing from threads, and lose much on a busy machine */
+    mkdir(s->out, 0777);
+    hd_gen_result r;
+    return hd_gen_train(&o, &r);
+}
+
+/* A (uninterrupted) and B (killed at epoch 3, refused with other settings,
+ * resumed to epoch 6) of one model end with the same checkpoint and history. */
+static void gen_resume(hd_gen_model model, const char *tag, const gen_run *other, const char *msg1, const char *msg2)
+{
+    if (access(in_dir(0, "showers.h5"), F_OK) != 0) assert_exited_ok(in_child(write_showers, NULL));
+    char a[4200], b[4200], hist[4300];
+    snprintf(a, sizeof a, "%s/%s_a", dir, tag);
+    snprintf(b, sizeof b, "%s/%s_b", dir, tag);
+    snprintf(hist, sizeof hist, "%s/history.csv", b);
+    assert_exited_ok(in_child(run_gen, &(gen_run){.model = model, .out = a}));
+    assert_killed(in_child(run_gen, &(gen_run){.model = model, .out = b, .kill_at = GEN_KILL_AT}));
+    assert_int_equal(data_rows(hist), GEN_KILL_AT); /* on_epoch comes after the epoch's row */
+    gen_run o = *other;
+    o.model = model;
+    o.out = b;
+    o.resume = 1;
+    assert_refused(in_child(run_gen, &o), msg1, msg2);
+    assert_int_equal(data_rows(hist), GEN_KILL_AT); /* the refusal left the files alone */
+    assert_exited_ok(in_child(run_gen, &(gen_run){.model = model, .out = b, .resume = 1}));
+    assert_int_equal(data_rows(hist), GEN_EPOCHS);
+    assert_same_files(a, b, "checkpoint.safetensors");
+}
+
+static void test_gen_wgan_resume_is_bit_identical(void **state)
+{
+    (void)state;
+    gen_resume(HD_GEN_WGAN_GP, "wgan", &(gen_run){.latent = 16}, "trained with --latent 8;", "(not 16)");
+}
+
+static void test_gen_vae_resume_is_bit_identical(void **state)
+{
+    (void)state;
+    gen_resume(HD_GEN_VAE, "vae", &(gen_run){.kl_weight = 0.5f}, "trained with --kl-weight 1;", "(not 0.5)");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -276,6 +364,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_surrogate_resume_is_bit_identical),
         cmocka_unit_test(test_bnn_resume_is_bit_identical),
+        cmocka_unit_test(test_gen_wgan_resume_is_bit_identical),
+        cmocka_unit_test(test_gen_vae_resume_is_bit_identical),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
