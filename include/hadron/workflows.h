@@ -402,10 +402,11 @@ typedef struct {
     int64_t n_train, n_heldout;
 } hd_gen_result;
 
-/* Defaults for a model: the same for all but the gmm's transform, the
- * energy fraction (docs/generative.md: a Gaussian in log space loses the
- * energy scale when exponentiated), and the vae's optimisers, Adam at
- * lr 1e-3 with betas (0.9, 0.999) (the GANs': lr 1e-4, (0.5, 0.9)). */
+/* Defaults for a model: the same for all but the transform of the gmm and
+ * the vae, the energy fraction (docs/generative.md: a Gaussian mean in log
+ * space loses the energy scale when exponentiated), and the vae's
+ * optimisers, Adam at lr 1e-3 with betas (0.9, 0.999) (the GANs': lr 1e-4,
+ * (0.5, 0.9)). */
 hd_gen_opts hd_gen_opts_default(hd_gen_model model);
 const char *hd_gen_model_name(hd_gen_model m);
 int hd_gen_model_parse(const char *s, hd_gen_model *out);

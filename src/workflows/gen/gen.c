@@ -42,7 +42,7 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
     o.optim_gen.beta1 = 0.5f;
     o.optim_gen.beta2 = 0.9f;
     o.optim_critic = o.optim_gen;
-    if (model == HD_GEN_GMM) o.prep.kind = HD_PREP_FRAC;
+    if (model == HD_GEN_GMM || model == HD_GEN_VAE) o.prep.kind = HD_PREP_FRAC;
     if (model == HD_GEN_VAE) { /* no adversary: Adam's defaults, and a larger rate */
         o.optim_gen = hd_optim_opts_default(HD_ADAM);
         o.optim_gen.lr = 1e-3f;
