@@ -148,6 +148,10 @@ void cli_stage_above(void *user, const char *what);
 /* A progress callback of the library (fraction done) that moves a bar of 1000 steps. */
 void cli_show_fraction(void *bar, double fraction);
 
+/* Starts hadron again with better OpenBLAS kernels where OpenBLAS did not
+ * know the processor (blas_kernels.c); returns otherwise. */
+void cli_choose_blas_kernels(char **argv);
+
 int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 

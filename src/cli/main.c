@@ -13,11 +13,12 @@ const cli_command cmd_hadron = {
     .usage = "<command> [options]",
     .subcommands = commands,
     .epilog = "  hadron --version          print the version\n\n"
-              "environment: HADRON_LOG=debug|info|warn|error|silent, OMP_NUM_THREADS\n",
+              "environment: HADRON_LOG=debug|info|warn|error|silent, OMP_NUM_THREADS, OPENBLAS_CORETYPE\n",
 };
 
 int main(int argc, char **argv)
 {
+    cli_choose_blas_kernels(argv);
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("hadron %s\n", HD_VERSION);
         return 0;
