@@ -516,6 +516,8 @@ int hd_shower_prep_fit(hd_shower_prep *p, int64_t n, int64_t n_voxels, const flo
 void hd_shower_prep_release(hd_shower_prep *p);
 void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *energy, const float *showers, float *x);
 void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers);
+/* x[n_voxels]: each voxel's feature of an empty voxel, below which the inverse gives 0. */
+void hd_shower_prep_zero(const hd_shower_prep *p, float *x);
 
 /* Conditions as network features: column 0 (the energy) as its log, every
  * column standardised over the training sample, whose range is kept. */

@@ -78,6 +78,11 @@ void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *ene
     }
 }
 
+void hd_shower_prep_zero(const hd_shower_prep *p, float *x)
+{
+    for (int64_t v = 0; v < p->n_voxels; v++) x[v] = (to_feature(p, 0.0f, 1.0f) - p->mean[v]) / p->std[v];
+}
+
 void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers)
 {
     int64_t nv = p->n_voxels;

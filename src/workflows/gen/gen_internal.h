@@ -36,6 +36,7 @@ typedef struct {
     hd_mlp_spec gen_spec;
     /* inputs */
     hd_node *real, *cond, *z, *fake_in, *xhat, *eps;
+    hd_node *zero;                     /* GANs: the feature of an empty voxel [1, n_vox] */
     /* outputs */
     hd_node *fake;                     /* the generator's features */
     hd_node *critic_loss, *gen_loss;   /* GANs; vae: gen_loss is -ELBO per shower + beta KL */

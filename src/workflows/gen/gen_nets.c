@@ -231,7 +231,11 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
         n->fake_in = hd_input(g, "fake_in", 2, (int64_t[]){b0, n_vox});
         n->xhat = hd_input(g, "xhat", 2, (int64_t[]){o->model == HD_GEN_CRAMER ? o->batch / 2 : HD_BATCH, n_vox});
         hd_graph_set_group(g, GEN_GROUP_G);
-        n->fake = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1));
+        /* an empty voxel's feature z0 is where the inverse transform clips: below it
+         * every output reads 0, so the critic sees it as 0 too (z0 + relu(x - z0)) */
+        hd_node *raw = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1));
+        n->zero = hd_input(g, "zero_feature", 2, (int64_t[]){1, n_vox});
+        n->fake = hd_add(g, n->zero, hd_relu(g, hd_sub(g, raw, n->zero)));
         hd_graph_set_group(g, GEN_GROUP_D);
         critic_net c;
         rc = critic_init(g, &c, &o->critic_layers, n_vox + n_cond, o->model == HD_GEN_CRAMER ? o->cramer_dim : 1);
@@ -240,9 +244,9 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
         if (t) n->gen_loss = hd_add(g, n->gen_loss, t);
         if (rc == HD_OK && o->enforce && !t) rc = HD_EINVAL;
         if (rc == HD_OK && !n->critic_loss) rc = HD_EINVAL;
-        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK &&
-            t)
-            rc = set_consts(consts, l, prep, n_vox);
+        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK)
+            hd_shower_prep_zero(prep, hd_node_value(n->zero)->data);
+        if (rc == HD_OK && t) rc = set_consts(consts, l, prep, n_vox);
     }
     if (rc == HD_OK && !n->gen_loss) rc = HD_EINVAL;
     if (rc == HD_OK && o->model == HD_GEN_VAE && (rc = hd_graph_compile(g)) == HD_OK) rc = hd_graph_set_batch(g, o->batch);
