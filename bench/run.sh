@@ -54,6 +54,14 @@ else
 fi
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+# Both sides get the OpenBLAS kernels the hadron command picks (src/cli/blas_kernels.c:
+# on a processor OpenBLAS does not know it names them by the processor's features);
+# the benchmark programs link the library and would get OpenBLAS's fallback.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    core=$(OPENBLAS_VERBOSE=2 "$build/hadron" --version 2>&1 | awk '/^Core:/ { c = $2 } END { print c }')
+    [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
+fi
+echo "run.sh: OpenBLAS kernels ${OPENBLAS_CORETYPE:-as detected}" >&2
 
 # Timings are only meaningful on an otherwise idle machine.
 read -r load1 _ < /proc/loadavg 2>/dev/null || load1=0
