@@ -150,6 +150,29 @@ static int prepare(run *r)
     return HD_OK;
 }
 
+/* loss.png from history.csv: the losses and the critic's (vae: held-out ELBO) per epoch */
+static int plot_history(const hd_gen_opts *o)
+{
+    char stem[4096];
+    snprintf(stem, sizeof stem, "%s/loss", o->out_dir);
+    hd_line_plot p = {.csv = "history.csv", .xlabel = "epoch", .x_col = 1, .n_series = 3, .y_cols = {2, 3, 4}};
+    if (o->model == HD_GEN_VAE) {
+        p.title = "conditional VAE";
+        p.ylabel = "nats per shower";
+        p.n_series = 2;
+        p.y_cols[1] = 4;
+        p.y_titles[0] = "loss (-ELBO, beta KL)";
+        p.y_titles[1] = "held-out ELBO";
+    } else {
+        p.title = o->model == HD_GEN_CRAMER ? "CramerGAN" : "WGAN-GP";
+        p.ylabel = "loss";
+        p.y_titles[0] = "critic loss";
+        p.y_titles[1] = "generator loss";
+        p.y_titles[2] = o->model == HD_GEN_CRAMER ? "energy distance (critic)" : "W1 estimate (critic)";
+    }
+    return hd_plot_lines(stem, &p, NULL);
+}
+
 static int train_model(run *r, hd_gen_result *res)
 {
     const hd_gen_opts *o = r->o;
@@ -184,6 +207,7 @@ static int train_model(run *r, hd_gen_result *res)
         }
         stage(o, o->resume ? "resuming the training" : "training");
         rc = gen_train_net(&t);
+        if (rc == HD_OK) rc = plot_history(o);
         res->epochs = t.epochs;
         res->heldout_elbo = t.heldout_elbo;
         hd_free(hx);

@@ -199,7 +199,7 @@ int gen_train_net(gen_train_ctx *t)
         if (rc == HD_OK && (s.epoch % o->checkpoint_every == 0 || s.epoch == o->epochs)) rc = save(t, &n, &s, path);
         if (rc == HD_OK && o->on_epoch) o->on_epoch(o->user, &ep);
     }
-    if (rc == HD_OK && s.epoch == o->epochs && o->resume && t->heldout_elbo != t->heldout_elbo &&
+    if (rc == HD_OK && s.epoch == o->epochs && o->resume && isnan(t->heldout_elbo) &&
         o->model == HD_GEN_VAE)
         rc = heldout_elbo(&n, t, &t->heldout_elbo);
     t->seconds = hd_now() - t_start;
