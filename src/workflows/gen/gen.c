@@ -46,6 +46,7 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
     if (model == HD_GEN_VAE) { /* no adversary: Adam's defaults, and a larger rate */
         o.optim_gen = hd_optim_opts_default(HD_ADAM);
         o.optim_gen.lr = 1e-3f;
+        o.optim_gen.clip_norm = 100.0f; /* a rare large gradient (a shower far in a tail) does not throw it off */
         o.optim_critic = o.optim_gen;
     }
     return o;

@@ -173,7 +173,7 @@ static int build_cramer(gen_net *n, const hd_gen_opts *o, critic_net *c)
 
 /* -ELBO per shower with a Gaussian decoder in feature space, its log
  * variance per voxel learnt ("vae.logvar": a fixed unit variance lets the
- * KL term win, and the posterior collapses onto the prior):
+ * KL term win, and the posterior collapses onto the prior; bounded to lv in (-5, 5)):
  * 0.5 sum_v ((x_hat - x)^2 e^-lv + lv + ln 2 pi) + beta KL(q(z|x,c) || N(0, 1)).
  * Showers are drawn from the decoder's mean. */
 static int build_vae(gen_net *n, const hd_gen_opts *o)
@@ -190,7 +190,10 @@ static int build_vae(gen_net *n, const hd_gen_opts *o)
     hd_node *mu = hd_slice(g, h, 1, 0, L), *logvar = hd_slice(g, h, 1, L, L);
     hd_graph_set_group(g, GEN_GROUP_G);
     hd_node *x_hat = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){hd_gauss_sample(g, mu, logvar), n->cond}, 1));
-    hd_node *lv = hd_param(g, "vae.logvar", 1, (int64_t[]){n->n_vox}, (hd_init){HD_INIT_ZEROS, 0.0f});
+    /* the log variance bounded to (-5, 5) in units of the voxel's spread: a voxel
+     * the decoder fits well would otherwise drive it to -infinity */
+    hd_node *lv_raw = hd_param(g, "vae.logvar", 1, (int64_t[]){n->n_vox}, (hd_init){HD_INIT_ZEROS, 0.0f});
+    hd_node *lv = hd_scale(g, hd_tanh(g, hd_scale(g, lv_raw, 0.2f)), 5.0f);
     hd_node *sq = hd_mul(g, hd_square(g, hd_sub(g, x_hat, n->real)), hd_exp(g, hd_scale(g, lv, -1.0f)));
     float c0 = 0.5f * (float)n->n_vox * logf(2.0f * (float)HD_PI);
     hd_node *nll = hd_add_scalar(g, hd_add(g, hd_scale(g, hd_sum(g, sq, 1), 0.5f), hd_scale(g, hd_sum(g, lv, 0), 0.5f)), c0);
