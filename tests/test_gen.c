@@ -268,6 +268,72 @@ static void test_refusals(void **state)
     assert_error_has("even");
 }
 
+
+/* ---- bad generator files ------------------------------------------------------------
+ * Each file has the common entries of a 2-voxel, 1-condition generator but
+ * for one fault; hd_model_load refuses it naming the field. */
+
+typedef struct { const char *what, *kind, *drop, *bad_key, *bad_value, *want; } bad_case;
+
+static void write_generator(const char *path, const bad_case *c)
+{
+    float ones[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, lo[1] = {1000}, hi[1] = {2000}, zero[2] = {0};
+    float energies[6] = {1000, 1000, 1000, 1000, 1000, 1000};
+    int64_t two = 2, one = 1, lib = 6, vox = 12;
+    hd_tensor *t[8] = {hd_tensor_wrap(zero, 1, &two), hd_tensor_wrap(ones, 1, &two), hd_tensor_wrap(zero, 1, &one),
+                       hd_tensor_wrap(ones, 1, &one), hd_tensor_wrap(lo, 1, &one), hd_tensor_wrap(hi, 1, &one),
+                       hd_tensor_wrap(energies, 1, &lib), hd_tensor_wrap(ones, 1, &vox)};
+    const char *names[8] = {"prep.mean", "prep.std", "cond.mean", "cond.std", "cond.lo", "cond.hi", "library.cond",
+                            "library.showers"};
+    hd_meta meta[8] = {{"model", "generator"}, {"generator", c->kind}, {"n_voxels", "2"}, {"n_cond", "1"},
+                       {"prep", "log"}, {"prep_delta", "1e-6"}, {"threshold", "0.01515"}, {"library_k", "1"}};
+    for (int i = 0; i < 8; i++)
+        if (c->bad_key && strcmp(meta[i].key, c->bad_key) == 0) meta[i].value = c->bad_value;
+    const char *kept[8];
+    const hd_tensor *kt[8];
+    int n = 0;
+    for (int i = 0; i < 8; i++)
+        if (!c->drop || strcmp(names[i], c->drop) != 0) kept[n] = names[i], kt[n++] = t[i];
+    assert_int_equal(hd_safetensors_write(path, n, kept, kt, 8, meta), HD_OK);
+    for (int i = 0; i < 8; i++) hd_tensor_free(t[i]);
+}
+
+static void test_bad_generator_files(void **state)
+{
+    (void)state;
+    static const bad_case cases[] = {
+        {"a good library loads", "library", NULL, NULL, NULL, NULL},
+        {"unknown kind", "flow", NULL, NULL, NULL, "generator 'flow'"},
+        {"voxel count", "library", NULL, "n_voxels", "0", "n_voxels = 0 outside"},
+        {"condition count", "library", NULL, "n_cond", "99", "n_cond = 99 outside"},
+        {"transform", "library", NULL, "prep", "sqrt", "prep 'sqrt'"},
+        {"no voxel means", "library", "prep.mean", NULL, NULL, "prep.mean"},
+        {"no library", "library", "library.cond", NULL, NULL, "library.cond"},
+        {"neighbours", "library", NULL, "library_k", "9", "at least 9 rows"},
+        {"a net without its spec", "wgan-gp", NULL, NULL, NULL, "latent"},
+        {"a mixture without its size", "gmm", NULL, NULL, NULL, "gmm_k"},
+    };
+    char path[4200];
+    in_dir(path, sizeof path, "bad_generator.safetensors");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_generator(path, &cases[i]);
+        hd_model *m = NULL;
+        int rc = hd_model_load(path, &m);
+        if (!cases[i].want) {
+            if (rc != HD_OK) fail_msg("%s: %s", cases[i].what, hd_last_error());
+            float cond[1] = {1500}, out[2];
+            assert_int_equal(hd_model_generate(m, 1, cond, NULL, out), HD_OK);
+            assert_float_equal(out[0], 1.5f, 1e-5); /* the one library shower, 1 MeV a voxel at 1000 MeV, scaled */
+            hd_model_free(m);
+            continue;
+        }
+        if (rc == HD_OK) fail_msg("%s: loaded", cases[i].what);
+        assert_null(m);
+        if (!strstr(hd_last_error(), cases[i].want) || !strstr(hd_last_error(), "bad_generator"))
+            fail_msg("%s: \"%s\" lacks \"%s\" or the file", cases[i].what, hd_last_error(), cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_noise_contract),
         cmocka_unit_test(test_gmm_energy_scale),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bad_generator_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
