@@ -534,7 +534,8 @@ int hd_cond_scaler_check(const hd_cond_scaler *s, int64_t n_rows, const float *c
 /* The entries every generator checkpoint holds (model, generator kind,
  * counts, transforms, scaler), for hadron gen train; the kind's own
  * tensors and metadata are the caller's (docs/generative.md lists them). */
-int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_shower_prep *p, hd_cond_scaler *s);
+int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_calo_layout *layout,
+                        const hd_shower_prep *p, hd_cond_scaler *s);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@
  *            coordinates of the shower features), sampled conditionally;
  *   library  the training showers themselves: the k nearest in condition
  *            features, mixed with Dirichlet(1) weights for k > 1, each
- *            scaled to the requested energy. */
+ *            scaled to the requested energy (and a grid layout's moved by
+ *            whole cells to the requested entry point). */
 #include "nn/generator_internal.h"
 
 #include <inttypes.h>
@@ -36,19 +37,23 @@ struct hd_generator {
     hd_pca pca;
     float *joint; /* CHUNK * pca.k */
     /* library */
+    hd_calo_layout layout; /* the checkpoint's "layout" (has_layout) */
+    int has_layout;
     int k;
     int64_t n_lib;
-    float *lib_features, *lib_energy, *lib_showers;
+    float *lib_features, *lib_energy, *lib_showers, *lib_cond; /* lib_cond: raw, [n_lib, n_cond] */
 };
 
 static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library"};
 
 /* ---- writing ------------------------------------------------------------------- */
 
-int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_shower_prep *p, hd_cond_scaler *s)
+int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_calo_layout *layout,
+                        const hd_shower_prep *p, hd_cond_scaler *s)
 {
     int rc = hd_checkpoint_meta(e, "model", "generator");
     if (rc == HD_OK) rc = hd_checkpoint_meta(e, "generator", "%s", kind);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(e, "layout", "%s", layout->name);
     if (rc == HD_OK) rc = hd_checkpoint_meta(e, "n_voxels", "%" PRId64, p->n_voxels);
     if (rc == HD_OK) rc = hd_checkpoint_meta(e, "n_cond", "%" PRId64, s->n);
     if (rc == HD_OK) rc = hd_checkpoint_meta(e, "prep", "%s", hd_prep_name(p->kind));
@@ -103,6 +108,12 @@ static int read_common(hd_generator *G, const hd_safetensors *st, const char *pa
         return hd_error(HD_EFORMAT, "%s: metadata prep '%s' (log, frac)", path, prep ? prep : "missing");
     if (!(delta > 0) || !(threshold >= 0) || !isfinite(threshold))
         return hd_error(HD_EFORMAT, "%s: prep_delta %g, threshold %g", path, delta, threshold);
+    const char *lname = hd_safetensors_meta(st, "layout");
+    if (lname) {
+        if (hd_calo_layout_get(lname, &G->layout) != HD_OK || hd_calo_layout_voxels(&G->layout) != nv)
+            return hd_error(HD_EFORMAT, "%s: layout '%s' is not a known layout of %lld voxels", path, lname, (long long)nv);
+        G->has_layout = 1;
+    }
     G->n_vox = nv;
     G->n_cond = nc;
     G->prep.delta = (float)delta;
@@ -237,7 +248,9 @@ static int load_library(hd_generator *G, const hd_safetensors *st, const char *p
     G->lib_features = hd_malloc((size_t)(n * G->n_cond) * sizeof(float));
     G->lib_energy = hd_malloc((size_t)n * sizeof(float));
     G->lib_showers = hd_malloc((size_t)(n * G->n_vox) * sizeof(float));
-    if (!G->lib_features || !G->lib_energy || !G->lib_showers) return HD_ENOMEM;
+    G->lib_cond = hd_malloc((size_t)(n * G->n_cond) * sizeof(float));
+    if (!G->lib_features || !G->lib_energy || !G->lib_showers || !G->lib_cond) return HD_ENOMEM;
+    memcpy(G->lib_cond, cond->data, (size_t)(n * G->n_cond) * sizeof(float));
     if ((rc = copy_tensor(st, path, "library.showers", n * G->n_vox, G->lib_showers))) return rc;
     for (int64_t i = 0; i < n; i++) {
         G->lib_energy[i] = cond->data[i * G->n_cond];
@@ -292,6 +305,7 @@ void hd_generator_free(hd_generator *G)
     hd_free(G->lib_features);
     hd_free(G->lib_energy);
     hd_free(G->lib_showers);
+    hd_free(G->lib_cond);
     hd_free(G->noise);
     hd_free(G->features);
     hd_free(G->x);
@@ -330,9 +344,23 @@ static int run_gmm(hd_generator *G, int64_t rows, const float *noise, const floa
     return HD_OK;
 }
 
+/* A grid shower moved by (dx, dy) whole cells into out (what leaves the face is lost), scaled by s. */
+static void add_shifted(const hd_calo_layout *l, const float *sh, int dx, int dy, float s, float *out)
+{
+    for (int i = 0; i < l->ny; i++) {
+        int si = i - dy;
+        if (si < 0 || si >= l->ny) continue;
+        for (int j = 0; j < l->nx; j++) {
+            int sj = j - dx;
+            if (sj >= 0 && sj < l->nx) out[(int64_t)i * l->nx + j] += s * sh[(int64_t)si * l->nx + sj];
+        }
+    }
+}
+
 static double normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
 
-static void run_library(const hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
+static void run_library(const hd_generator *G, int64_t rows, const float *cond, const float *noise, const float *energy,
+                        float *out)
 {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
@@ -363,10 +391,19 @@ static void run_library(const hd_generator *G, int64_t rows, const float *noise,
         }
         float *o = out + r * G->n_vox;
         memset(o, 0, (size_t)G->n_vox * sizeof(float));
+        /* a grid shower from another entry point moves to the requested one (conditions 4, 5: x, y in mm) */
+        int grid = G->has_layout && G->layout.kind == HD_CALO_GRID && G->n_cond == 6;
         for (int i = 0; i < G->k; i++) {
             float s = (float)(w[i] / wsum) * energy[r] / G->lib_energy[best[i]];
             const float *sh = G->lib_showers + best[i] * G->n_vox;
-            for (int64_t v = 0; v < G->n_vox; v++) o[v] += s * sh[v];
+            if (grid) {
+                const float *want = cond + r * 6, *from = G->lib_cond + best[i] * 6;
+                int dx = (int)lround((want[4] - from[4]) / G->layout.cell);
+                int dy = (int)lround((want[5] - from[5]) / G->layout.cell);
+                add_shifted(&G->layout, sh, dx, dy, s, o);
+            } else {
+                for (int64_t v = 0; v < G->n_vox; v++) o[v] += s * sh[v];
+            }
         }
         for (int64_t v = 0; v < G->n_vox; v++)
             if (o[v] < G->prep.threshold) o[v] = 0.0f;
@@ -393,7 +430,7 @@ int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float 
         float *o = out + start * G->n_vox;
         if (G->fam == FAMILY_NET) rc = run_net(G, rows, z, energy, o);
         else if (G->fam == FAMILY_GMM) rc = run_gmm(G, rows, z, energy, o);
-        else run_library(G, rows, z, energy, o);
+        else run_library(G, rows, c, z, energy, o);
     }
     return rc;
 }

@@ -183,10 +183,10 @@ static int train_model(run *r, hd_gen_result *res)
     int rc;
     if (o->model == HD_GEN_GMM) {
         stage(o, "fitting the Gaussian mixture (PCA, then EM)");
-        rc = gen_fit_gmm(o, path, &r->train, &r->prep, &r->cs, r->x, r->c);
+        rc = gen_fit_gmm(o, path, &r->layout, &r->train, &r->prep, &r->cs, r->x, r->c);
     } else if (o->model == HD_GEN_LIBRARY) {
         stage(o, "writing the library of training showers");
-        rc = gen_fit_library(o, path, &r->train, &r->prep, &r->cs);
+        rc = gen_fit_library(o, path, &r->layout, &r->train, &r->prep, &r->cs);
     } else {
         gen_train_ctx t = {.o = o, .out_dir = o->out_dir, .layout = &r->layout, .train = &r->train,
                            .heldout = &r->heldout, .prep = &r->prep, .cs = &r->cs, .x = r->x, .c = r->c};

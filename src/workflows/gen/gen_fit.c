@@ -42,8 +42,8 @@ static int joint_rows(const hd_pca *p, int64_t n, int64_t n_cond, const float *x
     return rc;
 }
 
-int gen_fit_gmm(const hd_gen_opts *o, const char *path, const gen_sample *train, const hd_shower_prep *prep,
-                hd_cond_scaler *cs, const float *x, const float *c)
+int gen_fit_gmm(const hd_gen_opts *o, const char *path, const hd_calo_layout *layout, const gen_sample *train,
+                const hd_shower_prep *prep, hd_cond_scaler *cs, const float *x, const float *c)
 {
     hd_pca pca = {0};
     hd_gmm gmm = {0};
@@ -72,7 +72,7 @@ int gen_fit_gmm(const hd_gen_opts *o, const char *path, const gen_sample *train,
     }
     hd_checkpoint_entries e;
     hd_checkpoint_entries_init(&e);
-    if (rc == HD_OK) rc = hd_generator_record(&e, "gmm", prep, cs);
+    if (rc == HD_OK) rc = hd_generator_record(&e, "gmm", layout, prep, cs);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "gmm_k", "%d", gmm.k);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "gmm_cov", "%s", gmm.cov == HD_GMM_FULL ? "full" : "diag");
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "pca_k", "%" PRId64, pca.k);
@@ -91,12 +91,12 @@ int gen_fit_gmm(const hd_gen_opts *o, const char *path, const gen_sample *train,
     return rc;
 }
 
-int gen_fit_library(const hd_gen_opts *o, const char *path, const gen_sample *train, const hd_shower_prep *prep,
-                    hd_cond_scaler *cs)
+int gen_fit_library(const hd_gen_opts *o, const char *path, const hd_calo_layout *layout, const gen_sample *train,
+                    const hd_shower_prep *prep, hd_cond_scaler *cs)
 {
     hd_checkpoint_entries e;
     hd_checkpoint_entries_init(&e);
-    int rc = hd_generator_record(&e, "library", prep, cs);
+    int rc = hd_generator_record(&e, "library", layout, prep, cs);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "library_k", "%d", o->library_k);
     if (rc == HD_OK) rc = hd_checkpoint_tensor(&e, "library.cond", train->cond, train->n * train->n_cond);
     if (rc == HD_OK) rc = hd_checkpoint_tensor(&e, "library.showers", train->showers, train->n * train->n_vox);

@@ -74,10 +74,11 @@ typedef struct {
 int gen_train_net(gen_train_ctx *t);
 
 /* ---- gmm and library (gen_fit.c) ---- */
-int gen_fit_gmm(const hd_gen_opts *o, const char *path, const gen_sample *train, const hd_shower_prep *prep,
-                hd_cond_scaler *cs, const float *x, const float *c);
-int gen_fit_library(const hd_gen_opts *o, const char *path, const gen_sample *train, const hd_shower_prep *prep,
-                    hd_cond_scaler *cs);
+int gen_fit_gmm(const hd_gen_opts *o, const char *path, const hd_calo_layout *layout, const gen_sample *train,
+                const hd_shower_prep *prep, hd_cond_scaler *cs, const float *x, const float *c);
+/* A grid layout's showers are moved to the requested entry point when generated. */
+int gen_fit_library(const hd_gen_opts *o, const char *path, const hd_calo_layout *layout, const gen_sample *train,
+                    const hd_shower_prep *prep, hd_cond_scaler *cs);
 
 /* ---- outputs (gen_plot.c) ---- */
 /* showers.png: per layer, the mean shower of ref and gen (log colour), and

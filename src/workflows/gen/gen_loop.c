@@ -50,10 +50,9 @@ static int save(const gen_train_ctx *t, gen_net *n, const loop_state *s, const c
     if (!spec) return HD_ENOMEM;
     hd_checkpoint_entries e;
     hd_checkpoint_entries_init(&e);
-    int rc = hd_generator_record(&e, hd_gen_model_name(t->o->model), t->prep, t->cs);
+    int rc = hd_generator_record(&e, hd_gen_model_name(t->o->model), t->layout, t->prep, t->cs);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "mlp", "%s", spec);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "latent", "%" PRId64, n->latent);
-    if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "layout", "%s", t->layout->name);
     for (int i = 0; rc == HD_OK && i < SAME; i++) rc = hd_checkpoint_meta(&e, same_keys[i], "%s", v[i]);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "epoch", "%d", s->epoch);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "step", "%" PRId64, s->step);
