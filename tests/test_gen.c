@@ -334,6 +334,47 @@ static void test_bad_generator_files(void **state)
     }
 }
 
+/* On the 30 x 30 face the GANs are convolutional: a checkpoint of one
+ * epoch loads as a conv30 generator of 900 cells and six conditions. */
+static void test_conv30_generator(void **state)
+{
+    (void)state;
+    char data[4200], out[4200], path[4300];
+    in_dir(data, sizeof data, "ecal30.h5");
+    in_dir(out, sizeof out, "conv");
+    mkdir(out, 0777);
+    hd_calo_opts co = hd_calo_opts_default();
+    assert_int_equal(hd_calo_layout_get("ecal30", &co.layout), HD_OK);
+    co.n_showers = 200;
+    assert_int_equal(hd_calo_write(&co, data), HD_OK);
+    hd_gen_opts o = hd_gen_opts_default(HD_GEN_WGAN_GP);
+    o.data = data;
+    o.out_dir = out;
+    o.evaluate = 0;
+    o.epochs = 1;
+    o.batch = 32;
+    o.latent = 8;
+    o.critic_layers.n_hidden = 1;
+    o.critic_layers.hidden[0] = 16;
+    hd_gen_result r;
+    assert_int_equal(hd_gen_train(&o, &r), HD_OK);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", out);
+    hd_model *m;
+    assert_int_equal(hd_model_load(path, &m), HD_OK);
+    assert_int_equal(hd_model_n_out(m), 900);
+    assert_int_equal(hd_model_n_cond(m), 6);
+    assert_int_equal(hd_model_noise_dim(m), 8);
+    hd_calo_file f;
+    assert_int_equal(hd_calo_file_read(data, NULL, &f), HD_OK);
+    hd_model_allow_extrapolation(m, 1); /* the momentum of a shower of the held-out fifth */
+    float cond[6] = {f.energy[0], 0, 0, f.energy[0], 0, 0}, *showers = malloc(900 * sizeof(float));
+    assert_int_equal(hd_model_generate(m, 1, cond, NULL, showers), HD_OK);
+    for (int v = 0; v < 900; v++) assert_true(showers[v] >= 0 && isfinite(showers[v]));
+    free(showers);
+    hd_calo_file_release(&f);
+    hd_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_gmm_energy_scale),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bad_generator_files),
+        cmocka_unit_test(test_conv30_generator),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -531,6 +531,13 @@ void hd_cond_scaler_apply(const hd_cond_scaler *s, int64_t n_rows, const float *
 /* The first row and column outside the range (with a relative slack of
  * 1e-6), as an HD_EINVAL error naming them; HD_OK when all are inside. */
 int hd_cond_scaler_check(const hd_cond_scaler *s, int64_t n_rows, const float *cond);
+/* The convolutional generator of a 30 x 30 face (hadron gen on ecal30),
+ * layers "gen.*": x [B, n_in] -> dense to 32 x 8 x 8 -> two stride-2
+ * transposed 4 x 4 convolutions ('same') to 16 x 16 x 16 and 8 x 32 x 32 ->
+ * a 3 x 3 'valid' convolution to 1 x 30 x 30, LeakyReLU 0.2 between, a
+ * linear output -> [B, 900].  A checkpoint's "arch": "conv30" names it. */
+hd_node *hd_gen_conv30(hd_graph *g, hd_node *x, int64_t n_in);
+
 /* The entries every generator checkpoint holds (model, generator kind,
  * counts, transforms, scaler), for hadron gen train; the kind's own
  * tensors and metadata are the caller's (docs/generative.md lists them). */

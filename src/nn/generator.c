@@ -46,6 +46,28 @@ struct hd_generator {
 
 static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library"};
 
+/* ---- the convolutional generator -------------------------------------------------- */
+
+hd_node *hd_gen_conv30(hd_graph *g, hd_node *x, int64_t n_in)
+{
+    hd_dense_layer d;
+    hd_conv2d_layer up0, up1, out;
+    if (hd_dense_init(g, &d, "gen.dense0", n_in, 32 * 8 * 8, 1) ||
+        hd_conv2d_init(g, &up0, "gen.up0", &(hd_conv2d_opts){.in = 32, .out = 16, .kernel = 4, .stride = 2,
+                                                               .pad = HD_PAD_SAME, .bias = 1, .transposed = 1}) ||
+        hd_conv2d_init(g, &up1, "gen.up1", &(hd_conv2d_opts){.in = 16, .out = 8, .kernel = 4, .stride = 2,
+                                                               .pad = HD_PAD_SAME, .bias = 1, .transposed = 1}) ||
+        hd_conv2d_init(g, &out, "gen.out", &(hd_conv2d_opts){.in = 8, .out = 1, .kernel = 3, .stride = 1,
+                                                               .pad = HD_PAD_VALID, .bias = 1}))
+        return NULL;
+    hd_node *h = hd_leaky_relu(g, hd_dense_apply(g, &d, x), 0.2f);
+    int64_t b = x ? hd_node_shape(x)[0] : HD_BATCH; /* HD_BATCH, or a training graph's fixed batch */
+    h = hd_reshape(g, h, 4, (int64_t[]){b, 32, 8, 8});
+    h = hd_leaky_relu(g, hd_conv2d_apply(g, &up0, h), 0.2f);
+    h = hd_leaky_relu(g, hd_conv2d_apply(g, &up1, h), 0.2f);
+    return hd_reshape(g, hd_conv2d_apply(g, &out, h), 2, (int64_t[]){b, 900});
+}
+
 /* ---- writing ------------------------------------------------------------------- */
 
 int hd_generator_record(hd_checkpoint_entries *e, const char *kind, const hd_calo_layout *layout,
@@ -140,10 +162,14 @@ static int read_common(hd_generator *G, const hd_safetensors *st, const char *pa
 
 static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
 {
-    const char *arch = hd_safetensors_meta(st, "mlp");
+    const char *arch = hd_safetensors_meta(st, "mlp"), *kind = hd_safetensors_meta(st, "arch");
     int64_t latent = 0;
     int rc = meta_count(st, path, "latent", 1, 4096, &latent);
     if (rc != HD_OK) return rc;
+    int conv = kind && strcmp(kind, "conv30") == 0;
+    if (kind && !conv && strcmp(kind, "mlp") != 0)
+        return hd_error(HD_EFORMAT, "%s: arch '%s' (mlp, conv30)", path, kind);
+    if (conv && G->n_vox != 900) return hd_error(HD_EFORMAT, "%s: a conv30 generator makes 900 voxels, not %lld", path, (long long)G->n_vox);
     if (!arch) return hd_error(HD_EFORMAT, "%s: a %s generator needs the metadata 'mlp'", path, G->kind);
     hd_mlp_spec spec;
     if ((rc = hd_mlp_spec_from_json(arch, &spec)) != HD_OK) return rc;
@@ -156,7 +182,8 @@ static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
     if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
     G->z = hd_input(G->g, "z", 2, (int64_t[]){HD_BATCH, latent});
     G->c = hd_input(G->g, "c", 2, (int64_t[]){HD_BATCH, G->n_cond});
-    G->y = hd_mlp(G->g, &spec, "gen", hd_concat(G->g, 2, (hd_node *[]){G->z, G->c}, 1));
+    hd_node *zc = hd_concat(G->g, 2, (hd_node *[]){G->z, G->c}, 1);
+    G->y = conv ? hd_gen_conv30(G->g, zc, spec.n_in) : hd_mlp(G->g, &spec, "gen", zc);
     if (!G->y) return HD_EFORMAT;
     if ((rc = hd_checkpoint_check(G->g, st, path, 0)) || (rc = hd_graph_compile(G->g)) ||
         (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))

@@ -31,6 +31,7 @@ int gen_write(const char *path, const hd_calo_layout *l, int64_t n, int64_t n_co
 /* ---- networks (gen_nets.c) ---- */
 typedef struct {
     hd_gen_model model;
+    int conv;                          /* the 30 x 30 networks (hd_gen_conv30 and a convolutional critic) */
     int64_t batch, n_vox, n_cond, latent;
     hd_graph *g;
     hd_mlp_spec gen_spec;

@@ -53,6 +53,7 @@ static int save(const gen_train_ctx *t, gen_net *n, const loop_state *s, const c
     int rc = hd_generator_record(&e, hd_gen_model_name(t->o->model), t->layout, t->prep, t->cs);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "mlp", "%s", spec);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "latent", "%" PRId64, n->latent);
+    if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "arch", "%s", n->conv ? "conv30" : "mlp");
     for (int i = 0; rc == HD_OK && i < SAME; i++) rc = hd_checkpoint_meta(&e, same_keys[i], "%s", v[i]);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "epoch", "%d", s->epoch);
     if (rc == HD_OK) rc = hd_checkpoint_meta(&e, "step", "%" PRId64, s->step);

@@ -6,7 +6,9 @@
  * per hidden layer (layer norm, not batch norm: the gradient penalty is
  * per sample), then a dense output of 1 (WGAN-GP) or cramer_dim (the
  * Cramer critic h).  The VAE's encoder is an MLP "enc" of the critic's
- * widths to (mu, log sigma^2).
+ * widths to (mu, log sigma^2).  On a 30 x 30 face the GANs are
+ * convolutional: the generator hd_gen_conv30, and two strided convolutions
+ * with layer norm in front of the critic's dense layers.
  *
  * A critic step feeds the generator's output back as the input fake_in, so
  * that the interpolates x_hat are inputs too: hd_grad differentiates with
@@ -23,7 +25,29 @@ typedef struct {
     int n;
     hd_dense_layer dense[HD_MLP_MAX_LAYERS + 1];
     hd_layer_norm_layer ln[HD_MLP_MAX_LAYERS];
+    int conv;                  /* a 30 x 30 face: two convolutions before the dense layers */
+    hd_conv2d_layer c[2];
+    hd_layer_norm_layer cln[2];
 } critic_net;
+
+/* The 30 x 30 critic's front: conv 4 x 4 stride 2 'same' to 16 x 15 x 15, layer
+ * norm, LeakyReLU, the same to 32 x 8 x 8; flattened, 2048 features. */
+#define CONV_FEATURES 2048
+static int critic_conv_init(hd_graph *g, critic_net *c)
+{
+    static const int64_t shape[2][3] = {{16, 15, 15}, {32, 8, 8}};
+    c->conv = 1;
+    int rc = HD_OK;
+    for (int i = 0; rc == HD_OK && i < 2; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "critic.conv%d", i);
+        rc = hd_conv2d_init(g, &c->c[i], name, &(hd_conv2d_opts){.in = i ? 16 : 1, .out = shape[i][0], .kernel = 4,
+                                                                   .stride = 2, .pad = HD_PAD_SAME, .bias = 1});
+        snprintf(name, sizeof name, "critic.cln%d", i);
+        if (rc == HD_OK) rc = hd_layer_norm_init(g, &c->cln[i], name, 3, shape[i]);
+    }
+    return rc;
+}
 
 static int critic_init(hd_graph *g, critic_net *c, const hd_mlp_spec *s, int64_t in, int64_t out)
 {
@@ -44,6 +68,13 @@ static int critic_init(hd_graph *g, critic_net *c, const hd_mlp_spec *s, int64_t
 
 static hd_node *critic_apply(hd_graph *g, const critic_net *c, hd_node *x, hd_node *cond)
 {
+    if (c->conv) {
+        int64_t b = x ? hd_node_shape(x)[0] : HD_BATCH;
+        x = hd_reshape(g, x, 4, (int64_t[]){b, 1, 30, 30});
+        for (int i = 0; i < 2; i++)
+            x = hd_leaky_relu(g, hd_layer_norm_apply(g, &c->cln[i], hd_conv2d_apply(g, &c->c[i], x)), SLOPE);
+        x = hd_reshape(g, x, 2, (int64_t[]){b, CONV_FEATURES});
+    }
     hd_node *h = hd_concat(g, 2, (hd_node *[]){x, cond}, 1);
     for (int i = 0; i < c->n; i++)
         h = hd_leaky_relu(g, hd_layer_norm_apply(g, &c->ln[i], hd_dense_apply(g, &c->dense[i], h)), SLOPE);
@@ -216,6 +247,8 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
     n->n_cond = n_cond;
     n->latent = o->latent;
     n->gen_spec = o->gen_layers;
+    /* a 30 x 30 face: convolutional GANs (the vae stays dense) */
+    n->conv = o->model != HD_GEN_VAE && l->kind == HD_CALO_GRID && l->nx == 30 && l->ny == 30;
     n->gen_spec.n_in = o->latent + n_cond;
     n->gen_spec.n_out = n_vox;
     n->gen_spec.act = HD_ACT_LEAKY_RELU;
@@ -236,12 +269,17 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
         hd_graph_set_group(g, GEN_GROUP_G);
         /* an empty voxel's feature z0 is where the inverse transform clips: below it
          * every output reads 0, so the critic sees it as 0 too (z0 + relu(x - z0)) */
-        hd_node *raw = hd_mlp(g, &n->gen_spec, "gen", hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1));
+        hd_node *zc = hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1);
+        hd_node *raw = n->conv ? hd_gen_conv30(g, zc, n->gen_spec.n_in) : hd_mlp(g, &n->gen_spec, "gen", zc);
         n->zero = hd_input(g, "zero_feature", 2, (int64_t[]){1, n_vox});
         n->fake = hd_add(g, n->zero, hd_relu(g, hd_sub(g, raw, n->zero)));
         hd_graph_set_group(g, GEN_GROUP_D);
         critic_net c;
-        rc = critic_init(g, &c, &o->critic_layers, n_vox + n_cond, o->model == HD_GEN_CRAMER ? o->cramer_dim : 1);
+        memset(&c, 0, sizeof c);
+        if (n->conv) rc = critic_conv_init(g, &c);
+        if (rc == HD_OK)
+            rc = critic_init(g, &c, &o->critic_layers, (n->conv ? CONV_FEATURES : n_vox) + n_cond,
+                             o->model == HD_GEN_CRAMER ? o->cramer_dim : 1);
         if (rc == HD_OK) rc = o->model == HD_GEN_CRAMER ? build_cramer(n, o, &c) : build_wgan(n, o, &c);
         hd_node *consts[4] = {0}, *t = rc == HD_OK ? enforce_terms(n, o, l, prep, consts) : NULL;
         if (t) n->gen_loss = hd_add(g, n->gen_loss, t);
