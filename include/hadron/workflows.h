@@ -334,7 +334,8 @@ int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result)
  * nearest training showers in condition space, scaled to the requested
  * energy) and a Gaussian mixture fitted by EM on whitened PCA coordinates
  * of the shower features (the baseline).  Networks train on the features
- * of hd_shower_prep.  Outputs in out_dir: checkpoint.safetensors (a
+ * of hd_shower_prep: MLPs, and on a 30 x 30 face convolutional GANs
+ * (hd_gen_conv30).  Outputs in out_dir: checkpoint.safetensors (a
  * "generator" model for hd_model_load, with the training state: resume
  * continues bit-identically), history.csv, showers.png (mean shower per
  * layer and single showers against the simulator's), and after training
