@@ -188,8 +188,8 @@ static int train_model(run *r, hd_gen_result *res)
         stage(o, "writing the library of training showers");
         rc = gen_fit_library(o, path, &r->layout, &r->train, &r->prep, &r->cs);
     } else {
-        gen_train_ctx t = {.o = o, .out_dir = o->out_dir, .layout = &r->layout, .train = &r->train,
-                           .heldout = &r->heldout, .prep = &r->prep, .cs = &r->cs, .x = r->x, .c = r->c};
+        gen_train_ctx t = {.o = o, .layout = &r->layout, .train = &r->train, .prep = &r->prep, .cs = &r->cs,
+                           .x = r->x, .c = r->c};
         float *hx = NULL, *hc = NULL;
         if (o->model == HD_GEN_VAE) { /* the held-out ELBO's showers, whole batches */
             int64_t nh = r->heldout.n < 2000 ? r->heldout.n : 2000;

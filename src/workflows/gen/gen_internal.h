@@ -36,7 +36,7 @@ typedef struct {
     hd_graph *g;
     hd_mlp_spec gen_spec;
     /* inputs */
-    hd_node *real, *cond, *z, *fake_in, *xhat, *eps;
+    hd_node *real, *cond, *z, *fake_in, *xhat;
     hd_node *zero;                     /* GANs: the feature of an empty voxel [1, n_vox] */
     /* outputs */
     hd_node *fake;                     /* the generator's features */
@@ -59,9 +59,8 @@ int gen_net_step(gen_net *n, const hd_gen_opts *o, int64_t step, double *closs, 
 /* ---- training loop of the networks (gen_loop.c) ---- */
 typedef struct {
     const hd_gen_opts *o;
-    const char *out_dir;
     const hd_calo_layout *layout;
-    const gen_sample *train, *heldout;
+    const gen_sample *train;
     const hd_shower_prep *prep;
     hd_cond_scaler *cs;
     float *x, *c;             /* train features [n, n_vox], condition features [n, n_cond] */

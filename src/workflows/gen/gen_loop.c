@@ -167,8 +167,8 @@ int gen_train_net(gen_train_ctx *t)
     int rc = gen_net_build(&n, o, t->train->n_vox, t->train->n_cond, t->layout, t->prep);
     if (rc != HD_OK) return rc;
     char path[4096], hist[4096];
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", t->out_dir);
-    snprintf(hist, sizeof hist, "%s/history.csv", t->out_dir);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", o->out_dir);
+    snprintf(hist, sizeof hist, "%s/history.csv", o->out_dir);
     loop_state s = {0};
     if (o->resume) rc = load(t, &n, &s, path);
     FILE *f = NULL;
