@@ -70,6 +70,31 @@ static void test_script_and_png(void **state)
     remove(buf);
 }
 
+/* A band between two columns, under the lines, renders too. */
+static void test_band(void **state)
+{
+    (void)state;
+    char stem[4000], buf[4096], gp[4096];
+    snprintf(stem, sizeof stem, "%s/band", dir);
+    hd_line_plot p = loss_plot();
+    p.n_series = 1;
+    p.band_lo = 2;
+    p.band_hi = 3;
+    p.band_title = "68% band";
+    int rendered = -1;
+    assert_int_equal(hd_plot_lines(stem, &p, &rendered), HD_OK);
+    snprintf(buf, sizeof buf, "%s.gp", stem);
+    read_all(buf, gp, sizeof gp);
+    const char *band = strstr(gp, "'h.csv' using 1:2:3 skip 1 with filledcurves");
+    assert_non_null(band);
+    assert_non_null(strstr(band, "'68% band'"));
+    assert_non_null(strstr(band, "'h.csv' using 1:2 skip 1 with lines")); /* the line after the band */
+    assert_int_equal(rendered, system("command -v gnuplot >/dev/null 2>&1") == 0);
+    remove(buf);
+    snprintf(buf, sizeof buf, "%s.png", stem);
+    remove(buf);
+}
+
 static void test_missing_gnuplot_is_not_an_error(void **state)
 {
     (void)state;
@@ -214,7 +239,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_script_and_png),
+        cmocka_unit_test(test_script_and_png), cmocka_unit_test(test_band),
         cmocka_unit_test(test_missing_gnuplot_is_not_an_error),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_histogram_counts_and_density),

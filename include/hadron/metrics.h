@@ -25,6 +25,8 @@ typedef struct {
     int y_cols[HD_PLOT_MAX_SERIES];          /* 1-based columns of y */
     const char *y_titles[HD_PLOT_MAX_SERIES];
     int log_x, log_y;
+    int band_lo, band_hi;   /* 1-based columns of a shaded band drawn under the lines (0: none) */
+    const char *band_title;
 } hd_line_plot;
 
 /* Writes <stem>.gp and, if gnuplot runs, <stem>.png.  *rendered (may be

@@ -44,6 +44,13 @@ static void write_script(FILE *f, const char *png, const hd_line_plot *p)
 {
     write_header(f, png, p->title, p->xlabel, p->ylabel, p->log_x, p->log_y);
     fprintf(f, "plot ");
+    if (p->band_lo > 0 && p->band_hi > 0) {
+        quoted(f, p->csv);
+        fprintf(f, " using %d:%d:%d skip 1 with filledcurves fs transparent solid 0.3 noborder title ", p->x_col,
+                p->band_lo, p->band_hi);
+        quoted(f, p->band_title ? p->band_title : "");
+        fprintf(f, ", \\\n     ");
+    }
     for (int i = 0; i < p->n_series; i++) {
         quoted(f, p->csv);
         fprintf(f, " using %d:%d skip 1 with lines lw 2 title ", p->x_col, p->y_cols[i]);
