@@ -273,6 +273,7 @@ int hd_w1_features(int64_t n1, const float *x1, int64_t n2, const float *x2, int
 /* Quantile q in [0, 1] of v[0..n), n >= 1, linear between order statistics
  * as numpy's default; sorts v in place. */
 double hd_quantile(double *v, int64_t n, double q);
+double hd_quantile_sorted(const double *v, int64_t n, double q); /* the same of an ascending v */
 
 /* ---- classifier two-sample test (metrics/c2st.c) -------------------------------
  * Can a network tell sample a from sample b?  Each sample is cut, in a

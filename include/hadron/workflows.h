@@ -369,6 +369,7 @@ typedef struct {
     int64_t latent;            /* 64 */
     hd_mlp_spec gen_layers;    /* hidden widths of the generator (decoder): 256,512,512 */
     hd_mlp_spec critic_layers; /* of the critic (encoder): 512,512,256 */
+    int critic_norm;           /* 1: layer norm after each of the dense critic's hidden layers (default) */
     int n_critic;              /* critic steps per generator step (5) */
     float gp_lambda;           /* 10 */
     int64_t cramer_dim;        /* the Cramer critic's output size (256) */
@@ -431,6 +432,57 @@ typedef struct {
 
 hd_gen_sample_opts hd_gen_sample_opts_default(void);
 int hd_gen_sample(hd_gen_sample_opts *opts);
+
+/* ---- hadron study (workflows/study/) ---------------------------------------------
+ * The statistical studies of seed 001: what a generative model can know
+ * beyond its training sample (docs/studies.md).  Each writes CSV tables,
+ * plots and metrics.json into out_dir (which must exist). */
+
+/* toy-lognormal: X1, X2 independent LogNormal(mu, sigma); a training sample
+ * of n_train events (x1, x2); the statistics of S = X1 + X2 for a large
+ * target, estimated from each of many training samples by the estimators
+ * below, against the exact distribution (hd_lognormal_sum_*, cross-checked
+ * against n_check direct samples).  The statistics: the quantiles 0.5, 0.9,
+ * 0.99, 0.999, 0.9999 and P(S > t) for t = cut, 2 cut, 3 cut. */
+#define HD_TOY_STATS 8
+typedef enum { HD_TOY_SAMPLE, HD_TOY_LIBRARY_CUT, HD_TOY_LIBRARY, HD_TOY_FIT, HD_TOY_GMM, HD_TOY_WGAN,
+               HD_TOY_ESTIMATORS } hd_toy_estimator;
+
+typedef struct {
+    const char *out_dir;
+    uint64_t seed;          /* 1 */
+    double mu, sigma;       /* of ln x: 0, 1 */
+    int64_t n_train;        /* 1000 */
+    double cut;             /* 12: the library-cut estimator's training sample has x1, x2 < cut */
+    int64_t n_target;       /* 10^6 events drawn by the gmm and the wgan-gp (the library has n_train^2) */
+    int resamplings;        /* 200 training samples for sample, library(-cut) and the fit */
+    int gmm_resamplings;    /* 50 */
+    int gan_resamplings;    /* 10 */
+    int gmm_k;              /* 3 components, full covariance, on (ln x1, ln x2) */
+    int gan_steps;          /* 7500 critic steps (5 per generator step) */
+    int64_t n_check;        /* 10^7 direct samples against the convolution */
+    void (*on_stage)(void *user, const char *what);
+    void (*on_progress)(void *user, int done, int total); /* estimates made */
+    void *user;
+} hd_toy_lognormal_opts;
+
+typedef struct {
+    double truth[HD_TOY_STATS];
+    double check_max_pull;  /* the largest |direct - exact| / (its statistical error) over the statistics */
+    /* per estimator and statistic, over the resamplings */
+    double mean[HD_TOY_ESTIMATORS][HD_TOY_STATS];
+    double bias_rel[HD_TOY_ESTIMATORS][HD_TOY_STATS];   /* (mean - truth) / truth */
+    double spread_rel[HD_TOY_ESTIMATORS][HD_TOY_STATS]; /* standard deviation / truth */
+    double n_equiv[HD_TOY_ESTIMATORS][HD_TOY_STATS];    /* independent events with the same mean squared error */
+    int resamplings[HD_TOY_ESTIMATORS];
+    double seconds;
+} hd_toy_lognormal_result;
+
+hd_toy_lognormal_opts hd_toy_lognormal_opts_default(void);
+int hd_toy_lognormal_check(const hd_toy_lognormal_opts *o);
+int hd_toy_lognormal_run(const hd_toy_lognormal_opts *o, hd_toy_lognormal_result *r);
+const char *hd_toy_estimator_name(hd_toy_estimator e); /* "sample", "library-cut", ... */
+const char *hd_toy_stat_name(int i);                    /* "q0.5", ..., "P(S>12)" style: "tail1".."tail3" */
 
 #ifdef __cplusplus
 }

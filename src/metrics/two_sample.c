@@ -41,12 +41,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double hd_quantile(double *v, int64_t n, double q)
+double hd_quantile_sorted(const double *v, int64_t n, double q)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
     double pos = q * (double)(n - 1);
     int64_t i = (int64_t)pos;
     return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+double hd_quantile(double *v, int64_t n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return hd_quantile_sorted(v, n, q);
 }
 
 /* The checks FPD, KPD and W1 start with; *n_min (may be NULL) is the

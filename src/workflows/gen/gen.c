@@ -28,7 +28,7 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
                      .epochs = 100, .batch = 128, .latent = 64, .n_critic = 5, .gp_lambda = 10.0f,
                      .cramer_dim = 256, .kl_weight = 1.0f, .enforce_weight = 1.0f, .checkpoint_every = 5,
                      .library_k = 1, .gmm_k = 16, .gmm_cov = HD_GMM_FULL, .pca_k = 32, .evaluate = 1,
-                     .eval_epochs = 30};
+                     .eval_epochs = 30, .critic_norm = 1};
     o.gen_layers.n_hidden = 3;
     o.gen_layers.hidden[0] = 256;
     o.gen_layers.hidden[1] = 512;

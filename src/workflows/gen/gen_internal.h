@@ -48,6 +48,8 @@ typedef struct {
     int64_t ng, nd;
 } gen_net;
 
+/* prep NULL: features without a floor (the toy study's), no clamp at an
+ * empty voxel's feature and no enforced statistics. */
 int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_cond, const hd_calo_layout *l,
                   const hd_shower_prep *prep);
 void gen_net_free(gen_net *n);

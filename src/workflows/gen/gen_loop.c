@@ -26,7 +26,8 @@ static void same_settings(const gen_train_ctx *t, char v[SAME][64])
     snprintf(v[2], 64, "%" PRIu64, o->seed);
     snprintf(v[3], 64, "%" PRId64, o->latent);
     hd_mlp_spec_layers_text(&o->gen_layers, v[4], 64);
-    hd_mlp_spec_layers_text(&o->critic_layers, v[5], 64);
+    hd_mlp_spec_layers_text(&o->critic_layers, v[5], 48);
+    if (!o->critic_norm) strcat(v[5], ",no-norm");
     snprintf(v[6], 64, "%d", o->n_critic);
     snprintf(v[7], 64, "%s", f[0]);
     snprintf(v[8], 64, "%s", f[1]);

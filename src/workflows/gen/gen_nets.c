@@ -4,7 +4,8 @@
  * latent point and the condition features; hd_model_load rebuilds it from
  * the spec alone.  The critic D(x, c) is dense -> layer norm -> LeakyReLU
  * per hidden layer (layer norm, not batch norm: the gradient penalty is
- * per sample), then a dense output of 1 (WGAN-GP) or cramer_dim (the
+ * per sample; critic_norm 0 leaves it out: on a few inputs, layer norm
+ * after the first dense layer makes the critic blind to the scale of x), then a dense output of 1 (WGAN-GP) or cramer_dim (the
  * Cramer critic h).  The VAE's encoder is an MLP "enc" of the critic's
  * widths to (mu, log sigma^2).  On a 30 x 30 face the GANs are
  * convolutional: the generator hd_gen_conv30, and two strided convolutions
@@ -23,6 +24,7 @@
 
 typedef struct {
     int n;
+    int norm;                  /* layer norm after each hidden dense layer */
     hd_dense_layer dense[HD_MLP_MAX_LAYERS + 1];
     hd_layer_norm_layer ln[HD_MLP_MAX_LAYERS];
     int conv;                  /* a 30 x 30 face: two convolutions before the dense layers */
@@ -49,16 +51,17 @@ static int critic_conv_init(hd_graph *g, critic_net *c)
     return rc;
 }
 
-static int critic_init(hd_graph *g, critic_net *c, const hd_mlp_spec *s, int64_t in, int64_t out)
+static int critic_init(hd_graph *g, critic_net *c, const hd_mlp_spec *s, int64_t in, int64_t out, int norm)
 {
     char name[64];
     c->n = s->n_hidden;
+    c->norm = norm;
     int rc = HD_OK;
     for (int i = 0; rc == HD_OK && i <= s->n_hidden; i++) {
         int64_t o = i == s->n_hidden ? out : s->hidden[i];
         snprintf(name, sizeof name, "critic.dense%d", i);
         rc = hd_dense_init(g, &c->dense[i], name, i ? s->hidden[i - 1] : in, o, 1);
-        if (rc == HD_OK && i < s->n_hidden) {
+        if (rc == HD_OK && norm && i < s->n_hidden) {
             snprintf(name, sizeof name, "critic.ln%d", i);
             rc = hd_layer_norm_init(g, &c->ln[i], name, 1, &o);
         }
@@ -76,8 +79,10 @@ static hd_node *critic_apply(hd_graph *g, const critic_net *c, hd_node *x, hd_no
         x = hd_reshape(g, x, 2, (int64_t[]){b, CONV_FEATURES});
     }
     hd_node *h = hd_concat(g, 2, (hd_node *[]){x, cond}, 1);
-    for (int i = 0; i < c->n; i++)
-        h = hd_leaky_relu(g, hd_layer_norm_apply(g, &c->ln[i], hd_dense_apply(g, &c->dense[i], h)), SLOPE);
+    for (int i = 0; i < c->n; i++) {
+        h = hd_dense_apply(g, &c->dense[i], h);
+        h = hd_leaky_relu(g, c->norm ? hd_layer_norm_apply(g, &c->ln[i], h) : h, SLOPE);
+    }
     return hd_dense_apply(g, &c->dense[c->n], h);
 }
 
@@ -130,7 +135,7 @@ static hd_node *enforce_terms(gen_net *n, const hd_gen_opts *o, const hd_calo_la
                               hd_node **consts)
 {
     hd_graph *g = n->g;
-    if (!o->enforce) return NULL;
+    if (!o->enforce || !p) return NULL;
     static const char *const names[4] = {"prep_mean", "prep_std", "voxel_x", "voxel_y"};
     for (int i = 0; i < 4; i++) consts[i] = hd_input(g, names[i], 2, (int64_t[]){1, n->n_vox});
     hd_node *ug = fractions(g, n->fake, consts[0], consts[1], p), *ur = fractions(g, n->real, consts[0], consts[1], p);
@@ -271,21 +276,26 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
          * every output reads 0, so the critic sees it as 0 too (z0 + relu(x - z0)) */
         hd_node *zc = hd_concat(g, 2, (hd_node *[]){n->z, n->cond}, 1);
         hd_node *raw = n->conv ? hd_gen_conv30(g, zc, n->gen_spec.n_in) : hd_mlp(g, &n->gen_spec, "gen", zc);
-        n->zero = hd_input(g, "zero_feature", 2, (int64_t[]){1, n_vox});
-        n->fake = hd_add(g, n->zero, hd_relu(g, hd_sub(g, raw, n->zero)));
+        if (prep) {
+            n->zero = hd_input(g, "zero_feature", 2, (int64_t[]){1, n_vox});
+            n->fake = hd_add(g, n->zero, hd_relu(g, hd_sub(g, raw, n->zero)));
+        } else {
+            n->fake = raw;
+        }
         hd_graph_set_group(g, GEN_GROUP_D);
         critic_net c;
         memset(&c, 0, sizeof c);
         if (n->conv) rc = critic_conv_init(g, &c);
         if (rc == HD_OK)
             rc = critic_init(g, &c, &o->critic_layers, (n->conv ? CONV_FEATURES : n_vox) + n_cond,
-                             o->model == HD_GEN_CRAMER ? o->cramer_dim : 1);
+                             o->model == HD_GEN_CRAMER ? o->cramer_dim : 1, o->critic_norm);
         if (rc == HD_OK) rc = o->model == HD_GEN_CRAMER ? build_cramer(n, o, &c) : build_wgan(n, o, &c);
         hd_node *consts[4] = {0}, *t = rc == HD_OK ? enforce_terms(n, o, l, prep, consts) : NULL;
         if (t) n->gen_loss = hd_add(g, n->gen_loss, t);
         if (rc == HD_OK && o->enforce && !t) rc = HD_EINVAL;
         if (rc == HD_OK && !n->critic_loss) rc = HD_EINVAL;
-        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK)
+        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK &&
+            prep)
             hd_shower_prep_zero(prep, hd_node_value(n->zero)->data);
         if (rc == HD_OK && t) rc = set_consts(consts, l, prep, n_vox);
     }

@@ -1,0 +1,49 @@
+/* Internals of hadron study shared by its files. */
+#ifndef HADRON_STUDY_INTERNAL_H
+#define HADRON_STUDY_INTERNAL_H
+
+#include "hadron/workflows.h"
+
+/* ---- summaries (study_stats.c) ---- */
+
+typedef struct {
+    double mean, bias_rel, spread_rel; /* (mean - truth) / truth, standard deviation / truth */
+    double n_equiv;                    /* independent events whose estimate has the same mean squared error */
+} study_summary;
+
+/* est [n_res][n_stat] against truth [n_stat]; unit [n_stat] is the variance
+ * one independent event contributes (the estimate from N events has
+ * variance unit / N): q (1 - q) / f(x_q)^2 for a quantile, p (1 - p) for a
+ * fraction, sigma^2 for a mean. */
+void study_summarise(int n_res, int n_stat, const double *est, const double *truth, const double *unit,
+                     study_summary *out);
+
+/* ---- the toy of seed 001: statistics of S = X1 + X2 (toy_estimators.c) ---- */
+
+#define TOY_NQ 5                    /* quantile levels toy_q */
+#define TOY_NT 3                    /* tail fractions P(S > t), t = cut, 2 cut, 3 cut */
+#define TOY_NSTAT HD_TOY_STATS
+_Static_assert(TOY_NQ + TOY_NT == HD_TOY_STATS, "the public count");
+#define TOY_BINS 60                 /* density of S on [0, 3 cut] */
+
+extern const double toy_q[TOY_NQ];
+
+typedef struct {
+    double cut;
+    int64_t n_target; /* events each sampling estimator generates */
+    int gmm_k;
+    int gan_steps;    /* critic steps */
+    uint64_t seed;
+} toy_spec;
+
+
+/* stats[TOY_NSTAT] and hist[TOY_BINS] (a density) of S from m sums (sorted in place) */
+void toy_sample_stats(const toy_spec *sp, int64_t m, double *sums, double *stats, double *hist);
+/* The same, exactly, for two log-normals. */
+void toy_exact_stats(const toy_spec *sp, const hd_lognormal_pair *p, double *stats, double *hist);
+/* One estimator's stats and hist from a training sample of n events x[n][2];
+ * r numbers the resampling (the stochastic models' seeds). */
+int toy_estimate(const toy_spec *sp, hd_toy_estimator e, int64_t n, const double *x, int r, double *stats,
+                 double *hist);
+
+#endif
