@@ -2,7 +2,8 @@
  * toy-lognormal: the convolution agrees with direct sampling; a library
  * built from a sample cut at x < 12 never reaches x1 + x2 > 24; the fitted
  * log-normal is unbiased within its spread; the permuted library is worth
- * about its training sample, not its n^2 sums; the files are written. */
+ * about its training sample, not its n^2 sums; the files are written.
+ * decompose: see test_decompose. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +73,32 @@ static void test_toy_lognormal(void **state)
     }
 }
 
+/* decompose: the particle-built events estimate the width and the tails of
+ * the event response from many more combinations, the mean no better than
+ * the whole events. */
+static void test_decompose(void **state)
+{
+    (void)state;
+    hd_decompose_opts o = hd_decompose_opts_default();
+    o.out_dir = dir;
+    o.particles = 20;
+    o.n_train = 1000;
+    o.resamplings = 20;
+    o.n_events = 5000;
+    o.n_pool = 20000;
+    hd_decompose_result r;
+    assert_int_equal(hd_decompose_run(&o, &r), HD_OK);
+    assert_true(r.truth[0] > 0.95 && r.truth[0] < 1.0); /* the response at 10 GeV: contained, sampled */
+    assert_true(fabs(r.log10_distinct[HD_DECOMPOSE_PARTICLE] - 60) < 1e-9);
+    assert_true(fabs(r.log10_distinct[HD_DECOMPOSE_EVENT] - log10(50)) < 1e-9);
+    assert_true(r.n_equiv[HD_DECOMPOSE_PARTICLE][1] > 3 * r.n_equiv[HD_DECOMPOSE_EVENT][1]); /* std */
+    double ratio = r.n_equiv[HD_DECOMPOSE_PARTICLE][0] / r.n_equiv[HD_DECOMPOSE_EVENT][0];  /* mean */
+    assert_true(ratio > 0.3 && ratio < 3);
+    char path[512];
+    snprintf(path, sizeof path, "%s/density_particle.csv", dir);
+    assert_int_equal(access(path, R_OK), 0);
+}
+
 static void test_toy_refusals(void **state)
 {
     (void)state;
@@ -97,6 +124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_toy_lognormal),
+        cmocka_unit_test(test_decompose),
         cmocka_unit_test(test_toy_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -484,6 +484,49 @@ int hd_toy_lognormal_run(const hd_toy_lognormal_opts *o, hd_toy_lognormal_result
 const char *hd_toy_estimator_name(hd_toy_estimator e); /* "sample", "library-cut", ... */
 const char *hd_toy_stat_name(int i);                    /* "q0.5", ..., "P(S>12)" style: "tail1".."tail3" */
 
+/* decompose: events of `particles` electrons of one energy in the reduced
+ * calorimeter, the event's response R = sum E_dep / sum E_inc.  From each
+ * training sample of n_train simulated showers, two fast simulations:
+ * "particle", each event built from `particles` showers drawn
+ * independently from the per-particle library (all n_train showers), and
+ * "event", the library of the n_train / particles whole training events.
+ * The truth: responses of n_pool further showers, R's mean and spread
+ * exactly, its quantiles from events drawn from that pool.  The
+ * statistics: mean, standard deviation, and quantiles 0.01, 0.5, 0.99,
+ * 0.999 of R. */
+#define HD_DECOMPOSE_STATS 6
+typedef enum { HD_DECOMPOSE_PARTICLE, HD_DECOMPOSE_EVENT, HD_DECOMPOSE_METHODS } hd_decompose_method;
+
+typedef struct {
+    const char *out_dir;
+    uint64_t seed;          /* 1 */
+    double energy;          /* MeV per particle: 10 GeV */
+    int particles;          /* 50 per event */
+    int64_t n_train;        /* 5000 showers per training sample */
+    int resamplings;        /* 50 training samples */
+    int64_t n_events;       /* 100000 events the per-particle library builds per training sample */
+    int64_t n_pool;         /* 500000 showers behind the truth */
+    void (*on_stage)(void *user, const char *what);
+    void (*on_progress)(void *user, int done, int total); /* training samples done */
+    void *user;
+} hd_decompose_opts;
+
+typedef struct {
+    double truth[HD_DECOMPOSE_STATS];
+    double bias_rel[HD_DECOMPOSE_METHODS][HD_DECOMPOSE_STATS];
+    double spread_rel[HD_DECOMPOSE_METHODS][HD_DECOMPOSE_STATS];
+    double n_equiv[HD_DECOMPOSE_METHODS][HD_DECOMPOSE_STATS]; /* independent events with the same mean squared error */
+    double log10_distinct[HD_DECOMPOSE_METHODS]; /* distinct events each can make: n_train^particles, n_train / particles */
+    double shared_showers;  /* showers two "particle" events share on average: particles^2 / n_train */
+    double seconds;
+} hd_decompose_result;
+
+hd_decompose_opts hd_decompose_opts_default(void);
+int hd_decompose_check(const hd_decompose_opts *o);
+int hd_decompose_run(const hd_decompose_opts *o, hd_decompose_result *r);
+const char *hd_decompose_stat_name(int i);   /* "mean", "std", "q0.01", ... */
+const char *hd_decompose_method_name(hd_decompose_method m); /* "particle", "event" */
+
 #ifdef __cplusplus
 }
 #endif

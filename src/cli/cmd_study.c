@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 static int toy(int argc, char **argv);
+static int decompose(int argc, char **argv);
 
 static const cli_command cmd_toy = {
     .name = "study toy-lognormal",
@@ -12,6 +13,13 @@ static const cli_command cmd_toy = {
                "exact truth",
     .usage = "study toy-lognormal [--out DIR] [options]",
     .run = toy,
+};
+
+static const cli_command cmd_decompose = {
+    .name = "study decompose",
+    .summary = "events of 50 showers built particle by particle from a library, against whole training events",
+    .usage = "study decompose [--out DIR] [options]",
+    .run = decompose,
 };
 
 static void on_progress(void *user, int done, int total)
@@ -71,11 +79,56 @@ static int toy(int argc, char **argv)
     return 0;
 }
 
-static const cli_command *const subcommands[] = {&cmd_toy, NULL};
+static int decompose(int argc, char **argv)
+{
+    hd_decompose_opts o = hd_decompose_opts_default();
+    o.out_dir = "out/study-decompose";
+    cli_run r = {.out = &o.out_dir, .seed = &o.seed};
+    cli_flag flags[] = {
+        {"energy", FLAG_CUSTOM, &o.energy, "energy of each particle", &cli_energy, NULL, 0, NULL},
+        CLI_INT("particles", &o.particles, "particles per event"),
+        CLI_I64("n-train", &o.n_train, "simulated showers in a training sample"),
+        CLI_INT("resamplings", &o.resamplings, "training samples"),
+        CLI_I64("n-events", &o.n_events, "events the per-particle library builds per training sample"),
+        CLI_I64("n-pool", &o.n_pool, "simulated showers behind the truth"),
+        cli_run_flags(&r),
+    };
+    int rc = CLI_PARSE(&cmd_decompose, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (hd_decompose_check(&o) != HD_OK) return cli_refuse(&cmd_decompose);
+    if (cli_start(&r)) return 1;
+    hd_progress bar = {0};
+    o.on_stage = cli_stage_above;
+    o.on_progress = on_progress;
+    o.user = &bar;
+    hd_progress_begin(&bar, "decompose", 1);
+    hd_decompose_result res;
+    rc = hd_decompose_run(&o, &res);
+    hd_progress_end(&bar);
+    if (rc != HD_OK) return cli_fail(&cmd_decompose);
+    printf("events of %d particles of %g GeV; %lld showers a training sample (%lld whole events), %d samples\n",
+           o.particles, o.energy / 1000, (long long)o.n_train, (long long)(o.n_train / o.particles), o.resamplings);
+    printf("%-9s %14s", "method", "distinct");
+    for (int i = 0; i < HD_DECOMPOSE_STATS; i++) printf(" %22s", hd_decompose_stat_name(i));
+    printf("\n%-9s %14s", "truth", "");
+    for (int i = 0; i < HD_DECOMPOSE_STATS; i++) printf(" %22.5g", res.truth[i]);
+    printf("\n%-24s (bias/truth, spread/truth, independent events worth)\n", "");
+    for (int m = 0; m < HD_DECOMPOSE_METHODS; m++) {
+        printf("%-9s %11s%.0f", hd_decompose_method_name((hd_decompose_method)m), "10^", res.log10_distinct[m]);
+        for (int i = 0; i < HD_DECOMPOSE_STATS; i++)
+            printf("  %+7.4f %6.4f %6.0f", res.bias_rel[m][i], res.spread_rel[m][i], res.n_equiv[m][i]);
+        printf("\n");
+    }
+    printf("two particle-built events share %.2f showers on average; took %.0f s\n", res.shared_showers, res.seconds);
+    printf("wrote %s/{summary.csv, metrics.json, density_particle.png, density_event.png}\n", o.out_dir);
+    return 0;
+}
+
+static const cli_command *const subcommands[] = {&cmd_toy, &cmd_decompose, NULL};
 
 const cli_command cmd_study = {
     .name = "study",
     .summary = "what a generative model can know beyond its training sample: the seed's studies",
-    .usage = "study <toy-lognormal> [options]",
+    .usage = "study <toy-lognormal|decompose> [options]",
     .subcommands = subcommands,
 };

@@ -18,6 +18,20 @@ typedef struct {
 void study_summarise(int n_res, int n_stat, const double *est, const double *truth, const double *unit,
                      study_summary *out);
 
+/* ---- plots (study_plot.c) ---- */
+
+typedef struct {
+    const char *title, *xlabel, *truth_title;
+    int bins;
+    const double *x, *truth; /* [bins]: bin centres, the true density */
+    int n_res;
+    const double *hist;      /* [n_res][bins] the estimator's densities */
+    int log_y;
+} study_band;
+
+/* NAME.csv and NAME.png in dir: the truth, the estimates' median and their 16-84% band. */
+int study_band_plot(const char *dir, const char *name, const study_band *b);
+
 /* ---- the toy of seed 001: statistics of S = X1 + X2 (toy_estimators.c) ---- */
 
 #define TOY_NQ 5                    /* quantile levels toy_q */

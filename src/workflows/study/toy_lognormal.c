@@ -155,42 +155,21 @@ static int open_out(const char *dir, const char *name, hd_atomic_file *af)
     return hd_atomic_open(af, path);
 }
 
-/* The r-quantile of column b of an [R][w] table. */
-static double column_quantile(const double *t, int R, int w, int b, double q)
-{
-    double v[R > 0 ? R : 1];
-    for (int r = 0; r < R; r++) v[r] = t[r * w + b];
-    return R ? hd_quantile(v, R, q) : NAN;
-}
-
 static const char *const titles[HD_TOY_ESTIMATORS] = {
     "the training sample's own sums", "library of permutations, training sample cut at x < cut",
     "library of permutations", "fitted log-normal (exact)", "Gaussian mixture of ln x", "WGAN-GP"};
 
 static int density_plot(const study *s, int e)
 {
-    char name[128], stem[4096], csv[128];
-    snprintf(csv, sizeof csv, "density_%s.csv", hd_toy_estimator_name((hd_toy_estimator)e));
-    hd_atomic_file af;
-    int rc = open_out(s->o->out_dir, csv, &af);
-    if (rc != HD_OK) return rc;
-    fprintf(af.f, "s,truth,median,q16,q84\n");
-    double w = 3 * s->o->cut / TOY_BINS;
-    for (int b = 0; b < TOY_BINS; b++)
-        fprintf(af.f, "%.6g,%.6g,%.6g,%.6g,%.6g\n", w * (b + 0.5), s->truth_hist[b],
-                column_quantile(s->hist[e], s->n_res[e], TOY_BINS, b, 0.5),
-                column_quantile(s->hist[e], s->n_res[e], TOY_BINS, b, 0.16),
-                column_quantile(s->hist[e], s->n_res[e], TOY_BINS, b, 0.84));
-    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    char name[128], title[256];
     snprintf(name, sizeof name, "density_%s", hd_toy_estimator_name((hd_toy_estimator)e));
-    snprintf(stem, sizeof stem, "%s/%s", s->o->out_dir, name);
-    char title[256];
     snprintf(title, sizeof title, "x_1 + x_2: %s, %d training samples of %lld", titles[e], s->n_res[e],
              (long long)s->o->n_train);
-    hd_line_plot p = {.csv = csv, .title = title, .xlabel = "x_1 + x_2", .ylabel = "density", .x_col = 1,
-                      .n_series = 2, .y_cols = {2, 3}, .y_titles = {"truth (exact)", "median of the estimates"},
-                      .log_y = 1, .band_lo = 4, .band_hi = 5, .band_title = "16-84% of the estimates"};
-    return hd_plot_lines(stem, &p, NULL);
+    double x[TOY_BINS], w = 3 * s->o->cut / TOY_BINS;
+    for (int b = 0; b < TOY_BINS; b++) x[b] = w * (b + 0.5);
+    study_band band = {.title = title, .xlabel = "x_1 + x_2", .truth_title = "truth (exact)", .bins = TOY_BINS,
+                       .x = x, .truth = s->truth_hist, .n_res = s->n_res[e], .hist = s->hist[e], .log_y = 1};
+    return study_band_plot(s->o->out_dir, name, &band);
 }
 
 /* bias.csv and spread.csv against 1 - q, one column per estimator (spread

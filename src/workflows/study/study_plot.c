@@ -1,0 +1,35 @@
+/* The studies' picture of a distribution: the truth, and the median and
+ * 16-84% band of an estimator's histograms over the resamplings. */
+#include "study_internal.h"
+
+#include <stdio.h>
+
+/* The q-quantile of column b of an [R][w] table. */
+static double column_quantile(const double *t, int R, int w, int b, double q)
+{
+    double v[R > 0 ? R : 1];
+    for (int r = 0; r < R; r++) v[r] = t[r * w + b];
+    return R ? hd_quantile(v, R, q) : 0.0;
+}
+
+int study_band_plot(const char *dir, const char *name, const study_band *b)
+{
+    char csv[160], stem[4096], path[4096];
+    snprintf(csv, sizeof csv, "%s.csv", name);
+    snprintf(path, sizeof path, "%s/%s", dir, csv);
+    hd_atomic_file af;
+    int rc = hd_atomic_open(&af, path);
+    if (rc != HD_OK) return rc;
+    fprintf(af.f, "x,truth,median,q16,q84\n");
+    for (int i = 0; i < b->bins; i++)
+        fprintf(af.f, "%.6g,%.6g,%.6g,%.6g,%.6g\n", b->x[i], b->truth[i],
+                column_quantile(b->hist, b->n_res, b->bins, i, 0.5),
+                column_quantile(b->hist, b->n_res, b->bins, i, 0.16),
+                column_quantile(b->hist, b->n_res, b->bins, i, 0.84));
+    if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
+    snprintf(stem, sizeof stem, "%s/%s", dir, name);
+    hd_line_plot p = {.csv = csv, .title = b->title, .xlabel = b->xlabel, .ylabel = "density", .x_col = 1,
+                      .n_series = 2, .y_cols = {2, 3}, .y_titles = {b->truth_title, "median of the estimates"},
+                      .log_y = b->log_y, .band_lo = 4, .band_hi = 5, .band_title = "16-84% of the estimates"};
+    return hd_plot_lines(stem, &p, NULL);
+}
