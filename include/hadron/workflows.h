@@ -527,6 +527,38 @@ int hd_decompose_run(const hd_decompose_opts *o, hd_decompose_result *r);
 const char *hd_decompose_stat_name(int i);   /* "mean", "std", "q0.01", ... */
 const char *hd_decompose_method_name(hd_decompose_method m); /* "particle", "event" */
 
+/* enforce: the same generator trained twice on n_train simulated showers,
+ * without and with statistics added to its loss (--enforce), each judged
+ * on the statistics of held-out and of training showers: E_tot / E_inc,
+ * the transverse width, the occupancy (moment mismatches
+ * sqrt(dmean^2 + dstd^2) in units of the simulator's spread) and the
+ * layers' energy fractions (the rms over layers of dmean / std). */
+#define HD_ENFORCE_STATS 4
+typedef struct {
+    const char *out_dir;
+    uint64_t seed;          /* 1 */
+    hd_gen_model model;     /* wgan-gp (or cramer) */
+    unsigned enforce;       /* HD_GEN_ENFORCE_ENERGY */
+    int64_t n_train;        /* 10000 */
+    int64_t n_heldout;      /* 10000 */
+    int epochs;             /* 40 */
+    void (*on_stage)(void *user, const char *what);
+    void (*on_epoch)(void *user, const hd_gen_epoch *e);
+    void *user;
+} hd_enforce_opts;
+
+typedef struct {
+    double floor[HD_ENFORCE_STATS];      /* training against held-out simulator showers */
+    double heldout[2][HD_ENFORCE_STATS]; /* [free, enforced]: generated for the held-out energies against them */
+    double train[2][HD_ENFORCE_STATS];   /* generated for the training energies against the training showers */
+    double seconds[2];                   /* training */
+} hd_enforce_result;
+
+hd_enforce_opts hd_enforce_opts_default(void);
+int hd_enforce_check(const hd_enforce_opts *o);
+int hd_enforce_run(const hd_enforce_opts *o, hd_enforce_result *r);
+const char *hd_enforce_stat_name(int i); /* "E_ratio", "width", "occupancy", "layer_fractions" */
+
 #ifdef __cplusplus
 }
 #endif

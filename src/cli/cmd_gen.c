@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const cli_choice models[] = {{"wgan-gp", HD_GEN_WGAN_GP}, {"cramer", HD_GEN_CRAMER}, {"vae", HD_GEN_VAE},
+const cli_choice cli_gen_models[] = {{"wgan-gp", HD_GEN_WGAN_GP}, {"cramer", HD_GEN_CRAMER}, {"vae", HD_GEN_VAE},
                                     {"gmm", HD_GEN_GMM}, {"library", HD_GEN_LIBRARY}, {NULL, 0}};
 static const cli_choice preps[] = {{"log", HD_PREP_LOG}, {"frac", HD_PREP_FRAC}, {NULL, 0}};
 static const cli_choice covs[] = {{"full", HD_GMM_FULL}, {"diag", HD_GMM_DIAG}, {NULL, 0}};
@@ -40,7 +40,7 @@ static void print_enforce(FILE *f, const void *src)
         }
 }
 
-static const cli_custom enforce = {parse_enforce, print_enforce, "LIST",
+const cli_custom cli_enforce = {parse_enforce, print_enforce, "LIST",
                                    "list of statistics (energy, layers, width, none)"};
 
 typedef struct { hd_progress bar; const hd_gen_opts *o; } train_ui;
@@ -91,8 +91,8 @@ static hd_gen_model model_of(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v = strncmp(argv[i], "--model=", 8) == 0 ? argv[i] + 8
                         : strcmp(argv[i], "--model") == 0 && i + 1 < argc ? argv[i + 1] : NULL;
-        for (int k = 0; v && models[k].name; k++)
-            if (strcmp(v, models[k].name) == 0) m = (hd_gen_model)models[k].value;
+        for (int k = 0; v && cli_gen_models[k].name; k++)
+            if (strcmp(v, cli_gen_models[k].name) == 0) m = (hd_gen_model)cli_gen_models[k].value;
     }
     return m;
 }
@@ -108,7 +108,7 @@ static int train(int argc, char **argv)
     cli_optim oc = {.o = &o.optim_critic, .suffix = "-critic", .heading = "critic (encoder) optimiser"};
     int no_eval = 0;
     cli_flag flags[] = {
-        CLI_ENUM("model", &o.model, models, "wgan-gp, cramer, vae, gmm (the baseline) or library"),
+        CLI_ENUM("model", &o.model, cli_gen_models, "wgan-gp, cramer, vae, gmm (the baseline) or library"),
         CLI_STRING("data", &o.data, "training showers (.h5 or .npz of hadron sim calo, CaloChallenge layout)"),
         CLI_STRING("heldout", &o.heldout, "held-out showers for the evaluation (default: the last --heldout-fraction of --data)"),
         CLI_DOUBLE("heldout-fraction", &o.heldout_fraction, "of --data kept out of training for the evaluation"),
@@ -122,7 +122,7 @@ static int train(int argc, char **argv)
         CLI_FLOAT("gp-lambda", &o.gp_lambda, "gradient-penalty weight"),
         CLI_I64("cramer-dim", &o.cramer_dim, "cramer: size of the critic's output h(x)"),
         CLI_FLOAT("kl-weight", &o.kl_weight, "vae: weight of the KL term (beta)"),
-        CLI_CUSTOM("enforce", &o.enforce, &enforce, "statistics added to the generator's loss"),
+        CLI_CUSTOM("enforce", &o.enforce, &cli_enforce, "statistics added to the generator's loss"),
         CLI_FLOAT("enforce-weight", &o.enforce_weight, "weight of the enforced statistics"),
         CLI_INT("library-k", &o.library_k, "library: neighbours mixed (1: the nearest shower)"),
         CLI_INT("gmm-k", &o.gmm_k, "gmm: components"),

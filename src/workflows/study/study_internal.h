@@ -3,6 +3,7 @@
 #define HADRON_STUDY_INTERNAL_H
 
 #include "hadron/workflows.h"
+#include "workflows/gen/gen_internal.h"
 
 /* ---- summaries (study_stats.c) ---- */
 
@@ -31,6 +32,24 @@ typedef struct {
 
 /* NAME.csv and NAME.png in dir: the truth, the estimates' median and their 16-84% band. */
 int study_band_plot(const char *dir, const char *name, const study_band *b);
+
+/* ---- calorimeter studies (study_calo.c) ---- */
+
+/* Simulates n electron showers of the reduced layout, 1-100 GeV log-uniform,
+ * into the file path and reads them back into out. */
+int study_simulate(const char *path, uint64_t seed, int64_t n, gen_sample *out);
+/* n showers [n, voxels] MeV from a generator checkpoint for the energies e_inc [n]. */
+int study_generate(const char *checkpoint, uint64_t seed, int64_t n, const float *e_inc, float *out);
+
+/* Per-shower statistics, study_stat_count(l) per row: E_tot / E_inc, the
+ * transverse width about the shower's centre (mm, energy weighted, as
+ * --enforce width), the fraction of voxels above the threshold, then each
+ * layer's fraction of E_tot. */
+enum { STUDY_E_RATIO, STUDY_WIDTH, STUDY_OCCUPANCY, STUDY_SCALARS };
+int64_t study_stat_count(const hd_calo_layout *l);
+int study_shower_stats(const hd_calo_layout *l, int64_t n, const float *showers, const float *e_inc, double *out);
+/* mean and standard deviation of column j of t [n][w] */
+void study_column_moments(int64_t n, int64_t w, const double *t, int64_t j, double *mean, double *sd);
 
 /* ---- the toy of seed 001: statistics of S = X1 + X2 (toy_estimators.c) ---- */
 

@@ -10,7 +10,6 @@
  *            workflow's networks, unconditional: a constant condition),
  *            n_target events drawn. */
 #include "study_internal.h"
-#include "workflows/gen/gen_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
