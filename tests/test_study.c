@@ -3,7 +3,7 @@
  * built from a sample cut at x < 12 never reaches x1 + x2 > 24; the fitted
  * log-normal is unbiased within its spread; the permuted library is worth
  * about its training sample, not its n^2 sums; the files are written.
- * decompose: see test_decompose. */
+ * decompose, amplify: see their tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +99,35 @@ static void test_decompose(void **state)
     assert_int_equal(access(path, R_OK), 0);
 }
 
+/* amplify: the training sample is worth about itself (the metric is
+ * calibrated), the library about its training sample, and the mixture
+ * baseline less than its sample on E_tot / E_inc. */
+static void test_amplify(void **state)
+{
+    (void)state;
+    hd_amplify_opts o = hd_amplify_opts_default();
+    o.out_dir = dir;
+    o.models = 1u << HD_GEN_GMM | 1u << HD_GEN_LIBRARY;
+    o.n_sizes = 2;
+    o.sizes[0] = 500;
+    o.sizes[1] = 1500;
+    o.n_truth = 20000;
+    hd_amplify_result r;
+    assert_int_equal(hd_amplify_run(&o, &r), HD_OK);
+    for (int i = 0; i < 2; i++) {
+        for (int k = 0; k < HD_SHOWER_STATS; k++) {
+            double a = r.n_equiv[HD_AMPLIFY_SAMPLE][i][k] / (double)o.sizes[i];
+            if (!(a > 0.2 && a < 5)) fail_msg("training sample %lld, %s: amplification %g", (long long)o.sizes[i],
+                                              hd_shower_stat_name(k), a);
+        }
+        assert_true(r.n_equiv[HD_GEN_LIBRARY][i][3] / (double)o.sizes[i] < 3); /* the layers: no more than its showers */
+        assert_true(r.n_equiv[HD_GEN_GMM][i][0] / (double)o.sizes[i] < 1);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/n_equiv_E_ratio.csv", dir);
+    assert_int_equal(access(path, R_OK), 0);
+}
+
 static void test_toy_refusals(void **state)
 {
     (void)state;
@@ -125,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_toy_lognormal),
         cmocka_unit_test(test_decompose),
+        cmocka_unit_test(test_amplify),
         cmocka_unit_test(test_toy_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

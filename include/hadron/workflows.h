@@ -533,7 +533,9 @@ const char *hd_decompose_method_name(hd_decompose_method m); /* "particle", "eve
  * the transverse width, the occupancy (moment mismatches
  * sqrt(dmean^2 + dstd^2) in units of the simulator's spread) and the
  * layers' energy fractions (the rms over layers of dmean / std). */
-#define HD_ENFORCE_STATS 4
+#define HD_SHOWER_STATS 4
+const char *hd_shower_stat_name(int i); /* "E_ratio", "width", "occupancy", "layer_fractions" */
+
 typedef struct {
     const char *out_dir;
     uint64_t seed;          /* 1 */
@@ -548,16 +550,51 @@ typedef struct {
 } hd_enforce_opts;
 
 typedef struct {
-    double floor[HD_ENFORCE_STATS];      /* training against held-out simulator showers */
-    double heldout[2][HD_ENFORCE_STATS]; /* [free, enforced]: generated for the held-out energies against them */
-    double train[2][HD_ENFORCE_STATS];   /* generated for the training energies against the training showers */
+    double floor[HD_SHOWER_STATS];      /* training against held-out simulator showers */
+    double heldout[2][HD_SHOWER_STATS]; /* [free, enforced]: generated for the held-out energies against them */
+    double train[2][HD_SHOWER_STATS];   /* generated for the training energies against the training showers */
     double seconds[2];                   /* training */
 } hd_enforce_result;
 
 hd_enforce_opts hd_enforce_opts_default(void);
 int hd_enforce_check(const hd_enforce_opts *o);
 int hd_enforce_run(const hd_enforce_opts *o, hd_enforce_result *r);
-const char *hd_enforce_stat_name(int i); /* "E_ratio", "width", "occupancy", "layer_fractions" */
+
+/* amplify: how many training showers a generated shower is worth (in the
+ * spirit of GANplifying, arXiv:2008.06545).  Each model is trained on the
+ * first N of a simulated sample for each size N, then generates showers for
+ * the energies of n_truth further simulated showers.  For each observable
+ * (E_tot / E_inc, the width, the occupancy, each layer's fraction),
+ * B quantile bins of the truth; a sample's quantile-binned error is
+ * MSE = mean_b (f_b - 1/B)^2, less the expected noise of the truth's and of
+ * the sample's own size; n_equiv = (1 - 1/B) / (B MSE) is the size of an
+ * independent simulator sample with that error (the layers: their mean
+ * MSE).  The training sample itself is row HD_AMPLIFY_SAMPLE. */
+#define HD_AMPLIFY_MAX_SIZES 8
+#define HD_AMPLIFY_SAMPLE 5 /* after the five hd_gen_model rows */
+typedef struct {
+    const char *out_dir;
+    uint64_t seed;          /* 1 */
+    unsigned models;        /* bits 1u << hd_gen_model: gmm, library, vae and wgan-gp */
+    int n_sizes;
+    int64_t sizes[HD_AMPLIFY_MAX_SIZES]; /* 1000, 4000, 16000 */
+    int64_t n_truth;        /* 100000 */
+    int steps;              /* 3000 steps of each network (critic steps of a GAN), batch 128 */
+    int bins;               /* 10 */
+    void (*on_stage)(void *user, const char *what);
+    void *user;
+} hd_amplify_opts;
+
+typedef struct {
+    double mse[HD_AMPLIFY_SAMPLE + 1][HD_AMPLIFY_MAX_SIZES][HD_SHOWER_STATS];     /* after the corrections */
+    double n_equiv[HD_AMPLIFY_SAMPLE + 1][HD_AMPLIFY_MAX_SIZES][HD_SHOWER_STATS]; /* inf where MSE <= 0 */
+    double train_seconds[HD_AMPLIFY_SAMPLE][HD_AMPLIFY_MAX_SIZES];
+    double seconds;
+} hd_amplify_result;
+
+hd_amplify_opts hd_amplify_opts_default(void);
+int hd_amplify_check(const hd_amplify_opts *o);
+int hd_amplify_run(const hd_amplify_opts *o, hd_amplify_result *r);
 
 #ifdef __cplusplus
 }

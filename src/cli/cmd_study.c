@@ -3,10 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static int toy(int argc, char **argv);
 static int decompose(int argc, char **argv);
 static int enforce(int argc, char **argv);
+static int amplify(int argc, char **argv);
 
 static const cli_command cmd_toy = {
     .name = "study toy-lognormal",
@@ -28,6 +30,13 @@ static const cli_command cmd_enforce = {
     .summary = "a GAN trained with and without enforced statistics: what they gain, and the validation they cost",
     .usage = "study enforce [--out DIR] [options]",
     .run = enforce,
+};
+
+static const cli_command cmd_amplify = {
+    .name = "study amplify",
+    .summary = "how many simulated showers a generated shower is worth, against the training sample's size",
+    .usage = "study amplify [--out DIR] [options]",
+    .run = amplify,
 };
 
 static void on_progress(void *user, int done, int total)
@@ -170,15 +179,89 @@ static int enforce(int argc, char **argv)
            hd_gen_model_name(o.model), (long long)o.n_train, o.epochs);
     printf("%-16s %8s %14s %14s %14s %14s\n", "statistic", "floor", "free held-out", "enf. held-out", "free train",
            "enf. train");
-    for (int i = 0; i < HD_ENFORCE_STATS; i++)
-        printf("%-16s %8.4f %14.4f %14.4f %14.4f %14.4f\n", hd_enforce_stat_name(i), res.floor[i], res.heldout[0][i],
+    for (int i = 0; i < HD_SHOWER_STATS; i++)
+        printf("%-16s %8.4f %14.4f %14.4f %14.4f %14.4f\n", hd_shower_stat_name(i), res.floor[i], res.heldout[0][i],
                res.heldout[1][i], res.train[0][i], res.train[1][i]);
     printf("trained in %.0f s and %.0f s; wrote %s/{summary.csv, metrics.json, free/, enforced/}\n", res.seconds[0],
            res.seconds[1], o.out_dir);
     return 0;
 }
 
-static const cli_command *const subcommands[] = {&cmd_toy, &cmd_decompose, &cmd_enforce, NULL};
+/* --models gmm,library,... as bits 1 << hd_gen_model */
+static int parse_models(const char *text, void *dst)
+{
+    unsigned bits = 0;
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        int k = 0;
+        while (cli_gen_models[k].name && !(strlen(cli_gen_models[k].name) == n && strncmp(p, cli_gen_models[k].name, n) == 0)) k++;
+        if (!cli_gen_models[k].name) return 1;
+        bits |= 1u << cli_gen_models[k].value;
+        p += n + (p[n] == ',');
+    }
+    if (!bits) return 1;
+    *(unsigned *)dst = bits;
+    return 0;
+}
+
+static void print_models(FILE *f, const void *src)
+{
+    unsigned b = *(const unsigned *)src;
+    for (int k = 0, first = 1; cli_gen_models[k].name; k++)
+        if (b & (1u << cli_gen_models[k].value)) {
+            fprintf(f, "%s%s", first ? "" : ",", cli_gen_models[k].name);
+            first = 0;
+        }
+}
+
+static const cli_custom model_list = {parse_models, print_models, "LIST",
+                                      "list of models (wgan-gp, cramer, vae, gmm, library)"};
+
+static int amplify(int argc, char **argv)
+{
+    hd_amplify_opts o = hd_amplify_opts_default();
+    o.out_dir = "out/study-amplify";
+    cli_run r = {.out = &o.out_dir, .seed = &o.seed};
+    cli_flag flags[] = {
+        CLI_CUSTOM("models", &o.models, &model_list, "the generators judged"),
+        CLI_I64_LIST("sizes", o.sizes, &o.n_sizes, "training sample sizes, increasing"),
+        CLI_I64("n-truth", &o.n_truth, "simulated showers of the truth (their energies condition the models)"),
+        CLI_INT("steps", &o.steps, "steps of each network at batch 128 (a GAN's: critic steps)"),
+        CLI_INT("bins", &o.bins, "quantile bins of the truth per observable"),
+        cli_run_flags(&r),
+    };
+    int rc = CLI_PARSE(&cmd_amplify, argc, argv, flags);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (hd_amplify_check(&o) != HD_OK) return cli_refuse(&cmd_amplify);
+    if (cli_start(&r)) return 1;
+    hd_progress bar = {0};
+    o.on_stage = cli_stage_above;
+    o.user = &bar;
+    hd_progress_begin(&bar, "amplify", 1);
+    hd_amplify_result res;
+    rc = hd_amplify_run(&o, &res);
+    hd_progress_end(&bar);
+    if (rc != HD_OK) return cli_fail(&cmd_amplify);
+    printf("amplification n_equiv / N (quantile-binned error, %d bins, truth %lld showers)\n", o.bins,
+           (long long)o.n_truth);
+    printf("%-16s %8s", "model", "N");
+    for (int k = 0; k < HD_SHOWER_STATS; k++) printf(" %16s", hd_shower_stat_name(k));
+    printf(" %10s\n", "train s");
+    for (int m = HD_AMPLIFY_SAMPLE; m >= 0; m--) {
+        if (m < HD_AMPLIFY_SAMPLE && !(o.models & (1u << m))) continue;
+        for (int i = 0; i < o.n_sizes; i++) {
+            printf("%-16s %8lld", m == HD_AMPLIFY_SAMPLE ? "training sample" : hd_gen_model_name((hd_gen_model)m),
+                   (long long)o.sizes[i]);
+            for (int k = 0; k < HD_SHOWER_STATS; k++) printf(" %16.3g", res.n_equiv[m][i][k] / (double)o.sizes[i]);
+            if (m < HD_AMPLIFY_SAMPLE) printf(" %10.1f", res.train_seconds[m][i]);
+            printf("\n");
+        }
+    }
+    printf("took %.0f s; wrote %s/{metrics.json, n_equiv_*.csv, n_equiv_*.png, <model>_<N>/}\n", res.seconds, o.out_dir);
+    return 0;
+}
+
+static const cli_command *const subcommands[] = {&cmd_toy, &cmd_decompose, &cmd_enforce, &cmd_amplify, NULL};
 
 const cli_command cmd_study = {
     .name = "study",

@@ -277,5 +277,17 @@ expect "gen sample: not a generator" 1 "not a generator" "$hadron" gen sample --
 expect "calo-eval reads gen sample" 0 "AUC" "$hadron" calo-eval --reference "$tmp/c/r2.h5" --generated "$tmp/gs.h5" \
   --epochs 2 --out "$tmp/gse"
 
+# hadron study
+expect "study lists its studies" 0 "amplify" "$hadron" study --help
+expect "study toy-lognormal --help" 0 "--gan-resamplings N" "$hadron" study toy-lognormal --help
+expect "study toy-lognormal: bad size" 2 "n-train 7000" "$hadron" study toy-lognormal --n-train 7000
+expect "study toy-lognormal small" 0 "lognormal-fit" "$hadron" study toy-lognormal --n-train 100 --resamplings 4 \
+  --gmm-resamplings 2 --gan-resamplings 0 --n-target 5000 --n-check 10000 --out "$tmp/st"
+check "study toy-lognormal wrote metrics.json" test -s "$tmp/st/metrics.json"
+expect "study decompose: too few showers" 2 "at least 10 events" "$hadron" study decompose --n-train 100
+expect "study enforce: not a GAN" 2 "wgan-gp or cramer" "$hadron" study enforce --model vae
+expect "study amplify: bad models" 2 "--models" "$hadron" study amplify --models flow
+expect "study amplify: sizes must increase" 2 "sizes must increase" "$hadron" study amplify --sizes 4000,1000
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

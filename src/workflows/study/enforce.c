@@ -9,22 +9,14 @@
 #include "study_internal.h"
 #include "workflows/report.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 hd_enforce_opts hd_enforce_opts_default(void)
 {
     return (hd_enforce_opts){.seed = 1, .model = HD_GEN_WGAN_GP, .enforce = HD_GEN_ENFORCE_ENERGY, .n_train = 10000,
                              .n_heldout = 10000, .epochs = 40};
-}
-
-const char *hd_enforce_stat_name(int i)
-{
-    static const char *const names[HD_ENFORCE_STATS] = {"E_ratio", "width", "occupancy", "layer_fractions"};
-    return i >= 0 && i < HD_ENFORCE_STATS ? names[i] : "?";
 }
 
 int hd_enforce_check(const hd_enforce_opts *o)
@@ -81,24 +73,12 @@ static int one_run(study *s, int enforced, hd_enforce_result *res)
     const hd_enforce_opts *o = s->o;
     char dir[4096], ckpt[4200];
     snprintf(dir, sizeof dir, "%s/%s", o->out_dir, enforced ? "enforced" : "free");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return hd_error(HD_EIO, "cannot make %s: %s", dir, strerror(errno));
-    hd_gen_opts g = hd_gen_opts_default(o->model);
-    g.data = s->train_path;
-    g.heldout = s->held_path;
-    g.eval_showers = 2000;
-    g.out_dir = dir;
-    g.seed = o->seed;
-    g.epochs = o->epochs;
-    g.checkpoint_every = o->epochs;
-    g.evaluate = 0;
-    g.enforce = enforced ? o->enforce : 0;
-    g.on_epoch = o->on_epoch;
-    g.user = o->user;
+    study_run run = {.model = o->model, .data = s->train_path, .heldout = s->held_path, .dir = dir, .seed = o->seed,
+                     .epochs = o->epochs, .enforce = enforced ? o->enforce : 0, .on_epoch = o->on_epoch,
+                     .user = o->user};
     stage(o, enforced ? "training with the statistics enforced" : "training without enforced statistics");
-    hd_gen_result gr;
-    int rc = hd_gen_train(&g, &gr);
+    int rc = study_train(&run, &res->seconds[enforced]);
     if (rc != HD_OK) return rc;
-    res->seconds[enforced] = gr.train_seconds;
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
     int64_t nv = s->train.n_vox, w = study_stat_count(&s->layout), n = s->train.n > s->held.n ? s->train.n : s->held.n;
     float *sh = hd_malloc((size_t)(n * nv) * sizeof(float));
@@ -134,8 +114,8 @@ static int write_outputs(const study *s, const hd_enforce_result *res)
     int rc = hd_atomic_open(&af, path);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "statistic,floor,free_heldout,enforced_heldout,free_train,enforced_train\n");
-    for (int i = 0; i < HD_ENFORCE_STATS; i++)
-        fprintf(af.f, "%s,%.5g,%.5g,%.5g,%.5g,%.5g\n", hd_enforce_stat_name(i), res->floor[i], res->heldout[0][i],
+    for (int i = 0; i < HD_SHOWER_STATS; i++)
+        fprintf(af.f, "%s,%.5g,%.5g,%.5g,%.5g,%.5g\n", hd_shower_stat_name(i), res->floor[i], res->heldout[0][i],
                 res->heldout[1][i], res->train[0][i], res->train[1][i]);
     if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
     snprintf(path, sizeof path, "%s/metrics.json", o->out_dir);
@@ -151,7 +131,7 @@ static int write_outputs(const study *s, const hd_enforce_result *res)
     for (int k = 0; k < 5; k++) {
         const double *v = k == 0 ? res->floor : k < 3 ? res->heldout[k - 1] : res->train[k - 3];
         fprintf(f, "  \"%s\": {", groups[k]);
-        for (int i = 0; i < HD_ENFORCE_STATS; i++) hd_report_number(f, hd_enforce_stat_name(i), v[i], i + 1 == HD_ENFORCE_STATS);
+        for (int i = 0; i < HD_SHOWER_STATS; i++) hd_report_number(f, hd_shower_stat_name(i), v[i], i + 1 == HD_SHOWER_STATS);
         fprintf(f, "  }%s\n", k < 4 ? "," : "");
     }
     fprintf(f, "}\n");

@@ -2,9 +2,17 @@
  * from a trained generator, and the per-shower statistics they judge. */
 #include "study_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+const char *hd_shower_stat_name(int i)
+{
+    static const char *const names[HD_SHOWER_STATS] = {"E_ratio", "width", "occupancy", "layer_fractions"};
+    return i >= 0 && i < HD_SHOWER_STATS ? names[i] : "?";
+}
 
 int study_simulate(const char *path, uint64_t seed, int64_t n, gen_sample *out)
 {
@@ -14,6 +22,28 @@ int study_simulate(const char *path, uint64_t seed, int64_t n, gen_sample *out)
     int rc = hd_calo_write(&c, path);
     hd_calo_layout l;
     return rc == HD_OK ? gen_read(path, 0, &l, out) : rc;
+}
+
+int study_train(const study_run *r, double *seconds)
+{
+    if (mkdir(r->dir, 0777) != 0 && errno != EEXIST) return hd_error(HD_EIO, "cannot make %s: %s", r->dir, strerror(errno));
+    hd_gen_opts g = hd_gen_opts_default(r->model);
+    g.data = r->data;
+    g.max_showers = r->max_showers;
+    g.heldout = r->heldout;
+    g.eval_showers = 2000; /* the vae's held-out ELBO */
+    g.out_dir = r->dir;
+    g.seed = r->seed;
+    g.epochs = r->epochs;
+    g.checkpoint_every = r->epochs;
+    g.evaluate = 0;
+    g.enforce = r->enforce;
+    g.on_epoch = r->on_epoch;
+    g.user = r->user;
+    hd_gen_result res;
+    int rc = hd_gen_train(&g, &res);
+    *seconds = res.train_seconds;
+    return rc;
 }
 
 int study_generate(const char *checkpoint, uint64_t seed, int64_t n, const float *e_inc, float *out)

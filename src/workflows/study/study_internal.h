@@ -38,6 +38,19 @@ int study_band_plot(const char *dir, const char *name, const study_band *b);
 /* Simulates n electron showers of the reduced layout, 1-100 GeV log-uniform,
  * into the file path and reads them back into out. */
 int study_simulate(const char *path, uint64_t seed, int64_t n, gen_sample *out);
+/* hadron gen train of one model into dir (made if missing), without its
+ * evaluation: dir/checkpoint.safetensors. */
+typedef struct {
+    hd_gen_model model;
+    const char *data, *heldout, *dir;
+    int64_t max_showers;
+    uint64_t seed;
+    int epochs;
+    unsigned enforce;
+    void (*on_epoch)(void *user, const hd_gen_epoch *e);
+    void *user;
+} study_run;
+int study_train(const study_run *r, double *seconds);
 /* n showers [n, voxels] MeV from a generator checkpoint for the energies e_inc [n]. */
 int study_generate(const char *checkpoint, uint64_t seed, int64_t n, const float *e_inc, float *out);
 
