@@ -3,7 +3,7 @@
  * built from a sample cut at x < 12 never reaches x1 + x2 > 24; the fitted
  * log-normal is unbiased within its spread; the permuted library is worth
  * about its training sample, not its n^2 sums; the files are written.
- * decompose, amplify: see their tests. */
+ * decompose, amplify, enforce: see their tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +128,28 @@ static void test_amplify(void **state)
     assert_int_equal(access(path, R_OK), 0);
 }
 
+/* enforce: the enforced statistic comes out much closer to the simulator's
+ * (8 epochs on 2000 showers: 1.5 against 7.6 in units of its spread); two
+ * simulator samples sit at the floor. */
+static void test_enforce(void **state)
+{
+    (void)state;
+    hd_enforce_opts o = hd_enforce_opts_default();
+    o.out_dir = dir;
+    o.n_train = 2000;
+    o.n_heldout = 2000;
+    o.epochs = 8;
+    hd_enforce_result r;
+    assert_int_equal(hd_enforce_run(&o, &r), HD_OK);
+    for (int k = 0; k < HD_SHOWER_STATS; k++) assert_true(r.floor[k] < 0.3);
+    assert_true(r.heldout[0][0] > 3 * r.floor[0]);
+    assert_true(r.heldout[1][0] < 0.5 * r.heldout[0][0]);
+    assert_true(r.train[1][0] < 0.5 * r.train[0][0]);
+    char path[512];
+    snprintf(path, sizeof path, "%s/enforced/checkpoint.safetensors", dir);
+    assert_int_equal(access(path, R_OK), 0);
+}
+
 static void test_toy_refusals(void **state)
 {
     (void)state;
@@ -155,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_toy_lognormal),
         cmocka_unit_test(test_decompose),
         cmocka_unit_test(test_amplify),
+        cmocka_unit_test(test_enforce),
         cmocka_unit_test(test_toy_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

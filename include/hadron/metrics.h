@@ -274,6 +274,7 @@ int hd_w1_features(int64_t n1, const float *x1, int64_t n2, const float *x2, int
  * as numpy's default; sorts v in place. */
 double hd_quantile(double *v, int64_t n, double q);
 double hd_quantile_sorted(const double *v, int64_t n, double q); /* the same of an ascending v */
+void hd_sort_doubles(double *v, int64_t n);                       /* ascending, in place */
 
 /* ---- classifier two-sample test (metrics/c2st.c) -------------------------------
  * Can a network tell sample a from sample b?  Each sample is cut, in a

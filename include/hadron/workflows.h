@@ -578,8 +578,8 @@ typedef struct {
     unsigned models;        /* bits 1u << hd_gen_model: gmm, library, vae and wgan-gp */
     int n_sizes;
     int64_t sizes[HD_AMPLIFY_MAX_SIZES]; /* 1000, 4000, 16000 */
-    int64_t n_truth;        /* 100000 */
-    int steps;              /* 3000 steps of each network (critic steps of a GAN), batch 128 */
+    int64_t n_truth;        /* 200000, at least 10 times the largest size */
+    int steps;              /* 2000 steps of each network (critic steps of a GAN), batch 128 */
     int bins;               /* 10 */
     void (*on_stage)(void *user, const char *what);
     void *user;

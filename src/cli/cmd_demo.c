@@ -11,7 +11,7 @@ static int run(int argc, char **argv)
     int rc = CLI_PARSE(&cmd_demo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], calo_ref[4096], calo_gen[4096],
-        calo[4096], gen[4096], gen_model[4096], gen_out[4096], threads[16];
+        calo[4096], gen[4096], gen_model[4096], gen_out[4096], toy[4096], threads[16];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
@@ -24,6 +24,7 @@ static int run(int argc, char **argv)
     snprintf(gen, sizeof gen, "%s/gen-gmm", out);
     snprintf(gen_model, sizeof gen_model, "%s/gen-gmm/checkpoint.safetensors", out);
     snprintf(gen_out, sizeof gen_out, "%s/gen-gmm/sampled.h5", out);
+    snprintf(toy, sizeof toy, "%s/study-toy", out);
     snprintf(threads, sizeof threads, "%d", r.threads);
     char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50", "--threads", threads};
     char *sim_argv[] = {"sim", "tracking", "--out", hist, "--threads", threads};
@@ -40,6 +41,8 @@ static int run(int argc, char **argv)
                         "--eval-epochs", "10", "--threads", threads};
     char *sample_argv[] = {"gen", "sample", "--model", gen_model, "--n", "2000", "--e-min", "10GeV", "--e-max",
                            "20GeV", "--out", gen_out, "--threads", threads};
+    char *toy_argv[] = {"study", "toy-lognormal", "--resamplings", "50", "--gmm-resamplings", "0",
+                        "--gan-resamplings", "0", "--n-check", "1000000", "--out", toy, "--threads", threads};
     printf("== fit: an MLP learns a known function ==\n");
     if ((rc = cli_dispatch(&cmd_fit, CLI_COUNT(fit_argv), fit_argv)) != 0) return rc;
     printf("\n== sim tracking: efficiency histograms of a forward spectrometer ==\n");
@@ -61,6 +64,8 @@ static int run(int argc, char **argv)
     if ((rc = cli_dispatch(&cmd_gen, CLI_COUNT(gen_argv), gen_argv)) != 0) return rc;
     printf("\n== gen sample: showers of 10 to 20 GeV from the trained mixture ==\n");
     if ((rc = cli_dispatch(&cmd_gen, CLI_COUNT(sample_argv), sample_argv)) != 0) return rc;
+    printf("\n== study toy-lognormal: what 1000 events know about the tail of x1 + x2 (seed 001's toy) ==\n");
+    if ((rc = cli_dispatch(&cmd_study, CLI_COUNT(toy_argv), toy_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
@@ -68,8 +73,9 @@ static int run(int argc, char **argv)
            "  %s/convergence_c.png   AVO: the fitted asymmetry c per iteration, against the truth\n"
            "  %s/loss.png               the fit demo's losses\n"
            "  %s/report.md        showers against the floor, with features_*.png\n"
-           "  %s/showers.png        the mixture's mean and single showers per layer against the simulator's\n",
-           sur, sur, sur, bnn, bnn, avo, dir, calo, gen);
+           "  %s/showers.png        the mixture's mean and single showers per layer against the simulator's\n"
+           "  %s/density_library-cut.png  a library cut at x < 12 against the exact tail of x1 + x2\n",
+           sur, sur, sur, bnn, bnn, avo, dir, calo, gen, toy);
     return 0;
 }
 

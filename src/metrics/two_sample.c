@@ -48,9 +48,11 @@ double hd_quantile_sorted(const double *v, int64_t n, double q)
     return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
 }
 
+void hd_sort_doubles(double *v, int64_t n) { qsort(v, (size_t)n, sizeof *v, cmp_double); }
+
 double hd_quantile(double *v, int64_t n, double q)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    hd_sort_doubles(v, n);
     return hd_quantile_sorted(v, n, q);
 }
 

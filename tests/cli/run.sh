@@ -34,7 +34,7 @@ fi
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn gan gen avo calo-eval; do
+for cmd in demo fit info sim surrogate predict bnn gan gen avo calo-eval study; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten

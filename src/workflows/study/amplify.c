@@ -9,14 +9,13 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define ALL_MODELS 0x1Fu
 
 hd_amplify_opts hd_amplify_opts_default(void)
 {
-    hd_amplify_opts o = {.seed = 1, .n_sizes = 3, .sizes = {1000, 4000, 16000}, .n_truth = 100000, .steps = 3000,
+    hd_amplify_opts o = {.seed = 1, .n_sizes = 3, .sizes = {1000, 4000, 16000}, .n_truth = 200000, .steps = 2000,
                          .bins = 10};
     o.models = 1u << HD_GEN_GMM | 1u << HD_GEN_LIBRARY | 1u << HD_GEN_VAE | 1u << HD_GEN_WGAN_GP;
     return o;
@@ -43,12 +42,6 @@ int hd_amplify_check(const hd_amplify_opts *o)
 static void stage(const hd_amplify_opts *o, const char *what)
 {
     if (o->on_stage) o->on_stage(o->user, what);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 typedef struct {
@@ -114,7 +107,7 @@ static int truth_edges(study *s, const double *st)
     }
     for (int64_t j = 0; j < s->w; j++) {
         for (int64_t i = 0; i < n; i++) col[i] = st[i * s->w + j];
-        qsort(col, (size_t)n, sizeof *col, cmp_double);
+        hd_sort_doubles(col, n);
         for (int b = 1; b < B; b++) s->edges[j * (B - 1) + b - 1] = hd_quantile_sorted(col, n, (double)b / B);
         fractions(s, n, st, j, s->p + j * B);
     }
@@ -168,14 +161,12 @@ static const char *row_name(int m) { return m == HD_AMPLIFY_SAMPLE ? "training s
 static int write_outputs(const study *s, const hd_amplify_result *res)
 {
     const hd_amplify_opts *o = s->o;
-    char path[4096];
     int rc = HD_OK;
     for (int k = 0; rc == HD_OK && k < HD_SHOWER_STATS; k++) {
         char csv[96];
         snprintf(csv, sizeof csv, "n_equiv_%s.csv", hd_shower_stat_name(k));
-        snprintf(path, sizeof path, "%s/%s", o->out_dir, csv);
         hd_atomic_file af;
-        if ((rc = hd_atomic_open(&af, path)) != HD_OK) break;
+        if ((rc = study_open(o->out_dir, csv, &af)) != HD_OK) break;
         fprintf(af.f, "n_train,training_sample");
         for (int m = 0; m < HD_AMPLIFY_SAMPLE; m++)
             if (o->models & (1u << m)) fprintf(af.f, ",%s", hd_gen_model_name((hd_gen_model)m));
@@ -189,8 +180,10 @@ static int write_outputs(const study *s, const hd_amplify_result *res)
         if ((rc = hd_atomic_commit(&af)) != HD_OK) break;
         char stem[4096], title[160];
         snprintf(stem, sizeof stem, "%s/n_equiv_%s", o->out_dir, hd_shower_stat_name(k));
+        static const char *const shown[HD_SHOWER_STATS] = {"E_{tot} / E_{inc}", "width", "occupancy",
+                                                           "layer fractions"}; /* gnuplot's enhanced text */
         snprintf(title, sizeof title, "%s: simulator showers a sample is worth (quantile-binned error, %d bins)",
-                 hd_shower_stat_name(k), o->bins);
+                 shown[k], o->bins);
         hd_line_plot p = {.csv = csv, .title = title, .xlabel = "training showers", .ylabel = "equivalent showers",
                           .x_col = 1, .log_x = 1, .log_y = 1, .n_series = 1, .y_cols = {2},
                           .y_titles = {"the training sample itself"}};
@@ -202,9 +195,8 @@ static int write_outputs(const study *s, const hd_amplify_result *res)
         rc = hd_plot_lines(stem, &p, NULL);
     }
     if (rc != HD_OK) return rc;
-    snprintf(path, sizeof path, "%s/metrics.json", o->out_dir);
     hd_atomic_file af;
-    if ((rc = hd_atomic_open(&af, path)) != HD_OK) return rc;
+    if ((rc = study_open(o->out_dir, "metrics.json", &af)) != HD_OK) return rc;
     FILE *f = af.f;
     fprintf(f, "{\n  \"study\": \"amplify\",\n");
     hd_report_number(f, "n_truth", (double)o->n_truth, 0);

@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NS HD_DECOMPOSE_STATS
@@ -86,12 +85,6 @@ static int responses(const hd_decompose_opts *o, int64_t first, int64_t n, doubl
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Statistics and histogram (on [lo, hi)) of m event responses, sorted in place. */
 static void event_stats(int64_t m, double *ev, double lo, double hi, double *st, double *hist)
 {
@@ -100,7 +93,7 @@ static void event_stats(int64_t m, double *ev, double lo, double hi, double *st,
     st[0] = s / (double)m;
     for (int64_t i = 0; i < m; i++) s2 += (ev[i] - st[0]) * (ev[i] - st[0]);
     st[1] = sqrt(s2 / (double)(m - 1));
-    qsort(ev, (size_t)m, sizeof *ev, cmp_double);
+    hd_sort_doubles(ev, m);
     for (int i = 0; i < 4; i++) st[2 + i] = hd_quantile_sorted(ev, m, levels[i]);
     double w = (hi - lo) / BINS;
     memset(hist, 0, BINS * sizeof *hist);
@@ -191,10 +184,8 @@ static int estimate(study *s, int r, double *train, double *ev)
 static int write_outputs(const study *s, const hd_decompose_result *res)
 {
     const hd_decompose_opts *o = s->o;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", o->out_dir);
     hd_atomic_file af;
-    int rc = hd_atomic_open(&af, path);
+    int rc = study_open(o->out_dir, "summary.csv", &af);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "method,statistic,truth,bias_rel,spread_rel,n_equiv\n");
     for (int m = 0; m < HD_DECOMPOSE_METHODS; m++)
@@ -219,8 +210,7 @@ static int write_outputs(const study *s, const hd_decompose_result *res)
                         .log_y = 1};
         if ((rc = study_band_plot(o->out_dir, name, &b)) != HD_OK) return rc;
     }
-    snprintf(path, sizeof path, "%s/metrics.json", o->out_dir);
-    if ((rc = hd_atomic_open(&af, path)) != HD_OK) return rc;
+    if ((rc = study_open(o->out_dir, "metrics.json", &af)) != HD_OK) return rc;
     FILE *f = af.f;
     fprintf(f, "{\n  \"study\": \"decompose\",\n");
     hd_report_number(f, "energy_mev", o->energy, 0);
@@ -236,13 +226,9 @@ static int write_outputs(const study *s, const hd_decompose_result *res)
     for (int m = 0; m < HD_DECOMPOSE_METHODS; m++) {
         fprintf(f, "    \"%s\": {\n", hd_decompose_method_name((hd_decompose_method)m));
         hd_report_number(f, "log10_distinct_events", res->log10_distinct[m], 0);
-        for (int i = 0; i < NS; i++) {
-            fprintf(f, "      \"%s\": {", hd_decompose_stat_name(i));
-            hd_report_number(f, "bias_rel", res->bias_rel[m][i], 0);
-            hd_report_number(f, "spread_rel", res->spread_rel[m][i], 0);
-            hd_report_number(f, "n_equiv", res->n_equiv[m][i], 1);
-            fprintf(f, "}%s\n", i + 1 < NS ? "," : "");
-        }
+        for (int i = 0; i < NS; i++)
+            study_json_summary(f, hd_decompose_stat_name(i), res->bias_rel[m][i], res->spread_rel[m][i],
+                               res->n_equiv[m][i], i + 1 == NS);
         fprintf(f, "    }%s\n", m + 1 < HD_DECOMPOSE_METHODS ? "," : "");
     }
     fprintf(f, "  }\n}\n");

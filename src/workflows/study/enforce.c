@@ -107,19 +107,17 @@ static void enforced_names(unsigned bits, char *buf, size_t size)
 static int write_outputs(const study *s, const hd_enforce_result *res)
 {
     const hd_enforce_opts *o = s->o;
-    char path[4096], list[64];
+    char list[64];
     enforced_names(o->enforce, list, sizeof list);
-    snprintf(path, sizeof path, "%s/summary.csv", o->out_dir);
     hd_atomic_file af;
-    int rc = hd_atomic_open(&af, path);
+    int rc = study_open(o->out_dir, "summary.csv", &af);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "statistic,floor,free_heldout,enforced_heldout,free_train,enforced_train\n");
     for (int i = 0; i < HD_SHOWER_STATS; i++)
         fprintf(af.f, "%s,%.5g,%.5g,%.5g,%.5g,%.5g\n", hd_shower_stat_name(i), res->floor[i], res->heldout[0][i],
                 res->heldout[1][i], res->train[0][i], res->train[1][i]);
     if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
-    snprintf(path, sizeof path, "%s/metrics.json", o->out_dir);
-    if ((rc = hd_atomic_open(&af, path)) != HD_OK) return rc;
+    if ((rc = study_open(o->out_dir, "metrics.json", &af)) != HD_OK) return rc;
     FILE *f = af.f;
     fprintf(f, "{\n  \"study\": \"enforce\",\n  \"model\": \"%s\",\n  \"enforce\": \"%s\",\n",
             hd_gen_model_name(o->model), list);

@@ -3,6 +3,8 @@
 #define HADRON_STUDY_INTERNAL_H
 
 #include "hadron/workflows.h"
+
+#include <stdio.h>
 #include "workflows/gen/gen_internal.h"
 
 /* ---- summaries (study_stats.c) ---- */
@@ -18,6 +20,10 @@ typedef struct {
  * fraction, sigma^2 for a mean. */
 void study_summarise(int n_res, int n_stat, const double *est, const double *truth, const double *unit,
                      study_summary *out);
+/* dir/name opened for an atomic write */
+int study_open(const char *dir, const char *name, hd_atomic_file *af);
+/* metrics.json: one statistic's line, "name": {"bias_rel": .., "spread_rel": .., "n_equiv": ..} */
+void study_json_summary(FILE *f, const char *name, double bias_rel, double spread_rel, double n_equiv, int last);
 
 /* ---- plots (study_plot.c) ---- */
 

@@ -14,11 +14,10 @@ static double column_quantile(const double *t, int R, int w, int b, double q)
 
 int study_band_plot(const char *dir, const char *name, const study_band *b)
 {
-    char csv[160], stem[4096], path[4096];
+    char csv[160], stem[4096];
     snprintf(csv, sizeof csv, "%s.csv", name);
-    snprintf(path, sizeof path, "%s/%s", dir, csv);
     hd_atomic_file af;
-    int rc = hd_atomic_open(&af, path);
+    int rc = study_open(dir, csv, &af);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "x,truth,median,q16,q84\n");
     for (int i = 0; i < b->bins; i++)

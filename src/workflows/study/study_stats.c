@@ -1,6 +1,8 @@
 /* What every study reports of an estimator over its resamplings. */
 #include "study_internal.h"
 
+#include "workflows/report.h"
+
 #include <math.h>
 
 void study_summarise(int n_res, int n_stat, const double *est, const double *truth, const double *unit,
@@ -17,4 +19,20 @@ void study_summarise(int n_res, int n_stat, const double *est, const double *tru
         out[i].spread_rel = sd / t;
         out[i].n_equiv = unit[i] / ((m - t) * (m - t) + sd * sd);
     }
+}
+
+void study_json_summary(FILE *f, const char *name, double bias_rel, double spread_rel, double n_equiv, int last)
+{
+    fprintf(f, "      \"%s\": {", name);
+    hd_report_number(f, "bias_rel", bias_rel, 0);
+    hd_report_number(f, "spread_rel", spread_rel, 0);
+    hd_report_number(f, "n_equiv", n_equiv, 1);
+    fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+int study_open(const char *dir, const char *name, hd_atomic_file *af)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return hd_atomic_open(af, path);
 }

@@ -12,7 +12,6 @@
 #include "study_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 const double toy_q[TOY_NQ] = {0.5, 0.9, 0.99, 0.999, 0.9999};
@@ -31,18 +30,12 @@ const char *hd_toy_stat_name(int i)
     return i >= 0 && i < TOY_NSTAT ? names[i] : "?";
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double threshold(const toy_spec *sp, int i) { return sp->cut * (i + 1); }
 static double bin_width(const toy_spec *sp) { return 3 * sp->cut / TOY_BINS; }
 
 void toy_sample_stats(const toy_spec *sp, int64_t m, double *sums, double *stats, double *hist)
 {
-    qsort(sums, (size_t)m, sizeof *sums, cmp_double);
+    hd_sort_doubles(sums, m);
     for (int i = 0; i < TOY_NQ; i++) stats[i] = hd_quantile_sorted(sums, m, toy_q[i]);
     for (int i = 0; i < TOY_NT; i++) {
         double t = threshold(sp, i);

@@ -148,13 +148,6 @@ static void summarise(const study *s, hd_toy_lognormal_result *res)
 
 /* ---- outputs --------------------------------------------------------------------------- */
 
-static int open_out(const char *dir, const char *name, hd_atomic_file *af)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return hd_atomic_open(af, path);
-}
-
 static const char *const titles[HD_TOY_ESTIMATORS] = {
     "the training sample's own sums", "library of permutations, training sample cut at x < cut",
     "library of permutations", "fitted log-normal (exact)", "Gaussian mixture of ln x", "WGAN-GP"};
@@ -180,7 +173,7 @@ static int quantile_plots(const study *s, const hd_toy_lognormal_result *res)
     for (int which = 0; which < 2; which++) {
         const char *csv = which ? "spread.csv" : "bias.csv";
         hd_atomic_file af;
-        int rc = open_out(o->out_dir, csv, &af);
+        int rc = study_open(o->out_dir, csv, &af);
         if (rc != HD_OK) return rc;
         fprintf(af.f, "one_minus_q");
         for (int e = 0; e < HD_TOY_ESTIMATORS; e++) fprintf(af.f, ",%s", hd_toy_estimator_name((hd_toy_estimator)e));
@@ -221,7 +214,7 @@ static int quantile_plots(const study *s, const hd_toy_lognormal_result *res)
 static int summary_csv(const study *s, const hd_toy_lognormal_result *res)
 {
     hd_atomic_file af;
-    int rc = open_out(s->o->out_dir, "summary.csv", &af);
+    int rc = study_open(s->o->out_dir, "summary.csv", &af);
     if (rc != HD_OK) return rc;
     fprintf(af.f, "estimator,statistic,resamplings,truth,mean,bias_rel,spread_rel,n_equiv\n");
     for (int e = 0; e < HD_TOY_ESTIMATORS; e++)
@@ -236,7 +229,7 @@ static int metrics_json(const study *s, const hd_toy_lognormal_result *res)
 {
     const hd_toy_lognormal_opts *o = s->o;
     hd_atomic_file af;
-    int rc = open_out(o->out_dir, "metrics.json", &af);
+    int rc = study_open(o->out_dir, "metrics.json", &af);
     if (rc != HD_OK) return rc;
     FILE *f = af.f;
     fprintf(f, "{\n  \"study\": \"toy-lognormal\",\n");
@@ -256,13 +249,9 @@ static int metrics_json(const study *s, const hd_toy_lognormal_result *res)
     for (int e = 0; e < HD_TOY_ESTIMATORS; e++) {
         if (!s->n_res[e]) continue;
         fprintf(f, "    \"%s\": {\n      \"resamplings\": %d,\n", hd_toy_estimator_name((hd_toy_estimator)e), s->n_res[e]);
-        for (int i = 0; i < TOY_NSTAT; i++) {
-            fprintf(f, "      \"%s\": {", hd_toy_stat_name(i));
-            hd_report_number(f, "bias_rel", res->bias_rel[e][i], 0);
-            hd_report_number(f, "spread_rel", res->spread_rel[e][i], 0);
-            hd_report_number(f, "n_equiv", res->n_equiv[e][i], 1);
-            fprintf(f, "}%s\n", i + 1 < TOY_NSTAT ? "," : "");
-        }
+        for (int i = 0; i < TOY_NSTAT; i++)
+            study_json_summary(f, hd_toy_stat_name(i), res->bias_rel[e][i], res->spread_rel[e][i], res->n_equiv[e][i],
+                               i + 1 == TOY_NSTAT);
         fprintf(f, "    }%s\n", e == last ? "" : ",");
     }
     fprintf(f, "  }\n}\n");
