@@ -106,7 +106,7 @@ static int train(int argc, char **argv)
                    .batch = &o.batch, .checkpoint_every = &o.checkpoint_every, .resume = &o.resume};
     cli_optim og = {.o = &o.optim_gen, .heading = "generator (decoder) optimiser"};
     cli_optim oc = {.o = &o.optim_critic, .suffix = "-critic", .heading = "critic (encoder) optimiser"};
-    int no_eval = 0;
+    int no_eval = 0, no_norm = 0;
     cli_flag flags[] = {
         CLI_ENUM("model", &o.model, cli_gen_models, "wgan-gp, cramer, vae, gmm (the baseline) or library"),
         CLI_STRING("data", &o.data, "training showers (.h5 or .npz of hadron sim calo, CaloChallenge layout)"),
@@ -119,6 +119,7 @@ static int train(int argc, char **argv)
         CLI_I64_LIST("gen-layers", o.gen_layers.hidden, &o.gen_layers.n_hidden, "generator (decoder) hidden sizes"),
         CLI_I64_LIST("critic-layers", o.critic_layers.hidden, &o.critic_layers.n_hidden, "critic (encoder) hidden sizes"),
         CLI_INT("n-critic", &o.n_critic, "critic steps per generator step"),
+        CLI_BOOL("critic-no-norm", &no_norm, "no layer norm after the dense critic's hidden layers"),
         CLI_FLOAT("gp-lambda", &o.gp_lambda, "gradient-penalty weight"),
         CLI_I64("cramer-dim", &o.cramer_dim, "cramer: size of the critic's output h(x)"),
         CLI_FLOAT("kl-weight", &o.kl_weight, "vae: weight of the KL term (beta)"),
@@ -139,6 +140,7 @@ static int train(int argc, char **argv)
     int rc = CLI_PARSE(&cmd_train, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     o.evaluate = !no_eval;
+    o.critic_norm = !no_norm;
     if (!o.data) {
         fprintf(stderr, "hadron gen train: --data FILE is required (hadron sim calo makes one)\n");
         return 2;

@@ -257,6 +257,10 @@ expect "gen train: unknown model" 2 "unknown" "$hadron" gen train --model flow -
 expect "gen train: bad enforce" 2 "--enforce" "$hadron" gen train --enforce speed --data "$tmp/c/r.h5"
 expect "gen train: nothing to resume" 2 "nothing to resume" "$hadron" gen train --model gmm --resume \
   --data "$tmp/c/r.h5" --out "$tmp/gen0"
+expect "gen train: a critic without layer norm" 0 "trained in" "$hadron" gen train --critic-no-norm --epochs 1 \
+  --batch 64 --gen-layers 32 --critic-layers 32 --latent 8 --no-eval --data "$tmp/c/r.h5" --out "$tmp/gnn"
+expect "gen train: resume refuses another critic" 1 "trained with --critic-layers 32,no-norm" "$hadron" gen train --resume --epochs 2 \
+  --batch 64 --gen-layers 32 --critic-layers 32 --latent 8 --no-eval --data "$tmp/c/r.h5" --out "$tmp/gnn"
 expect "gen train library" 0 "held-out showers" "$hadron" gen train --model library --data "$tmp/c/r.h5" --heldout-fraction 0.5 \
   --eval-epochs 2 --out "$tmp/gl"
 for f in checkpoint.safetensors metrics.json showers.png heldout.h5 generated.h5 eval/report.md; do
