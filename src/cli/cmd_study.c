@@ -12,7 +12,7 @@ static int amplify(int argc, char **argv);
 
 static const cli_command cmd_toy = {
     .name = "study toy-lognormal",
-    .summary = "the seed's toy: x1 + x2 of two log-normals from 1K training events, four estimators against the "
+    .summary = "the seed's toy: x1 + x2 of two log-normals from 1K training events, six estimators against the "
                "exact truth",
     .usage = "study toy-lognormal [--out DIR] [options]",
     .run = toy,
