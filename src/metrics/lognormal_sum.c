@@ -5,8 +5,9 @@
  * is smooth; in u = ln x the integrand is a Gaussian density times that
  * smooth factor, integrated by Simpson's rule within 12 sigma of the
  * median.  The other variable's factor is resolved when the two sigmas are
- * within a factor 4 of each other (hd_lognormal_pair_check).  The survival function is computed as such (never as 1 - cdf),
- * so tail probabilities keep their relative precision:
+ * within a factor 4 of each other (hd_lognormal_pair_check).  The survival
+ * function is computed as such (never as 1 - cdf), so tail probabilities
+ * keep their relative precision:
  *   P(S > s) = int_0^{s/2} f1(x) Q2(s - x) dx + int_0^{s/2} f2(x) Q1(s - x) dx + Q1(s/2) Q2(s/2)
  *   P(S <= s) = int_0^{s/2} f1(x) F2(s - x) dx + int_0^{s/2} f2(x) F1(s - x) dx - F1(s/2) F2(s/2)
  *   f_S(s) = int_0^{s/2} f1(x) f2(s - x) dx + int_0^{s/2} f2(x) f1(s - x) dx */
@@ -15,7 +16,7 @@
 #include <math.h>
 
 #define INTERVALS 2048 /* Simpson intervals (even); the tests compare against 8 times as many */
-#define SPAN 12.0      /* sigmas below the median where the integrals start */
+#define SPAN 12.0      /* sigmas about the median the integrals cover */
 
 static double lognormal_pdf(double mu, double sigma, double x)
 {

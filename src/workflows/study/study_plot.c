@@ -4,12 +4,11 @@
 
 #include <stdio.h>
 
-/* The q-quantile of column b of an [R][w] table. */
-static double column_quantile(const double *t, int R, int w, int b, double q)
+/* Column b of an [R][w] table, sorted, into v[R]. */
+static void sorted_column(const double *t, int R, int w, int b, double *v)
 {
-    double v[R > 0 ? R : 1];
     for (int r = 0; r < R; r++) v[r] = t[r * w + b];
-    return R ? hd_quantile(v, R, q) : 0.0;
+    hd_sort_doubles(v, R);
 }
 
 int study_band_plot(const char *dir, const char *name, const study_band *b)
@@ -19,12 +18,19 @@ int study_band_plot(const char *dir, const char *name, const study_band *b)
     hd_atomic_file af;
     int rc = study_open(dir, csv, &af);
     if (rc != HD_OK) return rc;
+    double *v = hd_malloc((size_t)(b->n_res > 0 ? b->n_res : 1) * sizeof(double));
+    if (!v) {
+        hd_atomic_abort(&af);
+        return HD_ENOMEM;
+    }
     fprintf(af.f, "x,truth,median,q16,q84\n");
-    for (int i = 0; i < b->bins; i++)
-        fprintf(af.f, "%.6g,%.6g,%.6g,%.6g,%.6g\n", b->x[i], b->truth[i],
-                column_quantile(b->hist, b->n_res, b->bins, i, 0.5),
-                column_quantile(b->hist, b->n_res, b->bins, i, 0.16),
-                column_quantile(b->hist, b->n_res, b->bins, i, 0.84));
+    for (int i = 0; i < b->bins; i++) {
+        sorted_column(b->hist, b->n_res, b->bins, i, v);
+        double q[3] = {0, 0, 0}, level[3] = {0.5, 0.16, 0.84};
+        for (int k = 0; b->n_res && k < 3; k++) q[k] = hd_quantile_sorted(v, b->n_res, level[k]);
+        fprintf(af.f, "%.6g,%.6g,%.6g,%.6g,%.6g\n", b->x[i], b->truth[i], q[0], q[1], q[2]);
+    }
+    hd_free(v);
     if ((rc = hd_atomic_commit(&af)) != HD_OK) return rc;
     snprintf(stem, sizeof stem, "%s/%s", dir, name);
     hd_line_plot p = {.csv = csv, .title = b->title, .xlabel = b->xlabel, .ylabel = "density", .x_col = 1,
