@@ -358,6 +358,43 @@ static void test_corpus(void **state)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) run_case(&cases[k]);
 }
 
+/* Under an address-space limit, a large allocation that would leave no
+ * room for OpenBLAS's next buffer is refused with a message that names the
+ * limit (OpenBLAS would retry a refused buffer forever), and one that
+ * leaves the room is made. */
+static void test_address_space_room(void **state)
+{
+    (void)state;
+    int limit_as;
+    slowdown(&limit_as);
+    if (!limit_as) {
+        print_message("skipped: no address-space limit under a sanitizer or valgrind\n");
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const double mib = 1024.0 * 1024.0;
+        if (hd_set_threads(1) != HD_OK) _exit(80);
+        rlim_t lim = (rlim_t)hd_mapped_bytes() + (rlim_t)(HD_THREAD_ADDRESS_SPACE + 100 * mib);
+        struct rlimit as = {lim, lim};
+        if (setrlimit(RLIMIT_AS, &as) != 0) _exit(81);
+        hd_clear_error();
+        if (hd_malloc((size_t)(150 * mib))) _exit(82); /* would leave less than one buffer */
+        const char *msg = hd_last_error();
+        if (!strstr(msg, "ulimit -v") || !strstr(msg, "OpenBLAS may still reserve")) _exit(83);
+        void *p = hd_malloc((size_t)(50 * mib)); /* leaves the room */
+        if (!p) _exit(84);
+        hd_free(p);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Every file of the corpus has a case, and every case's file is there. */
 static void test_every_file_has_a_case(void **state)
 {
@@ -383,6 +420,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_file_has_a_case),
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_address_space_room),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -62,9 +62,9 @@ static void check_address_space(int argc, char **argv, char **envp)
                        "hadron: the address-space limit (ulimit -v) is %.0f MiB, and hadron needs at least %.0f MiB "
                        "to start on %ld thread%s (OpenBLAS and each thread reserve about %.0f MiB, and a refused "
                        "reservation would hang OpenBLAS); its workflows need more. Raise the limit (ulimit -v %.0f "
-                       "or more), or start fewer threads (OMP_NUM_THREADS=1)\n",
+                       "or more)%s\n",
                        (double)rl.rlim_cur / MIB, need / MIB, threads, threads == 1 ? "" : "s", PER_THREAD / MIB,
-                       2 * need / 1024);
+                       2 * need / 1024, threads > 1 ? ", or start fewer threads (OMP_NUM_THREADS=1)" : "");
     if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0) _exit(2);
     _exit(2);
 }

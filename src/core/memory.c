@@ -1,11 +1,14 @@
 /* Aligned allocation with a counter, and the bump arena. */
 #include "hadron/core.h"
 
+#include "core/threads.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HD_ALIGN 64
+#define HD_ROOM_CHECKED (1u << 20) /* allocations from this size on check the address-space room */
 
 static atomic_uint_fast64_t n_allocs;
 
@@ -16,6 +19,7 @@ void *hd_malloc(size_t bytes)
         hd_error(HD_ENOMEM, "allocation of %zu bytes overflows", bytes);
         return NULL;
     }
+    if (rounded >= HD_ROOM_CHECKED && hd_address_space_room(rounded) != HD_OK) return NULL;
     void *p = aligned_alloc(HD_ALIGN, rounded ? rounded : HD_ALIGN);
     if (!p) hd_error(HD_ENOMEM, "out of memory allocating %zu bytes", bytes);
     else atomic_fetch_add(&n_allocs, 1);

@@ -2,6 +2,8 @@
  * pool), and the address space more threads need: under a limit (ulimit -v)
  * OpenBLAS retries a refused buffer forever, so a count that does not fit
  * is refused here instead. */
+#include "core/threads.h"
+
 #include "hadron/core.h"
 
 #include <errno.h>
@@ -54,6 +56,18 @@ static int check_headroom(int n)
                     "%.0f MiB allows (each thread reserves about %.0f MiB for OpenBLAS): raise the limit, or use %d "
                     "thread%s (--threads or OMP_NUM_THREADS)", n, need / MIB, (double)rl.rlim_cur / MIB,
                     HD_THREAD_ADDRESS_SPACE / MIB, fit < 1 ? 1 : fit, fit == 1 ? "" : "s");
+}
+
+int hd_address_space_room(size_t bytes)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return HD_OK;
+    double mapped = (double)hd_mapped_bytes(), reserve = (double)omp_get_max_threads() * HD_THREAD_ADDRESS_SPACE;
+    if (mapped + (double)bytes + reserve <= (double)rl.rlim_cur) return HD_OK;
+    return hd_error(HD_ENOMEM, "out of memory: %.0f MiB more would leave less than the %.0f MiB OpenBLAS may still "
+                    "reserve (a refused reservation hangs it) under the address-space limit (ulimit -v) of %.0f MiB, "
+                    "with %.0f MiB in use: raise the limit", (double)bytes / MIB, reserve / MIB,
+                    (double)rl.rlim_cur / MIB, mapped / MIB);
 }
 
 int hd_set_threads(int n)

@@ -30,6 +30,12 @@ grep -q __asan_init "$hadron" && limit=": no limit under ASan"
 if [ "$limit" = "ulimit -v" ]; then
   expect "address-space limit too small" 2 "address-space limit (ulimit -v) is 256 MiB" \
     timeout 5 bash -c "ulimit -v 262144; OMP_NUM_THREADS=2 exec '$hadron' --version"
+  # One that starts but that the data then fill: refused before OpenBLAS's next buffer, not hung in it.
+  if [ -d /usr/share/datasets/fashion-mnist ]; then
+    expect "address space filled by a workflow's data" 1 "OpenBLAS may still reserve" \
+      timeout 30 bash -c "ulimit -v 409600; OMP_NUM_THREADS=1 exec '$hadron' gan train --threads 1 --n-train 2000 \
+        --epochs 1 --fd-samples 500 --out '$tmp/gan_as'"
+  fi
 fi
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
