@@ -1,7 +1,8 @@
 /* End to end: simulate q qbar -> gamma gamma g events, train the Bayesian
  * network on them, and check the physics: the amplitudes are predicted to a
  * few per cent and the predicted uncertainties are calibrated (pulls of unit
- * width around zero).  That a draw of the network differs from the next and
+ * width around zero, 68% and 95% of them within 1 and 2), and --calibrate
+ * carries the validation set's scale to the test set.  That a draw of the network differs from the next and
  * repeats when held is checked in test_bayes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,13 +60,18 @@ static void test_bnn_predicts_amplitudes_with_calibrated_uncertainties(void **st
     o.samples = 20;
     hd_bnn_result r;
     if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
-    printf("rel_err median %.4f p90 %.4f  pulls mean %.3f std %.3f  sigma al %.4f ep %.4f  %.3f s/epoch\n",
-           r.rel_err_median, r.rel_err_p90, r.pull_mean, r.pull_std, r.sigma_aleatoric, r.sigma_epistemic,
-           r.seconds_per_epoch);
+    printf("rel_err median %.4f p90 %.4f  pulls mean %.3f std %.3f  coverage %.3f %.3f  sigma al %.4f ep %.4f  "
+           "val: scale %.3f +- %.3f  %.3f s/epoch\n", r.rel_err_median, r.rel_err_p90, r.pull_mean, r.pull_std,
+           r.coverage1, r.coverage2, r.sigma_aleatoric, r.sigma_epistemic, r.calibration.scale,
+           r.calibration.scale_err, r.seconds_per_epoch);
     assert_true(r.rel_err_median < 0.09);
-    assert_true(r.pull_std > 0.8 && r.pull_std < 1.25);
-    assert_true(fabs(r.pull_mean) < 0.2);
+    /* calibrated without --calibrate (issue 22's bands; 4000 test events: the mean's error is 0.016) */
+    assert_true(r.pull_std > 0.9 && r.pull_std < 1.1);
+    assert_true(fabs(r.pull_mean) < 0.1);
+    assert_true(fabs(r.coverage1 - 0.683) < 0.05 && fabs(r.coverage2 - 0.954) < 0.05);
     assert_true(r.sigma_epistemic > 0 && r.sigma_aleatoric > 0);
+    assert_int_equal(r.calibration.applied, 0);
+    assert_true(fabs(r.calibration.scale - 1) < 0.1); /* what the validation set asks agrees */
     assert_true(r.val.mse < 0.05); /* standardised log amplitude: the network learned most of the variance */
     trained = r;
 }
@@ -89,6 +95,13 @@ static void test_bnn_starts_from_given_weights(void **state)
     hd_bnn_result r;
     if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
     assert_float_equal(r.rel_err_median, trained.rel_err_median, 0.002);
+    /* --calibrate: the validation set's offset and scale reach the test set's pulls */
+    o.calibrate = 1;
+    if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
+    assert_int_equal(r.calibration.applied, 1);
+    assert_true(fabs(r.pull_std - trained.pull_std / r.calibration.scale) < 0.03);
+    assert_true(r.pull_std > 0.9 && r.pull_std < 1.1 && fabs(r.pull_mean) < 0.1);
+    o.calibrate = 0;
     o.init_path = NULL;
     if (hd_bnn_run(&o, &r) != HD_OK) fail_msg("%s", hd_last_error());
     assert_true(r.rel_err_median > 5 * trained.rel_err_median);

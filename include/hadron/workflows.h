@@ -86,8 +86,13 @@ int hd_surrogate_loss_parse(const char *s, hd_surrogate_loss *out); /* l2, sigmo
  * amplitude standardised (all fitted on trn, stored in the checkpoint).  Two
  * outputs, mean and log-variance; loss = Gaussian NLL + KL / N_train; Adam,
  * shuffled batches.  The test set is predicted by K sampled networks:
- * predictive mean, aleatoric variance (mean of e^logvar), epistemic variance
- * (spread of the means), total = their sum. */
+ * predictive mean m (mean of their means), epistemic variance (spread of
+ * their means), aleatoric variance max(mean of e^logvar - 2 epistemic, 0),
+ * total = aleatoric + epistemic (docs/bnn.md: the log-variance output learns
+ * one sampled network's squared error, which holds the spread once).  The
+ * validation set, predicted the same way, fits an offset of m and a scale
+ * of sigma that make its pulls mean 0 and RMS 1; --calibrate applies them
+ * to the test set. */
 
 typedef struct { double loss, nll, kl, mse; } hd_bnn_losses; /* kl: the KL / N_train that enters the loss */
 
@@ -107,15 +112,27 @@ typedef struct {
      * safetensors file with the network's names, e.g. a model.safetensors of
      * the same layers, or bench/torch_bnn.py --save-init) */
     const char *init_path;
+    int calibrate;        /* apply the validation set's offset and scale to the test predictions */
     void (*on_epoch)(void *user, int epoch, const hd_bnn_losses *train, const hd_bnn_losses *val);
     void *user;
 } hd_bnn_opts;
 
+/* Fitted on the validation set's pulls z = (log A_true - log A_pred) / sigma:
+ * offset (log amplitude) makes their 1/sigma-weighted mean 0, then scale is
+ * the RMS of the shifted pulls; errors from the pulls' own moments. */
+typedef struct {
+    double offset, offset_err, scale, scale_err;
+    double val_pull_mean, val_pull_std; /* before the calibration */
+    int applied;                        /* to the test set (opts.calibrate) */
+} hd_bnn_calibration;
+
 typedef struct {
     double test_mse;                     /* of the predictive mean, standardised log amplitude */
     double rel_err_median, rel_err_p90;  /* |A_pred / A_true - 1| */
-    double pull_mean, pull_std;          /* (log A_true - mean) / sigma_total */
-    double sigma_aleatoric, sigma_epistemic; /* medians, in log amplitude */
+    double pull_mean, pull_std;          /* (log A_true - log A_pred) / sigma_total */
+    double coverage1, coverage2;         /* fractions of test events with |pull| < 1 and < 2 */
+    double sigma_aleatoric, sigma_epistemic, sigma_total; /* medians, in log amplitude */
+    hd_bnn_calibration calibration;
     hd_bnn_losses train, val;            /* last epoch */
     int epochs;
     int64_t n_train, n_val, n_test;

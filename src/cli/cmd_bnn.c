@@ -1,6 +1,7 @@
 /* hadron bnn: Bayesian amplitude regression with uncertainties. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 
 static void print_epoch(void *user, int epoch, const hd_bnn_losses *trn, const hd_bnn_losses *val)
@@ -27,7 +28,9 @@ static int run(int argc, char **argv)
         CLI_MLP(&o.model),
         CLI_FLOAT("prior", &o.prior_std, "width of the Gaussian prior on every weight"),
         CLI_FLOAT("lr-final", &o.sched.lr_final, "learning rate at the last epoch (exponential decay)"),
-        CLI_INT("samples", &o.samples, "networks sampled to predict the test set"),
+        CLI_INT("samples", &o.samples, "networks sampled to predict the validation and test sets"),
+        CLI_BOOL("calibrate", &o.calibrate, "shift the test predictions and scale their sigma by what the validation "
+                 "set's pulls ask (always fitted and reported)"),
         CLI_STRING("init", &o.init_path, "start from these weights (a model.safetensors of the same layers)"),
         cli_train_flags(&t),
         cli_run_flags(&r),
@@ -56,8 +59,16 @@ static int run(int argc, char **argv)
     if (rc != HD_OK) return cli_fail(&cmd_bnn);
     printf("test set (%lld events, %d sampled networks): relative error median %.4f, 90%% %.4f\n",
            (long long)res.n_test, o.samples, res.rel_err_median, res.rel_err_p90);
-    printf("pulls: mean %.3f, std %.3f (1 when calibrated); median sigma of log A: aleatoric %.4f, epistemic %.4f\n",
-           res.pull_mean, res.pull_std, res.sigma_aleatoric, res.sigma_epistemic);
+    const hd_bnn_calibration *c = &res.calibration;
+    printf("pulls: mean %.3f, std %.3f; |pull| < 1: %.1f%%, < 2: %.1f%% (calibrated: 0, 1, 68.3%%, 95.4%%)\n",
+           res.pull_mean, res.pull_std, 100 * res.coverage1, 100 * res.coverage2);
+    printf("median sigma of log A: total %.4f = aleatoric %.4f (+) epistemic %.4f\n", res.sigma_total,
+           res.sigma_aleatoric, res.sigma_epistemic);
+    printf("validation pulls: mean %.3f, std %.3f -> offset %+.4f +- %.4f in log A, sigma x %.3f +- %.3f: %s\n",
+           c->val_pull_mean, c->val_pull_std, c->offset, c->offset_err, c->scale, c->scale_err,
+           c->applied ? "applied to the test set"
+           : fabs(c->val_pull_mean) > 0.1 || fabs(c->scale - 1) > 0.1 ? "not applied; --calibrate would help"
+                                                                       : "not applied (not needed)");
     printf("%.3f s per epoch; wrote %s/{model.safetensors, history.csv, metrics.json, loss, amplitudes, deviation, "
            "pulls, calibration .png}\n", res.seconds_per_epoch, o.out_dir);
     return 0;

@@ -145,50 +145,44 @@ static int predict(net *m, const hd_bnn_split *s, int k, hd_bnn_prediction *p)
         rc = for_chunks(m, s, m->nll, add_draw, p); /* nll needs both outputs */
     }
     hd_graph_set_step(m->g, step);
-    for (int64_t i = 0; i < s->n; i++) {
-        p->mean[i] /= k;
-        p->aleatoric[i] /= k;
-        p->epistemic[i] = fmax(p->epistemic[i] / k - p->mean[i] * p->mean[i], 0.0);
-    }
-    return rc;
-}
-
-static void prediction_free(hd_bnn_prediction *p)
-{
-    hd_free(p->mean);
-    hd_free(p->aleatoric);
-    hd_free(p->epistemic);
+    return rc == HD_OK ? hd_bnn_decompose(p, s->n, k) : rc;
 }
 
 static int judge(const hd_bnn_split *s, const hd_bnn_transform *t, const hd_bnn_prediction *p, hd_bnn_result *r)
 {
-    double *rel = hd_malloc((size_t)s->n * sizeof(double)), *al = hd_malloc((size_t)s->n * sizeof(double)),
-           *ep = hd_malloc((size_t)s->n * sizeof(double));
-    int rc = rel && al && ep ? HD_OK : HD_ENOMEM;
-    double mse = 0, pull = 0, pull2 = 0;
+    size_t bytes = (size_t)s->n * sizeof(double);
+    double *rel = hd_malloc(bytes), *al = hd_malloc(bytes), *ep = hd_malloc(bytes), *tot = hd_malloc(bytes);
+    int rc = rel && al && ep && tot ? HD_OK : HD_ENOMEM;
+    double mse = 0, pull = 0, pull2 = 0, in1 = 0, in2 = 0;
     for (int64_t i = 0; rc == HD_OK && i < s->n; i++) {
-        double d = p->mean[i] - s->y[i], total = p->aleatoric[i] + p->epistemic[i];
-        double log_pred = p->mean[i] * t->y_std + t->y_mean, z = -d / sqrt(total);
+        double d = p->mean[i] - s->y[i], log_pred = p->mean[i] * t->y_std + t->y_mean, z = -d / sqrt(p->total[i]);
         mse += d * d;
         pull += z;
         pull2 += z * z;
+        in1 += fabs(z) < 1;
+        in2 += fabs(z) < 2;
         rel[i] = fabs(exp(log_pred - s->log_amp[i]) - 1);
         al[i] = sqrt(p->aleatoric[i]) * t->y_std;
         ep[i] = sqrt(p->epistemic[i]) * t->y_std;
+        tot[i] = sqrt(p->total[i]) * t->y_std;
     }
     if (rc == HD_OK) {
         double n = (double)s->n;
         r->test_mse = mse / n;
         r->pull_mean = pull / n;
         r->pull_std = sqrt(fmax(pull2 / n - r->pull_mean * r->pull_mean, 0));
+        r->coverage1 = in1 / n;
+        r->coverage2 = in2 / n;
         r->rel_err_median = hd_quantile(rel, s->n, 0.5);
         r->rel_err_p90 = hd_quantile(rel, s->n, 0.9);
         r->sigma_aleatoric = hd_quantile(al, s->n, 0.5);
         r->sigma_epistemic = hd_quantile(ep, s->n, 0.5);
+        r->sigma_total = hd_quantile(tot, s->n, 0.5);
     }
     hd_free(rel);
     hd_free(al);
     hd_free(ep);
+    hd_free(tot);
     return rc;
 }
 
@@ -232,6 +226,14 @@ static int write_metrics(const hd_bnn_opts *o, const hd_bnn_result *r)
     hd_report_number(af.f, "pull_std", r->pull_std, 0);
     hd_report_number(af.f, "sigma_aleatoric_median", r->sigma_aleatoric, 0);
     hd_report_number(af.f, "sigma_epistemic_median", r->sigma_epistemic, 0);
+    hd_report_number(af.f, "sigma_total_median", r->sigma_total, 0);
+    hd_report_number(af.f, "coverage_1sigma", r->coverage1, 0);
+    hd_report_number(af.f, "coverage_2sigma", r->coverage2, 0);
+    const hd_bnn_calibration *c = &r->calibration;
+    fprintf(af.f, "  \"calibration\": {\"applied\": %s, ", c->applied ? "true" : "false");
+    fprintf(af.f, "\"offset\": %.6g, \"offset_err\": %.3g, \"scale\": %.6g, \"scale_err\": %.3g, ", c->offset,
+            c->offset_err, c->scale, c->scale_err);
+    fprintf(af.f, "\"val_pull_mean\": %.6g, \"val_pull_std\": %.6g},\n", c->val_pull_mean, c->val_pull_std);
     hd_report_number(af.f, "samples", o->samples, 0);
     hd_report_number(af.f, "epochs", r->epochs, 0);
     hd_report_number(af.f, "n_train", (double)r->n_train, 0);
@@ -337,7 +339,7 @@ int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
     int rc = hd_bnn_check(o);
     if (rc != HD_OK) return rc;
     hd_bnn_split trn = {0}, val = {0}, tst = {0};
-    hd_bnn_prediction pred = {0};
+    hd_bnn_prediction pred = {0}, pval = {0};
     net m = {0};
     hd_mlp_spec spec = o->model;
     spec.n_in = HD_BNN_FEATURES;
@@ -354,11 +356,16 @@ int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
         r->n_val = val.n;
         r->n_test = tst.n;
         if ((rc = build_net(o, &spec, trn.n, &m)) == HD_OK && (rc = fit(o, &spec, &m, &trn, &val, r)) == HD_OK &&
-            (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &tst, o->samples, &pred)) == HD_OK &&
-            (rc = judge(&tst, &t, &pred, r)) == HD_OK && (rc = write_metrics(o, r)) == HD_OK)
-            rc = hd_bnn_plots(o->out_dir, &tst, &t, &pred);
+            (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &val, o->samples, &pval)) == HD_OK &&
+            (rc = hd_bnn_fit_calibration(&val, &t, &pval, &r->calibration)) == HD_OK &&
+            (rc = predict(&m, &tst, o->samples, &pred)) == HD_OK) {
+            if (o->calibrate) hd_bnn_apply_calibration(&r->calibration, &t, &pred, tst.n);
+            if ((rc = judge(&tst, &t, &pred, r)) == HD_OK && (rc = write_metrics(o, r)) == HD_OK)
+                rc = hd_bnn_plots(o->out_dir, &tst, &t, &pred);
+        }
     }
-    prediction_free(&pred);
+    hd_bnn_prediction_free(&pred);
+    hd_bnn_prediction_free(&pval);
     hd_free(m.seconds);
     hd_graph_free(m.g);
     hd_bnn_split_free(&trn);

@@ -29,10 +29,22 @@ void hd_bnn_split_free(hd_bnn_split *s);
 hd_bnn_transform hd_bnn_fit_transform(const hd_bnn_split *train);
 void hd_bnn_apply_transform(const hd_bnn_transform *t, hd_bnn_split *s);
 
-/* The per-event predictive distribution in standardised log space. */
+/* The per-event predictive distribution in standardised log space: the
+ * mean, then variances (workflows.h, hd_bnn_run, says what each one is). */
 typedef struct {
-    double *mean, *aleatoric, *epistemic; /* variances */
+    double *mean, *aleatoric, *epistemic, *total;
 } hd_bnn_prediction;
+
+/* Accumulated over K draws: mean, the mean of e^logvar (in aleatoric) and
+ * of the squared means (in epistemic) become the moments, split as
+ * workflows.h says.  Allocates total. */
+int hd_bnn_decompose(hd_bnn_prediction *p, int64_t n, int k);
+/* The validation set's offset and scale (workflows.h); none applied. */
+int hd_bnn_fit_calibration(const hd_bnn_split *val, const hd_bnn_transform *t, const hd_bnn_prediction *p,
+                           hd_bnn_calibration *c);
+/* Shifts the means and scales every variance of p by c's; c->applied = 1. */
+void hd_bnn_apply_calibration(hd_bnn_calibration *c, const hd_bnn_transform *t, hd_bnn_prediction *p, int64_t n);
+void hd_bnn_prediction_free(hd_bnn_prediction *p);
 
 int hd_bnn_plots(const char *out_dir, const hd_bnn_split *test, const hd_bnn_transform *t,
                  const hd_bnn_prediction *p);

@@ -76,7 +76,7 @@ int hd_bnn_plots(const char *dir, const hd_bnn_split *s, const hd_bnn_transform 
         a_true[i] = exp(s->log_amp[i]);
         a_pred[i] = exp(log_pred);
         dev[i] = a_pred[i] / a_true[i] - 1;
-        sigma[i] = sqrt(pr->aleatoric[i] + pr->epistemic[i]) * t->y_std;
+        sigma[i] = sqrt(pr->total[i]) * t->y_std;
         err[i] = s->log_amp[i] - log_pred;
         pull[i] = err[i] / sigma[i];
     }
