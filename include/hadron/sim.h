@@ -41,16 +41,21 @@ int hd_sim_tracking(const hd_tracking_opts *opts, hd_tracking_hist *out);
 int hd_sim_tracking_check(const hd_tracking_opts *opts); /* what hd_sim_tracking refuses */
 
 /* ---- 2 -> 3 events with squared amplitudes (sim/amplitudes.c, sim/rambo.c) --
- * q(p1) qbar(p2) -> gamma(k1) gamma(k2) g(k3) at a fixed partonic energy
- * sqrt(s), for amplitude regression (hadron bnn; docs/amplitudes.md).
+ * One of two tree-level processes at a fixed partonic energy sqrt(s), for
+ * amplitude regression (hadron bnn; docs/amplitudes.md):
+ *   HD_AMP_QQBAR_AAG  q(p1) qbar(p2) -> gamma(k1) gamma(k2) g(k3)
+ *   HD_AMP_EE_QQG     e+(p1) e-(p2) -> gamma* -> q(k1) qbar(k2) g(k3)
  * Events are flat in 3-body phase space (RAMBO), kept when every outgoing
  * particle has pT > pt_min, |eta| < eta_max and all pairs Delta R > dr_min;
  * they are not weighted or unweighted by |M|^2.  Momenta are in GeV,
  * |M|^2 in GeV^-2 (tree level, averaged over initial and summed over final
  * spins and colours, couplings HD_AMP_ALPHA and HD_AMP_ALPHA_S).
  *
- * Layout of one event, 5 x 4 doubles (E, px, py, pz): the parton along +z,
- * the parton along -z, the leading-pT photon, the other photon, the gluon.
+ * Layout of one event, 5 x 4 doubles (E, px, py, pz): the incoming particle
+ * along +z (the quark; the positron), the one along -z, the leading-pT of
+ * the two photons (of the quark and the antiquark), the other one, the
+ * gluon.  Both processes draw the same phase-space points: for one seed and
+ * part only |M|^2 differs.
  * Event i of (seed, part) draws only from its own blocks of the
  * (seed, HD_STREAM_SIM) stream: the arrays do not depend on the thread
  * count, and different parts are independent samples. */
@@ -59,7 +64,13 @@ int hd_sim_tracking_check(const hd_tracking_opts *opts); /* what hd_sim_tracking
 #define HD_AMP_ALPHA_S 0.118               /* the strong coupling, fixed (alpha_s(m_Z)) */
 #define HD_AMP_MAX_PARTS 16
 
+typedef enum {
+    HD_AMP_QQBAR_AAG = 0, /* q qbar -> gamma gamma g */
+    HD_AMP_EE_QQG = 1,    /* e+e- -> gamma* -> q qbar g, photon exchange only */
+} hd_amp_process;
+
 typedef struct {
+    hd_amp_process process; /* (HD_AMP_QQBAR_AAG) */
     uint64_t seed;
     int part;          /* independent sample of the seed, 0..15 (the CLI: 0 train, 1 val, 2 test) */
     int64_t n_events;  /* 1..2^36 */
@@ -92,6 +103,12 @@ int hd_sim_amplitudes_write(const hd_amplitude_opts *o, const char *dir, const i
 double hd_me2_qqbar_aag(const double *p, double charge);
 /* |M|^2 of q qbar -> gamma gamma, dimensionless, from p [4 x 4]: p1, p2, k1, k2. */
 double hd_me2_qqbar_aa(const double *p, double charge);
+/* |M|^2 of e+e- -> gamma* -> q qbar g, GeV^-2, from p [5 x 4]: e+, e-, the
+ * quark and the antiquark (either order), the gluon.  Symmetric in p1 <-> p2
+ * and in k1 <-> k2; goes as charge^2. */
+double hd_me2_ee_qqg(const double *p, double charge);
+/* |M|^2 of e+e- -> gamma* -> q qbar, dimensionless, from p [4 x 4]: e+, e-, q, qbar. */
+double hd_me2_ee_qq(const double *p, double charge);
 
 
 /* ---- particles (sim/particle_data.c) ----------------------------------------------

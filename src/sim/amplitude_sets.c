@@ -1,5 +1,5 @@
-/* The amplitude data set of hadron bnn: three splits of q qbar -> gamma
- * gamma g events written as the seed notebook's .npy files. */
+/* The amplitude data set of hadron bnn: three splits of 2 -> 3 events
+ * (o->process) written as the seed notebook's .npy files. */
 #include "hadron/sim.h"
 
 #include <stdio.h>
