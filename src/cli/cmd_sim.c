@@ -47,7 +47,7 @@ static const cli_command cmd_tracking = {
 };
 static const cli_command cmd_amplitudes = {
     .name = "sim amplitudes",
-    .summary = "q qbar -> gamma gamma g events with their squared matrix elements (for hadron bnn)",
+    .summary = "q qbar -> gamma gamma g or e+e- -> q qbar g events with their squared matrix elements (for hadron bnn)",
     .usage = "sim amplitudes --out DIR [options]",
     .run = amplitudes,
 };
@@ -99,6 +99,11 @@ static int tracking(int argc, char **argv)
     return 0;
 }
 
+_Static_assert(sizeof(hd_amp_process) == sizeof(int), "FLAG_ENUM writes an int");
+static const cli_choice processes[] = {{"qqbar-aag", HD_AMP_QQBAR_AAG}, {"ee-qqg", HD_AMP_EE_QQG}, {NULL, 0}};
+static const char *const process_text[] = {[HD_AMP_QQBAR_AAG] = "q qbar -> gamma gamma g",
+                                           [HD_AMP_EE_QQG] = "e+e- -> gamma* -> q qbar g"};
+
 static int amplitudes(int argc, char **argv)
 {
     hd_amplitude_opts o = hd_amplitude_opts_default();
@@ -109,8 +114,9 @@ static int amplitudes(int argc, char **argv)
         CLI_I64("train", &n[0], "training events"),
         CLI_I64("val", &n[1], "validation events"),
         CLI_I64("test", &n[2], "test events"),
+        CLI_ENUM("process", &o.process, processes, "q qbar -> gamma gamma g, or e+e- -> gamma* -> q qbar g"),
         CLI_CUSTOM("sqrt-s", &o.sqrt_s, &number, "partonic centre-of-mass energy, GeV"),
-        CLI_CUSTOM("pt-min", &o.pt_min, &number, "minimum pT of each photon and the gluon, GeV"),
+        CLI_CUSTOM("pt-min", &o.pt_min, &number, "minimum pT of each of the three outgoing particles, GeV"),
         CLI_CUSTOM("eta-max", &o.eta_max, &number, "maximum |eta| of each"),
         CLI_CUSTOM("dr-min", &o.dr_min, &number, "minimum Delta R between any two"),
         CLI_CUSTOM("charge", &o.charge, &number, "quark charge in units of e (e.g. -1/3)"),
@@ -140,8 +146,8 @@ static int amplitudes(int argc, char **argv)
     static const char *const prefix[3] = {"trn", "val", "tst"};
     for (int k = 0; k < 3; k++)
         printf(" %s/%s_dat.npy, %s/%s_amp.npy (%lld events),", out, prefix[k], out, prefix[k], (long long)n[k]);
-    printf(" q qbar -> gamma gamma g at sqrt(s) = %g GeV, momenta (N, 5, 4) and |M|^2 (N,) in GeV^-2, %.2f s\n",
-           o.sqrt_s, hd_now() - start);
+    printf(" %s at sqrt(s) = %g GeV, momenta (N, 5, 4) and |M|^2 (N,) in GeV^-2, %.2f s\n",
+           process_text[o.process], o.sqrt_s, hd_now() - start);
     return 0;
 }
 

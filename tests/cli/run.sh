@@ -147,6 +147,13 @@ expect "the same model with finite weights loads (and wants 2 inputs)" 1 "the mo
 # the bnn path: amplitudes, then a Bayesian network on them
 expect "sim amplitudes" 0 "tst_amp.npy" "$hadron" sim amplitudes --out "$tmp/a" --train 600 --val 300 --test 300
 expect "sim amplitudes --help" 0 "--sqrt-s" "$hadron" sim amplitudes --help
+expect "sim amplitudes --help shows the processes" 0 "(qqbar-aag, ee-qqg; default qqbar-aag)" "$hadron" sim amplitudes --help
+expect "sim amplitudes --process ee-qqg" 0 "e+e- -> gamma* -> q qbar g" \
+  "$hadron" sim amplitudes --process ee-qqg --out "$tmp/ee" --train 200 --val 100 --test 100
+for f in trn_dat trn_amp val_dat val_amp tst_dat tst_amp; do check "sim amplitudes --process ee-qqg wrote $f.npy" test -s "$tmp/ee/$f.npy"; done
+expect "sim amplitudes: an unknown process is refused" 2 "--process: unknown process 'ee-qqq' (qqbar-aag or ee-qqg)" \
+  "$hadron" sim amplitudes --process ee-qqq --out "$tmp/ee0"
+check "sim amplitudes: no directory for an unknown process" test ! -e "$tmp/ee0"
 expect "bnn" 0 "pulls: mean" "$hadron" bnn --data "$tmp/a" --out "$tmp/a/m" --epochs 3 --samples 4
 for f in model.safetensors metrics.json history.csv loss.gp amplitudes.gp deviation.gp pulls.gp calibration.gp; do
   check "bnn wrote $f" test -s "$tmp/a/m/$f"
