@@ -59,7 +59,7 @@ static int calibration_plot(const char *dir, int64_t n, const double *sigma, con
     snprintf(stem, sizeof stem, "%s/calibration", dir);
     hd_line_plot p = {.csv = "calibration.csv", .title = "Predicted uncertainty vs actual error (equal-count bins)",
                       .xlabel = "predicted {/Symbol s}_{total} of log A", .ylabel = "RMS of log A_{true} - log A_{pred}",
-                      .x_col = 1, .n_series = 2, .y_cols = {2, 3}, .y_titles = {"network", "calibrated"},
+                      .x_col = 1, .n_series = 2, .y_cols = {2, 3}, .y_titles = {"network", "ideal: error = {/Symbol s}"},
                       .log_x = 1, .log_y = 1};
     return hd_plot_lines(stem, &p, NULL);
 }
