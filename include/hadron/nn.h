@@ -466,6 +466,12 @@ int64_t hd_model_n_in(const hd_model *m); /* raw inputs per row */
 int64_t hd_model_n_out(const hd_model *m);
 /* y [n, n_out] from raw inputs x [n, n_in]; any n >= 1, evaluated in chunks. */
 int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y);
+/* Writes <stem>.c and <stem>.h (hadron export --format c): the MLP model as
+ * self-contained C source, float *name(float *out, const float *in) for one
+ * row of raw inputs, weights as static arrays, transforms, scaler and
+ * activations inlined, only <math.h> needed; it keeps no state, so threads
+ * may share it.  name: a C identifier.  Generators are refused. */
+int hd_model_export_c(const hd_model *m, const char *name, const char *stem);
 
 #define HD_MODEL_MAX_INPUTS 64
 

@@ -158,6 +158,6 @@ int cli_mkdir(const char *dir); /* mkdir -p; 0, or a message and 1 */
 int cli_mkdir_parent(const char *file); /* the directory a file goes in */
 
 extern const cli_command cmd_hadron, cmd_fit, cmd_demo, cmd_info, cmd_surrogate, cmd_sim, cmd_predict, cmd_bnn,
-    cmd_gan, cmd_gen, cmd_avo, cmd_calo_eval, cmd_study;
+    cmd_gan, cmd_gen, cmd_avo, cmd_calo_eval, cmd_study, cmd_export;
 
 #endif

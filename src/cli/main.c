@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const cli_command *const commands[] = {&cmd_demo, &cmd_sim, &cmd_surrogate, &cmd_predict, &cmd_bnn, &cmd_gan, &cmd_gen,
-                                              &cmd_avo,  &cmd_calo_eval, &cmd_fit, &cmd_study, &cmd_info, NULL};
+                                              &cmd_avo,  &cmd_calo_eval, &cmd_fit, &cmd_study, &cmd_info, &cmd_export, NULL};
 
 const cli_command cmd_hadron = {
     .name = "",

@@ -1,6 +1,7 @@
 /* Self-describing models for inference: an MLP with input transforms, a
  * standard scaler and an output activation, all read from one checkpoint. */
 #include "nn/generator_internal.h"
+#include "nn/model_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,19 +9,6 @@
 #include <string.h>
 
 #define CHUNK 4096 /* rows per forward pass */
-
-/* How a raw input becomes network features: as is, its log, or the point
- * (cos x, sin x) on the circle for an angle (two features). */
-typedef enum { TF_NONE, TF_LOG, TF_CYCLIC } transform;
-
-struct hd_model {
-    hd_graph *g;
-    hd_node *x, *y;
-    int64_t n_raw, n_in, n_out; /* raw inputs, network features, outputs */
-    transform tf[HD_MODEL_MAX_INPUTS];
-    float mean[HD_MODEL_MAX_INPUTS], inv_std[HD_MODEL_MAX_INPUTS]; /* per feature */
-    hd_generator *gen;          /* a generator checkpoint instead of an MLP */
-};
 
 /* Reads "none,log,cyclic"; sets the raw input count from the features it makes. */
 static int parse_transforms(const char *path, const char *list, hd_model *m)
@@ -119,8 +107,11 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     int rc = hd_mlp_spec_from_json(arch, &spec);
     if (rc != HD_OK) return with_path(rc, path);
     if (spec.n_in > HD_MODEL_MAX_INPUTS) return hd_error(HD_EFORMAT, "%s: %lld inputs, at most %d", path, (long long)spec.n_in, HD_MODEL_MAX_INPUTS);
+    if (strlen(prefix) >= sizeof m->prefix) return hd_error(HD_EFORMAT, "%s: prefix '%.40s...' is too long", path, prefix);
     m->n_in = spec.n_in;
     m->n_out = spec.n_out;
+    m->spec = spec;
+    snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
     hd_activation out_act = HD_ACT_NONE;
     if (out && strcmp(out, "sigmoid") == 0) out_act = HD_ACT_SIGMOID;
     else if (out && strcmp(out, "identity") != 0) return hd_error(HD_EFORMAT, "%s: output '%s' (identity, sigmoid)", path, out);
@@ -130,6 +121,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     m->g = hd_graph_new(0);
     if (!m->g || hd_graph_set_no_grad(m->g)) return HD_ENOMEM; /* inference: no gradient buffers */
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
+    m->out_act = out_act;
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
     if (!m->y) return with_path(HD_EFORMAT, path);
     if ((rc = hd_checkpoint_check(m->g, st, path, HD_ALL)) || (rc = hd_graph_compile(m->g)) ||

@@ -40,7 +40,7 @@ fi
 expect "top-level help lists commands" 0 "fit" "$hadron" --help
 expect "no command is a usage error" 2 "usage: hadron" "$hadron"
 expect "unknown command" 2 "unknown command 'nope'" "$hadron" nope
-for cmd in demo fit info sim surrogate predict bnn gan gen avo calo-eval study; do
+for cmd in demo fit info sim surrogate predict bnn gan gen avo calo-eval study export; do
   expect "$cmd --help" 0 "usage: hadron $cmd" "$hadron" "$cmd" --help
 done
 expect "bad number" 2 "--epochs: 'ten' is not a valid integer" "$hadron" fit --epochs ten
@@ -122,6 +122,12 @@ write_inputs() { # a (2, 3) float64 .npy as np.save writes it: rows (3.5, 1000, 
 write_inputs "$tmp/x.npy"
 expect "predict" 0 "2 predictions" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/x.npy" --output "$tmp/y.npy"
 check "predictions written" test -s "$tmp/y.npy"
+expect "export the surrogate as C" 0 "float *eff(float *out /* [1] */, const float *in /* [3] raw */)" \
+  "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/eff"
+check "the exported C compiles" cc -std=c11 -Wall -Wextra -Werror -pedantic -O2 -c "$tmp/c/eff.c" -o "$tmp/c/eff.o"
+expect "export needs --model" 2 "--model FILE and --out PATH are required" "$hadron" export --out "$tmp/c/x"
+expect "export: unknown format" 2 "onnx" "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/x" --format onnx
+expect "export: a bad name" 1 "not a C identifier" "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/x" --name 1x
 expect "predict: wrong input width" 1 "the model wants (N, 3)" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/y.npy" --output "$tmp/z.npy"
 expect "embedding example" 0 "ns per particle" "$example" "$tmp/s/m/model.safetensors"
 # values: a NaN input is refused by row and column (a ReLU would pass it as 0) unless allowed

@@ -1,0 +1,209 @@
+/* An MLP model as self-contained C source: NAME.h declares
+ * float *NAME(float *out, const float *in) for one row of raw inputs, and
+ * NAME.c holds the weights as static arrays, the input transforms, the
+ * scaler and the activations, with no dependency beyond <math.h>.  The
+ * function keeps no state, so any number of threads may call it. */
+#include "nn/model_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The C expression of activation a applied to the variable v (float). */
+static const char *act_expr(hd_activation a)
+{
+    switch (a) {
+    case HD_ACT_NONE: return "v";
+    case HD_ACT_RELU: return "v > 0 ? v : 0.0f";
+    case HD_ACT_LEAKY_RELU: return "v > 0 ? v : 0.2f * v"; /* hd_activate's slope */
+    case HD_ACT_SIGMOID: return "hd_sigmoid(v)";
+    case HD_ACT_TANH: return "tanhf(v)";
+    case HD_ACT_SOFTPLUS: return "hd_softplus(v)";
+    }
+    return NULL;
+}
+
+/* A float literal that reads back to the same bits ("1.0f", not "1f"). */
+static void put_float(FILE *f, float v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    fprintf(f, "%s%sf", buf, strpbrk(buf, ".e") ? "" : ".0");
+}
+
+/* n values as a static array. */
+static void put_array(FILE *f, const char *decl, const float *v, int64_t n)
+{
+    fprintf(f, "static const float %s = {", decl);
+    for (int64_t i = 0; i < n; i++) {
+        fputs(i % 8 ? " " : "\n    ", f);
+        put_float(f, v[i]);
+        if (i + 1 < n) fputc(',', f);
+    }
+    fprintf(f, "\n};\n");
+}
+
+/* A [rows][cols] matrix written as its transpose, [cols][rows]. */
+static void put_transposed(FILE *f, const char *decl, const float *v, int64_t rows, int64_t cols)
+{
+    fprintf(f, "static const float %s = {", decl);
+    for (int64_t c = 0; c < cols; c++) {
+        fputs("\n    {", f);
+        for (int64_t r = 0; r < rows; r++) {
+            fputs(r % 8 ? " " : r ? "\n     " : "", f);
+            put_float(f, v[r * cols + c]);
+            if (r + 1 < rows) fputc(',', f);
+        }
+        fputs(c + 1 < cols ? "}," : "}", f);
+    }
+    fprintf(f, "\n};\n");
+}
+
+static int uses(const hd_model *m, hd_activation a)
+{
+    return (m->spec.n_hidden > 0 && m->spec.act == a) || m->spec.out_act == a || m->out_act == a;
+}
+
+/* The helpers the activations need, only those (unused statics warn). */
+static void put_helpers(FILE *f, const hd_model *m)
+{
+    if (uses(m, HD_ACT_SIGMOID))
+        fprintf(f, "static float hd_sigmoid(float x)\n{\n    if (x >= 0) return 1.0f / (1.0f + expf(-x));\n"
+                   "    float e = expf(x);\n    return e / (1.0f + e);\n}\n\n");
+    if (uses(m, HD_ACT_SOFTPLUS))
+        fprintf(f, "static float hd_softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }\n\n");
+}
+
+/* Raw inputs to scaled features, as the model's loader does. */
+static void put_features(FILE *f, const hd_model *m)
+{
+    int64_t k = 0;
+    for (int64_t c = 0; c < m->n_raw; c++) {
+        if (m->tf[c] == TF_CYCLIC) {
+            fprintf(f, "    a[%lld] = (cosf(in[%lld]) - ", (long long)k, (long long)c);
+            put_float(f, m->mean[k]);
+            fputs(") * ", f);
+            put_float(f, m->inv_std[k]);
+            fprintf(f, ";\n");
+            k++;
+        }
+        fprintf(f, "    a[%lld] = (%s(in[%lld]) - ", (long long)k,
+                m->tf[c] == TF_CYCLIC ? "sinf" : m->tf[c] == TF_LOG ? "logf" : "", (long long)c);
+        put_float(f, m->mean[k]);
+        fputs(") * ", f);
+        put_float(f, m->inv_std[k]);
+        fprintf(f, ";\n");
+        k++;
+    }
+}
+
+/* One dense layer from `from` to `to` (arrays of the function), then act.
+ * The weights are stored transposed, [in][out], so that the inner loop runs
+ * over independent outputs and compilers vectorise it at -O2 without
+ * reordering any sum (each output still adds its inputs in order). */
+static void put_layer(FILE *f, int i, int64_t in, int64_t out, const char *from, const char *to, hd_activation act)
+{
+    fprintf(f, "    for (int j = 0; j < %lld; j++) %s[j] = hd_b%d[j];\n", (long long)out, to, i);
+    fprintf(f, "    for (int k = 0; k < %lld; k++)\n        for (int j = 0; j < %lld; j++) %s[j] += hd_w%d[k][j] * %s[k];\n",
+            (long long)in, (long long)out, to, i, from);
+    if (act != HD_ACT_NONE)
+        fprintf(f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        %s[j] = %s;\n    }\n",
+                (long long)out, to, to, act_expr(act));
+}
+
+static int64_t widest(const hd_model *m)
+{
+    int64_t w = m->n_in > m->n_out ? m->n_in : m->n_out;
+    for (int i = 0; i < m->spec.n_hidden; i++)
+        if (m->spec.hidden[i] > w) w = m->spec.hidden[i];
+    return w;
+}
+
+static int write_source(const hd_model *m, const char *name, const char *header, FILE *f)
+{
+    int layers = m->spec.n_hidden + 1;
+    fprintf(f, "/* %s: written by hadron export (a hadron MLP model); needs only <math.h>. */\n", name);
+    fprintf(f, "#include \"%s\"\n\n#include <math.h>\n\n", header);
+    for (int i = 0; i < layers; i++) {
+        char key[160], decl[96];
+        snprintf(key, sizeof key, "%s.dense%d.weight", m->prefix, i);
+        hd_node *w = hd_graph_find(m->g, key);
+        snprintf(key, sizeof key, "%s.dense%d.bias", m->prefix, i);
+        hd_node *b = hd_graph_find(m->g, key);
+        if (!w || !b) return hd_error(HD_EINVAL, "export: the model has no layer %s.dense%d", m->prefix, i);
+        const hd_tensor *wt = hd_node_value(w), *bt = hd_node_value(b);
+        snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)wt->shape[1], (long long)wt->shape[0]);
+        put_transposed(f, decl, wt->data, wt->shape[0], wt->shape[1]);
+        snprintf(decl, sizeof decl, "hd_b%d[%lld]", i, (long long)bt->shape[0]);
+        put_array(f, decl, bt->data, bt->shape[0]);
+        fputc('\n', f);
+    }
+    put_helpers(f, m);
+    int64_t width = widest(m);
+    fprintf(f, "float *%s(float *out, const float *in)\n{\n    float a[%lld], h[%lld];\n", name, (long long)width,
+            (long long)width);
+    put_features(f, m);
+    int64_t in = m->n_in;
+    const char *from = "a", *to = "h";
+    for (int i = 0; i < m->spec.n_hidden; i++) {
+        put_layer(f, i, in, m->spec.hidden[i], from, to, m->spec.act);
+        in = m->spec.hidden[i];
+        const char *t = from;
+        from = to;
+        to = t;
+    }
+    put_layer(f, layers - 1, in, m->n_out, from, to, m->spec.out_act);
+    fprintf(f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        out[j] = %s;\n    }\n",
+            (long long)m->n_out, to, act_expr(m->out_act));
+    fprintf(f, "    return out;\n}\n");
+    return HD_OK;
+}
+
+static void write_header(const hd_model *m, const char *name, FILE *f)
+{
+    char guard[128];
+    size_t k = 0;
+    for (const char *c = name; *c && k + 3 < sizeof guard; c++) guard[k++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    snprintf(guard + k, sizeof guard - k, "_H");
+    fprintf(f, "/* %s: written by hadron export.  out[%lld] from the raw inputs in[%lld] of one row, as\n", name,
+            (long long)m->n_out, (long long)m->n_raw);
+    fprintf(f, " * hd_model_predict computes them; no state: any thread may call it. */\n");
+    fprintf(f, "#ifndef %s\n#define %s\n\n", guard, guard);
+    fprintf(f, "#define %.*s_N_IN %lld\n#define %.*s_N_OUT %lld\n\n", (int)k, guard, (long long)m->n_raw, (int)k,
+            guard, (long long)m->n_out);
+    fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nfloat *%s(float *out, const float *in);\n\n", name);
+    fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
+
+/* A C identifier of at most 63 characters, not in the source's own hd_ namespace. */
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || (s[0] >= '0' && s[0] <= '9') || strncmp(s, "hd_", 3) == 0) return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_')) return 0;
+    return 1;
+}
+
+int hd_model_export_c(const hd_model *m, const char *name, const char *stem)
+{
+    if (m->gen)
+        return hd_error(HD_EINVAL, "export: a %s generator; C export takes MLP models for now", hd_generator_kind(m->gen));
+    if (!valid_name(name))
+        return hd_error(HD_EINVAL, "export: name '%.80s' is not a C identifier of at most 63 characters outside hd_*", name);
+    char path_c[4096], path_h[4096];
+    const char *slash = strrchr(stem, '/');
+    if ((size_t)snprintf(path_c, sizeof path_c, "%s.c", stem) >= sizeof path_c) return hd_error(HD_EINVAL, "export: path too long");
+    snprintf(path_h, sizeof path_h, "%s.h", stem);
+    hd_atomic_file hf, cf;
+    int rc = hd_atomic_open(&hf, path_h);
+    if (rc != HD_OK) return rc;
+    write_header(m, name, hf.f);
+    if ((rc = hd_atomic_commit(&hf)) != HD_OK) return rc;
+    if ((rc = hd_atomic_open(&cf, path_c)) != HD_OK) return rc;
+    if ((rc = write_source(m, name, slash ? path_h + (slash - stem) + 1 : path_h, cf.f)) != HD_OK) {
+        hd_atomic_abort(&cf);
+        return rc;
+    }
+    return hd_atomic_commit(&cf);
+}

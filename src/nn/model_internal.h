@@ -1,0 +1,25 @@
+/* The inference model's parts, for the files that read them (model.c,
+ * export_c.c). */
+#ifndef HD_NN_MODEL_INTERNAL_H
+#define HD_NN_MODEL_INTERNAL_H
+
+#include "hadron/nn.h"
+#include "nn/generator_internal.h"
+
+/* How a raw input becomes network features: as is, its log, or the point
+ * (cos x, sin x) on the circle for an angle (two features). */
+typedef enum { TF_NONE, TF_LOG, TF_CYCLIC } transform;
+
+struct hd_model {
+    hd_graph *g;
+    hd_node *x, *y;
+    int64_t n_raw, n_in, n_out; /* raw inputs, network features, outputs */
+    transform tf[HD_MODEL_MAX_INPUTS];
+    float mean[HD_MODEL_MAX_INPUTS], inv_std[HD_MODEL_MAX_INPUTS]; /* per feature */
+    hd_mlp_spec spec;           /* the network: layers "<prefix>.dense<i>" */
+    hd_activation out_act;      /* after the last layer (the spec's own is none) */
+    char prefix[64];
+    hd_generator *gen;          /* a generator checkpoint instead of an MLP */
+};
+
+#endif

@@ -1,0 +1,171 @@
+/* hadron export --format c: the C source of an MLP model compiles with
+ * cc -std=c11 -Wall -Wextra -Werror -pedantic -O2 and computes what
+ * hd_model_predict computes, within 1e-5, for every activation, the input
+ * transforms (log, cyclic), the scaler and both output activations; what
+ * it cannot export is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hadron/hadron.h"
+#include "test_util.h"
+
+#define ROWS 200
+
+static char *dir;
+
+/* A model of 3 raw inputs (none, log, cyclic: 4 features) with random
+ * weights and a scaler, written to path. */
+static void write_model(const char *path, hd_activation act, hd_activation spec_out, const char *output)
+{
+    hd_mlp_spec spec = {.n_in = 4, .n_out = 2, .n_hidden = 2, .hidden = {9, 5}, .act = act, .out_act = spec_out};
+    hd_graph *g = hd_graph_new(7);
+    hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 4});
+    assert_non_null(hd_mlp(g, &spec, "net", x));
+    assert_int_equal(hd_graph_compile(g), HD_OK);
+    char *arch = hd_mlp_spec_to_json(&spec);
+    float mean[4] = {0.5f, 2.0f, 0.1f, -0.2f}, std[4] = {1.5f, 0.7f, 0.8f, 1.0f};
+    hd_checkpoint_entries e;
+    hd_checkpoint_entries_init(&e);
+    hd_checkpoint_meta(&e, "model", "mlp");
+    hd_checkpoint_meta(&e, "mlp", "%s", arch);
+    hd_checkpoint_meta(&e, "prefix", "net");
+    hd_checkpoint_meta(&e, "input_transform", "none,log,cyclic");
+    hd_checkpoint_meta(&e, "output", "%s", output);
+    hd_checkpoint_tensor(&e, "scaler.mean", mean, 4);
+    hd_checkpoint_tensor(&e, "scaler.std", std, 4);
+    assert_int_equal(hd_checkpoint_write(g, path, HD_ALL, &e), HD_OK);
+    hd_checkpoint_entries_release(&e);
+    hd_free(arch);
+    hd_graph_free(g);
+}
+
+/* Raw rows: x in [-2, 2], pT in [0.5, 50], phi in [-pi, pi]. */
+static void inputs(float *x)
+{
+    hd_rng r;
+    hd_rng_init(&r, 3, 0);
+    for (int i = 0; i < ROWS; i++) {
+        x[3 * i] = 4 * hd_rng_uniform(&r) - 2;
+        x[3 * i + 1] = 0.5f + 49.5f * hd_rng_uniform(&r);
+        x[3 * i + 2] = (float)HD_PI * (2 * hd_rng_uniform(&r) - 1);
+    }
+}
+
+static void write_floats(const char *path, const float *v, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(v, sizeof *v, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A driver that runs the exported function on every row of in.bin. */
+static void write_driver(const char *path, const char *name)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#include <stdio.h>\n#include \"%s.h\"\n", name);
+    fprintf(f, "int main(int argc, char **argv)\n{\n    (void)argc;\n    FILE *in = fopen(argv[1], \"rb\"), *out = fopen(argv[2], \"wb\");\n");
+    fprintf(f, "    float x[3], y[2];\n    if (!in || !out) return 1;\n");
+    fprintf(f, "    while (fread(x, sizeof x, 1, in) == 1) fwrite(%s(y, x), sizeof y, 1, out);\n", name);
+    fprintf(f, "    return fclose(out) != 0;\n}\n");
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Exports the model at `model`, builds it with the driver and compares. */
+static void check_export(const char *model, const char *name)
+{
+    hd_model *m;
+    if (hd_model_load(model, &m) != HD_OK) fail_msg("%s", hd_last_error());
+    char stem[512], cmd[4096], in[512], out[512], driver[512];
+    snprintf(stem, sizeof stem, "%s/%s", dir, name);
+    if (hd_model_export_c(m, name, stem) != HD_OK) fail_msg("%s", hd_last_error());
+    float x[ROWS * 3], want[ROWS * 2], got[ROWS * 2];
+    inputs(x);
+    assert_int_equal(hd_model_predict(m, ROWS, x, want), HD_OK);
+    hd_model_free(m);
+    snprintf(in, sizeof in, "%s/in.bin", dir);
+    snprintf(out, sizeof out, "%s/out.bin", dir);
+    snprintf(driver, sizeof driver, "%s/driver_%s.c", dir, name);
+    write_floats(in, x, ROWS * 3);
+    write_driver(driver, name);
+    const char *cc = getenv("CC") ? getenv("CC") : "cc";
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s -std=c11 -Wall -Wextra -Werror -pedantic -O2 -o run_%s %s.c '%s' -lm",
+             dir, cc, name, name, driver);
+    if (system(cmd) != 0) fail_msg("the exported source does not compile: %s", cmd);
+    snprintf(cmd, sizeof cmd, "'%s/run_%s' '%s' '%s'", dir, name, in, out);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(out, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(got, sizeof *got, ROWS * 2, f), ROWS * 2);
+    fclose(f);
+    double worst = 0;
+    for (int i = 0; i < ROWS * 2; i++) {
+        double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs((double)want[i]));
+        if (d > worst) worst = d;
+    }
+    print_message("%-12s largest difference %.2e\n", name, worst);
+    assert_true(worst < 1e-5);
+}
+
+static void test_every_activation(void **state)
+{
+    (void)state;
+    static const struct { hd_activation act, spec_out; const char *output, *name; } cases[] = {
+        {HD_ACT_RELU, HD_ACT_NONE, "sigmoid", "relu_sig"},
+        {HD_ACT_LEAKY_RELU, HD_ACT_NONE, "identity", "leaky"},
+        {HD_ACT_TANH, HD_ACT_SOFTPLUS, "identity", "tanh_sp"},
+        {HD_ACT_SIGMOID, HD_ACT_NONE, "identity", "sigm"},
+        {HD_ACT_SOFTPLUS, HD_ACT_TANH, "sigmoid", "softplus"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.safetensors", dir, cases[k].name);
+        write_model(path, cases[k].act, cases[k].spec_out, cases[k].output);
+        check_export(path, cases[k].name);
+    }
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    char path[512], stem[512];
+    snprintf(path, sizeof path, "%s/relu_sig.safetensors", dir);
+    snprintf(stem, sizeof stem, "%s/bad", dir);
+    hd_model *m;
+    assert_int_equal(hd_model_load(path, &m), HD_OK);
+    assert_int_equal(hd_model_export_c(m, "9lives", stem), HD_EINVAL);
+    assert_non_null(strstr(hd_last_error(), "not a C identifier"));
+    assert_int_equal(hd_model_export_c(m, "a-b", stem), HD_EINVAL);
+    assert_int_equal(hd_model_export_c(m, "hd_w0", stem), HD_EINVAL); /* the source's own names */
+    hd_model_free(m);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return (dir = test_tmpdir("export_c")) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return test_tmpdir_free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_activation),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
