@@ -15,49 +15,12 @@
 #include <string.h>
 
 #include "hadron/hadron.h"
+#include "test_model_util.h"
 #include "test_util.h"
 
 #define ROWS 200
 
 static char *dir;
-
-/* A model of 3 raw inputs (none, log, cyclic: 4 features) with random
- * weights and a scaler, written to path. */
-static void write_model(const char *path, hd_activation act, hd_activation spec_out, const char *output)
-{
-    hd_mlp_spec spec = {.n_in = 4, .n_out = 2, .n_hidden = 2, .hidden = {9, 5}, .act = act, .out_act = spec_out};
-    hd_graph *g = hd_graph_new(7);
-    hd_node *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, 4});
-    assert_non_null(hd_mlp(g, &spec, "net", x));
-    assert_int_equal(hd_graph_compile(g), HD_OK);
-    char *arch = hd_mlp_spec_to_json(&spec);
-    float mean[4] = {0.5f, 2.0f, 0.1f, -0.2f}, std[4] = {1.5f, 0.7f, 0.8f, 1.0f};
-    hd_checkpoint_entries e;
-    hd_checkpoint_entries_init(&e);
-    hd_checkpoint_meta(&e, "model", "mlp");
-    hd_checkpoint_meta(&e, "mlp", "%s", arch);
-    hd_checkpoint_meta(&e, "prefix", "net");
-    hd_checkpoint_meta(&e, "input_transform", "none,log,cyclic");
-    hd_checkpoint_meta(&e, "output", "%s", output);
-    hd_checkpoint_tensor(&e, "scaler.mean", mean, 4);
-    hd_checkpoint_tensor(&e, "scaler.std", std, 4);
-    assert_int_equal(hd_checkpoint_write(g, path, HD_ALL, &e), HD_OK);
-    hd_checkpoint_entries_release(&e);
-    hd_free(arch);
-    hd_graph_free(g);
-}
-
-/* Raw rows: x in [-2, 2], pT in [0.5, 50], phi in [-pi, pi]. */
-static void inputs(float *x)
-{
-    hd_rng r;
-    hd_rng_init(&r, 3, 0);
-    for (int i = 0; i < ROWS; i++) {
-        x[3 * i] = 4 * hd_rng_uniform(&r) - 2;
-        x[3 * i + 1] = 0.5f + 49.5f * hd_rng_uniform(&r);
-        x[3 * i + 2] = (float)HD_PI * (2 * hd_rng_uniform(&r) - 1);
-    }
-}
 
 static void write_floats(const char *path, const float *v, size_t n)
 {
@@ -89,7 +52,7 @@ static void check_export(const char *model, const char *name)
     snprintf(stem, sizeof stem, "%s/%s", dir, name);
     if (hd_model_export_c(m, name, stem) != HD_OK) fail_msg("%s", hd_last_error());
     float x[ROWS * 3], want[ROWS * 2], got[ROWS * 2];
-    inputs(x);
+    test_mlp_inputs(3, ROWS, x);
     assert_int_equal(hd_model_predict(m, ROWS, x, want), HD_OK);
     hd_model_free(m);
     snprintf(in, sizeof in, "%s/in.bin", dir);
@@ -129,7 +92,7 @@ static void test_every_activation(void **state)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, cases[k].name);
-        write_model(path, cases[k].act, cases[k].spec_out, cases[k].output);
+        test_write_mlp(path, cases[k].act, cases[k].spec_out, cases[k].output);
         check_export(path, cases[k].name);
     }
 }

@@ -466,6 +466,20 @@ int64_t hd_model_n_in(const hd_model *m); /* raw inputs per row */
 int64_t hd_model_n_out(const hd_model *m);
 /* y [n, n_out] from raw inputs x [n, n_in]; any n >= 1, evaluated in chunks. */
 int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y);
+/* Sharing one model between threads: hd_model_predict changes the model's
+ * graph, so one thread at a time.  Instead each thread makes a context of
+ * its own (two rows' worth of buffers) and calls hd_model_run, which reads
+ * the model, writes only its context and y, allocates nothing, starts no
+ * threads and calls no BLAS: rows are evaluated one by one, which is the
+ * fast path for one particle at a time (for batches of thousands on a free
+ * machine hd_model_predict's BLAS is faster).  Results agree with
+ * hd_model_predict to float rounding (the sums run in another order) and
+ * are the same bits from call to call and thread to thread.  The model must
+ * outlive its contexts; MLP models only. */
+typedef struct hd_model_ctx hd_model_ctx;
+hd_model_ctx *hd_model_ctx_new(const hd_model *m); /* NULL + error for a generator */
+void hd_model_ctx_free(hd_model_ctx *c);
+int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y); /* x [n, n_in] raw -> y [n, n_out] */
 /* Writes <stem>.c and <stem>.h (hadron export --format c): the MLP model as
  * self-contained C source, float *name(float *out, const float *in) for one
  * row of raw inputs, weights as static arrays, transforms, scaler and

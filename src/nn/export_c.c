@@ -43,18 +43,18 @@ static void put_array(FILE *f, const char *decl, const float *v, int64_t n)
     fprintf(f, "\n};\n");
 }
 
-/* A [rows][cols] matrix written as its transpose, [cols][rows]. */
-static void put_transposed(FILE *f, const char *decl, const float *v, int64_t rows, int64_t cols)
+/* A [rows][cols] matrix, braced per row. */
+static void put_matrix(FILE *f, const char *decl, const float *v, int64_t rows, int64_t cols)
 {
     fprintf(f, "static const float %s = {", decl);
-    for (int64_t c = 0; c < cols; c++) {
+    for (int64_t r = 0; r < rows; r++) {
         fputs("\n    {", f);
-        for (int64_t r = 0; r < rows; r++) {
-            fputs(r % 8 ? " " : r ? "\n     " : "", f);
+        for (int64_t c = 0; c < cols; c++) {
+            fputs(c % 8 ? " " : c ? "\n     " : "", f);
             put_float(f, v[r * cols + c]);
-            if (r + 1 < rows) fputc(',', f);
+            if (c + 1 < cols) fputc(',', f);
         }
-        fputs(c + 1 < cols ? "}," : "}", f);
+        fputs(r + 1 < rows ? "}," : "}", f);
     }
     fprintf(f, "\n};\n");
 }
@@ -111,35 +111,23 @@ static void put_layer(FILE *f, int i, int64_t in, int64_t out, const char *from,
                 (long long)out, to, to, act_expr(act));
 }
 
-static int64_t widest(const hd_model *m)
+static void write_source(const hd_model *m, const char *name, const char *header, FILE *f)
 {
-    int64_t w = m->n_in > m->n_out ? m->n_in : m->n_out;
-    for (int i = 0; i < m->spec.n_hidden; i++)
-        if (m->spec.hidden[i] > w) w = m->spec.hidden[i];
-    return w;
-}
-
-static int write_source(const hd_model *m, const char *name, const char *header, FILE *f)
-{
-    int layers = m->spec.n_hidden + 1;
     fprintf(f, "/* %s: written by hadron export (a hadron MLP model); needs only <math.h>. */\n", name);
     fprintf(f, "#include \"%s\"\n\n#include <math.h>\n\n", header);
-    for (int i = 0; i < layers; i++) {
-        char key[160], decl[96];
-        snprintf(key, sizeof key, "%s.dense%d.weight", m->prefix, i);
-        hd_node *w = hd_graph_find(m->g, key);
-        snprintf(key, sizeof key, "%s.dense%d.bias", m->prefix, i);
-        hd_node *b = hd_graph_find(m->g, key);
-        if (!w || !b) return hd_error(HD_EINVAL, "export: the model has no layer %s.dense%d", m->prefix, i);
-        const hd_tensor *wt = hd_node_value(w), *bt = hd_node_value(b);
-        snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)wt->shape[1], (long long)wt->shape[0]);
-        put_transposed(f, decl, wt->data, wt->shape[0], wt->shape[1]);
-        snprintf(decl, sizeof decl, "hd_b%d[%lld]", i, (long long)bt->shape[0]);
-        put_array(f, decl, bt->data, bt->shape[0]);
+    int64_t width = 0;
+    for (int i = 0; i < m->n_layers; i++) { /* weights as the model keeps them for hd_model_run: [in][out] */
+        char decl[96];
+        int64_t in = m->width[i], out = m->width[i + 1];
+        snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)in, (long long)out);
+        put_matrix(f, decl, m->wt[i], in, out);
+        snprintf(decl, sizeof decl, "hd_b%d[%lld]", i, (long long)out);
+        put_array(f, decl, m->bias[i], out);
         fputc('\n', f);
+        if (in > width) width = in;
+        if (out > width) width = out;
     }
     put_helpers(f, m);
-    int64_t width = widest(m);
     fprintf(f, "float *%s(float *out, const float *in)\n{\n    float a[%lld], h[%lld];\n", name, (long long)width,
             (long long)width);
     put_features(f, m);
@@ -152,11 +140,10 @@ static int write_source(const hd_model *m, const char *name, const char *header,
         from = to;
         to = t;
     }
-    put_layer(f, layers - 1, in, m->n_out, from, to, m->spec.out_act);
+    put_layer(f, m->n_layers - 1, in, m->n_out, from, to, m->spec.out_act);
     fprintf(f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        out[j] = %s;\n    }\n",
             (long long)m->n_out, to, act_expr(m->out_act));
     fprintf(f, "    return out;\n}\n");
-    return HD_OK;
 }
 
 static void write_header(const hd_model *m, const char *name, FILE *f)
@@ -201,9 +188,6 @@ int hd_model_export_c(const hd_model *m, const char *name, const char *stem)
     write_header(m, name, hf.f);
     if ((rc = hd_atomic_commit(&hf)) != HD_OK) return rc;
     if ((rc = hd_atomic_open(&cf, path_c)) != HD_OK) return rc;
-    if ((rc = write_source(m, name, slash ? path_h + (slash - stem) + 1 : path_h, cf.f)) != HD_OK) {
-        hd_atomic_abort(&cf);
-        return rc;
-    }
+    write_source(m, name, slash ? path_h + (slash - stem) + 1 : path_h, cf.f);
     return hd_atomic_commit(&cf);
 }

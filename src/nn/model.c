@@ -34,8 +34,7 @@ static int parse_transforms(const char *path, const char *list, hd_model *m)
     return HD_OK;
 }
 
-/* Features of one raw row, transformed and scaled. */
-static void features(const hd_model *m, const float *raw, float *out)
+void hd_model_features(const hd_model *m, const float *raw, float *out)
 {
     int64_t f = 0;
     for (int64_t c = 0; c < m->n_raw; c++) {
@@ -97,6 +96,30 @@ static int check_finite_params(const char *path, const hd_graph *g)
     return HD_OK;
 }
 
+/* The layers as hd_model_run reads them: transposed weights, the biases. */
+static int keep_layers(const char *path, hd_model *m)
+{
+    m->n_layers = m->spec.n_hidden + 1;
+    m->width[0] = m->n_in;
+    for (int i = 0; i < m->spec.n_hidden; i++) m->width[i + 1] = m->spec.hidden[i];
+    m->width[m->n_layers] = m->n_out;
+    for (int i = 0; i < m->n_layers; i++) {
+        char key[160];
+        snprintf(key, sizeof key, "%s.dense%d.weight", m->prefix, i);
+        hd_node *w = hd_graph_find(m->g, key);
+        snprintf(key, sizeof key, "%s.dense%d.bias", m->prefix, i);
+        hd_node *b = hd_graph_find(m->g, key);
+        if (!w || !b) return hd_error(HD_EFORMAT, "%s: no layer %s.dense%d", path, m->prefix, i);
+        int64_t in = m->width[i], out = m->width[i + 1];
+        const float *src = hd_node_value(w)->data;
+        if (!(m->wt[i] = hd_malloc((size_t)(in * out) * sizeof(float)))) return HD_ENOMEM;
+        for (int64_t j = 0; j < out; j++)
+            for (int64_t k = 0; k < in; k++) m->wt[i][k * out + j] = src[j * in + k];
+        m->bias[i] = hd_node_value(b)->data;
+    }
+    return HD_OK;
+}
+
 static int build(const char *path, const hd_safetensors *st, hd_model *m)
 {
     const char *kind = hd_safetensors_meta(st, "model"), *arch = hd_safetensors_meta(st, "mlp");
@@ -126,7 +149,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     if (!m->y) return with_path(HD_EFORMAT, path);
     if ((rc = hd_checkpoint_check(m->g, st, path, HD_ALL)) || (rc = hd_graph_compile(m->g)) ||
         (rc = hd_checkpoint_load_parsed(m->g, st, path, HD_ALL)) ||
-        (rc = check_finite_params(path, m->g)))
+        (rc = check_finite_params(path, m->g)) || (rc = keep_layers(path, m)))
         return rc;
     hd_graph_set_training(m->g, 0);
     return HD_OK;
@@ -159,6 +182,7 @@ int hd_model_load(const char *path, hd_model **out)
 void hd_model_free(hd_model *m)
 {
     if (!m) return;
+    for (int i = 0; i < m->n_layers; i++) hd_free(m->wt[i]);
     hd_graph_free(m->g);
     hd_generator_free(m->gen);
     hd_free(m);
@@ -176,7 +200,7 @@ int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
         int rc;
         if (rows != hd_graph_batch(m->g) && (rc = hd_graph_set_batch(m->g, rows))) return rc;
         float *in = hd_node_value(m->x)->data;
-        for (int64_t r = 0; r < rows; r++) features(m, x + (start + r) * m->n_raw, in + r * m->n_in);
+        for (int64_t r = 0; r < rows; r++) hd_model_features(m, x + (start + r) * m->n_raw, in + r * m->n_in);
         if ((rc = hd_graph_forward(m->g, m->y))) return rc;
         memcpy(y + start * m->n_out, hd_node_value(m->y)->data, (size_t)(rows * m->n_out) * sizeof(float));
     }

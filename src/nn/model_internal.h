@@ -19,7 +19,16 @@ struct hd_model {
     hd_mlp_spec spec;           /* the network: layers "<prefix>.dense<i>" */
     hd_activation out_act;      /* after the last layer (the spec's own is none) */
     char prefix[64];
+    /* the layers again, for hd_model_run: widths (features, hidden..., outputs),
+     * each layer's weights transposed to [in][out] and its bias */
+    int n_layers;
+    int64_t width[HD_MLP_MAX_LAYERS + 2];
+    float *wt[HD_MLP_MAX_LAYERS + 1];
+    const float *bias[HD_MLP_MAX_LAYERS + 1];
     hd_generator *gen;          /* a generator checkpoint instead of an MLP */
 };
+
+/* Features of one raw row, transformed and scaled. */
+void hd_model_features(const hd_model *m, const float *raw, float *out);
 
 #endif

@@ -1,0 +1,97 @@
+/* Thread contexts for an MLP model: hd_model_run evaluates the network row
+ * by row from the model's transposed weights, reading the model and
+ * writing only the context's two buffers, so that any number of threads
+ * may share one loaded model, each with its own context.  No allocation,
+ * no BLAS, no threads: a framework that owns its threads keeps them. */
+#include "nn/model_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+struct hd_model_ctx {
+    const hd_model *m;
+    float *a, *b; /* one row at the widest layer, alternately in and out */
+};
+
+static int64_t widest(const hd_model *m)
+{
+    int64_t w = m->n_in;
+    for (int i = 1; i <= m->n_layers; i++)
+        if (m->width[i] > w) w = m->width[i];
+    return w;
+}
+
+hd_model_ctx *hd_model_ctx_new(const hd_model *m)
+{
+    if (!m || m->gen) {
+        hd_error(HD_EINVAL, "hd_model_ctx_new: %s", m ? "a generator; contexts are for MLP models" : "NULL model");
+        return NULL;
+    }
+    hd_model_ctx *c = hd_calloc(1, sizeof *c);
+    int64_t w = widest(m);
+    if (!c || !(c->a = hd_malloc((size_t)w * sizeof(float))) || !(c->b = hd_malloc((size_t)w * sizeof(float)))) {
+        hd_model_ctx_free(c);
+        return NULL;
+    }
+    c->m = m;
+    return c;
+}
+
+void hd_model_ctx_free(hd_model_ctx *c)
+{
+    if (!c) return;
+    hd_free(c->a);
+    hd_free(c->b);
+    hd_free(c);
+}
+
+/* The graph's activations, element by element (graph/ops/elementwise.c). */
+static float activate(hd_activation a, float v)
+{
+    switch (a) {
+    case HD_ACT_NONE: return v;
+    case HD_ACT_RELU: return v > 0 ? v : 0.0f;
+    case HD_ACT_LEAKY_RELU: return v > 0 ? v : 0.2f * v;
+    case HD_ACT_SIGMOID: {
+        if (v >= 0) return 1.0f / (1.0f + expf(-v));
+        float e = expf(v);
+        return e / (1.0f + e);
+    }
+    case HD_ACT_TANH: return tanhf(v);
+    case HD_ACT_SOFTPLUS: return v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v));
+    }
+    return v;
+}
+
+/* in [width[i]] -> out [width[i + 1]] through layer i, then act. */
+static void layer(const hd_model *m, int i, const float *in, float *out, hd_activation act)
+{
+    const int64_t n_in = m->width[i], n_out = m->width[i + 1];
+    const float *w = m->wt[i];
+    memcpy(out, m->bias[i], (size_t)n_out * sizeof *out);
+    for (int64_t k = 0; k < n_in; k++) {
+        const float x = in[k], *wk = w + k * n_out;
+        for (int64_t j = 0; j < n_out; j++) out[j] += wk[j] * x;
+    }
+    if (act != HD_ACT_NONE)
+        for (int64_t j = 0; j < n_out; j++) out[j] = activate(act, out[j]);
+}
+
+int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
+{
+    if (n < 0) return hd_error(HD_EINVAL, "hd_model_run: %lld rows", (long long)n);
+    const hd_model *m = c->m;
+    const int last = m->n_layers - 1;
+    for (int64_t r = 0; r < n; r++) {
+        float *in = c->a, *out = c->b;
+        hd_model_features(m, x + r * m->n_raw, in);
+        for (int i = 0; i < m->n_layers; i++) {
+            layer(m, i, in, out, i < last ? m->spec.act : m->spec.out_act);
+            float *t = in;
+            in = out;
+            out = t;
+        }
+        for (int64_t j = 0; j < m->n_out; j++) y[r * m->n_out + j] = activate(m->out_act, in[j]);
+    }
+    return HD_OK;
+}
