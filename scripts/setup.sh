@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev librandom123-dev
           libcjson-dev libcmocka-dev zlib1g-dev libpng-dev libhdf5-dev python3-h5py gnuplot-nox
+          python3-onnx python3-opencv
           dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

@@ -486,6 +486,12 @@ int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y); /* x [n,
  * activations inlined, only <math.h> needed; it keeps no state, so threads
  * may share it.  name: a C identifier.  Generators are refused. */
 int hd_model_export_c(const hd_model *m, const char *name, const char *stem);
+/* Writes the MLP model as an ONNX file (opset 13; hadron export --format
+ * onnx): input "in" [N, n_in] raw, output "out" [N, n_out], the transforms
+ * (Slice, Log, Cos, Sin, Concat), the scaler (Sub, Mul), Gemm layers and
+ * the activations inside, so it computes what hd_model_predict computes.
+ * Generators are refused. */
+int hd_model_export_onnx(const hd_model *m, const char *path);
 
 #define HD_MODEL_MAX_INPUTS 64
 

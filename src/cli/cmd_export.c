@@ -1,12 +1,13 @@
-/* hadron export: a trained model in a form other code builds in. */
+/* hadron export: a trained model in a form other code builds in or other
+ * runtimes read. */
 #include "cli.h"
 #include "hadron/hadron.h"
 
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { FORMAT_C } export_format;
-static const cli_choice formats[] = {{"c", FORMAT_C}, {NULL, 0}};
+typedef enum { FORMAT_C, FORMAT_ONNX } export_format;
+static const cli_choice formats[] = {{"c", FORMAT_C}, {"onnx", FORMAT_ONNX}, {NULL, 0}};
 
 /* The file name of the stem, as a C identifier: other characters become '_'. */
 static void name_from(const char *stem, char *name, size_t size)
@@ -26,8 +27,8 @@ static int run(int argc, char **argv)
     int format = FORMAT_C;
     cli_flag flags[] = {
         CLI_STRING("model", &model, "trained MLP model (.safetensors: surrogate, fit)"),
-        CLI_ENUM("format", &format, formats, "c: a self-contained NAME.c/NAME.h pair"),
-        CLI_STRING("out", &out, "output path without extension: writes OUT.c and OUT.h"),
+        CLI_ENUM("format", &format, formats, "c: a self-contained NAME.c/NAME.h pair; onnx: an ONNX file (opset 13)"),
+        CLI_STRING("out", &out, "c: the path without extension (writes OUT.c and OUT.h); onnx: the file"),
         CLI_STRING("name", &name, "the C function's name (default: OUT's file name)"),
     };
     int rc = CLI_PARSE(&cmd_export, argc, argv, flags);
@@ -45,18 +46,22 @@ static int run(int argc, char **argv)
         hd_model_free(m);
         return 1;
     }
-    rc = hd_model_export_c(m, name ? name : fn, out);
+    rc = format == FORMAT_ONNX ? hd_model_export_onnx(m, out) : hd_model_export_c(m, name ? name : fn, out);
     int64_t n_in = hd_model_n_in(m), n_out = hd_model_n_out(m);
     hd_model_free(m);
     if (rc != HD_OK) return cli_fail(&cmd_export);
-    printf("wrote %s.c and %s.h: float *%s(float *out /* [%lld] */, const float *in /* [%lld] raw */)\n", out, out,
-           name ? name : fn, (long long)n_out, (long long)n_in);
+    if (format == FORMAT_ONNX)
+        printf("wrote %s: ONNX opset 13, input \"in\" [N, %lld] raw, output \"out\" [N, %lld]\n", out, (long long)n_in,
+               (long long)n_out);
+    else
+        printf("wrote %s.c and %s.h: float *%s(float *out /* [%lld] */, const float *in /* [%lld] raw */)\n", out,
+               out, name ? name : fn, (long long)n_out, (long long)n_in);
     return 0;
 }
 
 const cli_command cmd_export = {
     .name = "export",
-    .summary = "write a trained model as self-contained C source",
-    .usage = "export --model FILE --out PATH [--format c] [--name NAME]",
+    .summary = "write a trained MLP model as self-contained C source or as ONNX",
+    .usage = "export --model FILE --out PATH [--format c|onnx] [--name NAME]",
     .run = run,
 };

@@ -126,7 +126,10 @@ expect "export the surrogate as C" 0 "float *eff(float *out /* [1] */, const flo
   "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/eff"
 check "the exported C compiles" cc -std=c11 -Wall -Wextra -Werror -pedantic -O2 -c "$tmp/c/eff.c" -o "$tmp/c/eff.o"
 expect "export needs --model" 2 "--model FILE and --out PATH are required" "$hadron" export --out "$tmp/c/x"
-expect "export: unknown format" 2 "onnx" "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/x" --format onnx
+expect "export: unknown format" 2 "unknown format 'tflite'" "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/x" --format tflite
+expect "export as ONNX" 0 "ONNX opset 13, input \"in\" [N, 3] raw" \
+  "$hadron" export --model "$tmp/s/m/model.safetensors" --format onnx --out "$tmp/c/eff.onnx"
+check "the ONNX file is there" test -s "$tmp/c/eff.onnx"
 expect "export: a bad name" 1 "not a C identifier" "$hadron" export --model "$tmp/s/m/model.safetensors" --out "$tmp/c/x" --name 1x
 expect "predict: wrong input width" 1 "the model wants (N, 3)" "$hadron" predict --model "$tmp/s/m/model.safetensors" --input "$tmp/y.npy" --output "$tmp/z.npy"
 expect "embedding example" 0 "ns per particle" "$example" "$tmp/s/m/model.safetensors"
@@ -289,6 +292,8 @@ check "gen metrics: calo-eval keys, the floor, the times" bash -c "grep -q '\"au
   grep -q '\"floor\": {' '$tmp/gl/metrics.json' && grep -q '\"sample_showers_per_s\"' '$tmp/gl/metrics.json'"
 expect "gen sample" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gl/checkpoint.safetensors" --n 50 \
   --e-min 5GeV --e-max 6GeV --out "$tmp/gs.h5"
+expect "export: a generator is refused" 1 "generator; ONNX export takes MLP models" \
+  "$hadron" export --model "$tmp/gl/checkpoint.safetensors" --format onnx --out "$tmp/gl.onnx"
 expect "fast_sim example embeds the generator" 0 "library model: 1000 showers of 288 voxels" "$fast_sim" \
   "$tmp/gl/checkpoint.safetensors"
 expect "gen sample: outside the training range" 1 "outside the training range" "$hadron" gen sample \

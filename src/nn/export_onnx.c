@@ -1,0 +1,211 @@
+/* An MLP model as an ONNX file (opset 13): the input transforms, the
+ * scaler, the dense layers as Gemm and the activations, so that the file
+ * takes the raw inputs hd_model_predict takes, with a batch dimension "N".
+ * Field numbers are those of onnx.proto (ModelProto, GraphProto,
+ * NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto). */
+#include "data/protobuf.h"
+#include "nn/model_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define OPSET 13
+#define IR_VERSION 7 /* the IR version of opset 13 */
+#define ONNX_FLOAT 1
+#define ONNX_INT64 7
+
+/* A tensor initializer: dims d[0..nd), float or int64 values, little-endian. */
+static void initializer(hd_pb *graph, const char *name, int type, int nd, const int64_t *d, const void *v)
+{
+    hd_pb t = {0}, raw = {0};
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) {
+        hd_pb_int(&t, 1, d[i]);
+        n *= d[i];
+    }
+    hd_pb_int(&t, 2, type);
+    hd_pb_string(&t, 8, name);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t u = 0;
+        size_t size = 8;
+        if (type == ONNX_FLOAT) {
+            uint32_t w;
+            memcpy(&w, (const float *)v + i, 4);
+            u = w;
+            size = 4;
+        } else {
+            memcpy(&u, (const int64_t *)v + i, 8);
+        }
+        unsigned char le[8];
+        for (size_t k = 0; k < size; k++) le[k] = (unsigned char)(u >> (8 * k));
+        hd_pb_raw(&raw, le, size);
+    }
+    hd_pb_message(&t, 9, &raw);
+    hd_pb_message(graph, 5, &t);
+    hd_pb_free(&raw);
+    hd_pb_free(&t);
+}
+
+/* A node op(inputs) -> output, with at most one attribute (name NULL: none),
+ * an int (is_float 0) or a float. */
+static void node(hd_pb *graph, const char *op, int n_in, const char *const *in, const char *out, const char *attr,
+                 int is_float, double value)
+{
+    hd_pb n = {0};
+    for (int i = 0; i < n_in; i++) hd_pb_string(&n, 1, in[i]);
+    hd_pb_string(&n, 2, out);
+    hd_pb_string(&n, 3, out); /* the node's name: its output's */
+    hd_pb_string(&n, 4, op);
+    if (attr) {
+        hd_pb a = {0};
+        hd_pb_string(&a, 1, attr);
+        if (is_float) hd_pb_float(&a, 2, (float)value);
+        else hd_pb_int(&a, 3, (int64_t)value);
+        hd_pb_int(&a, 20, is_float ? 1 : 2); /* AttributeType FLOAT, INT */
+        hd_pb_message(&n, 5, &a);
+        hd_pb_free(&a);
+    }
+    hd_pb_message(graph, 1, &n);
+    hd_pb_free(&n);
+}
+
+static void unary(hd_pb *graph, const char *op, const char *in, const char *out)
+{
+    node(graph, op, 1, (const char *const[]){in}, out, NULL, 0, 0);
+}
+
+/* A float tensor [N, width] named name, as a graph input (field 11) or output (12). */
+static void value_info(hd_pb *graph, int field, const char *name, int64_t width)
+{
+    hd_pb v = {0}, type = {0}, tensor = {0}, shape = {0}, d0 = {0}, d1 = {0};
+    hd_pb_string(&d0, 2, "N");
+    hd_pb_int(&d1, 1, width);
+    hd_pb_message(&shape, 1, &d0);
+    hd_pb_message(&shape, 1, &d1);
+    hd_pb_int(&tensor, 1, ONNX_FLOAT);
+    hd_pb_message(&tensor, 2, &shape);
+    hd_pb_message(&type, 1, &tensor);
+    hd_pb_string(&v, 1, name);
+    hd_pb_message(&v, 2, &type);
+    hd_pb_message(graph, field, &v);
+    hd_pb *all[] = {&v, &type, &tensor, &shape, &d0, &d1};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) hd_pb_free(all[i]);
+}
+
+/* Activation a from in to out (a plain copy when none). */
+static void activation(hd_pb *graph, hd_activation a, const char *in, const char *out)
+{
+    switch (a) {
+    case HD_ACT_NONE: unary(graph, "Identity", in, out); return;
+    case HD_ACT_RELU: unary(graph, "Relu", in, out); return;
+    case HD_ACT_LEAKY_RELU: node(graph, "LeakyRelu", 1, (const char *const[]){in}, out, "alpha", 1, 0.2); return;
+    case HD_ACT_SIGMOID: unary(graph, "Sigmoid", in, out); return;
+    case HD_ACT_TANH: unary(graph, "Tanh", in, out); return;
+    case HD_ACT_SOFTPLUS: unary(graph, "Softplus", in, out); return;
+    }
+}
+
+/* in -> "features": Split into one column per raw input, each through its
+ * transform, then joined. */
+static void features(hd_pb *graph, const hd_model *m)
+{
+    static const char *const ops[][2] = {[TF_NONE] = {"Identity", NULL}, [TF_LOG] = {"Log", NULL},
+                                         [TF_CYCLIC] = {"Cos", "Sin"}};
+    char cols[HD_MODEL_MAX_INPUTS][32], names[HD_MODEL_MAX_INPUTS][32]; /* at most HD_MODEL_MAX_INPUTS each */
+    const char *col[HD_MODEL_MAX_INPUTS], *feature[HD_MODEL_MAX_INPUTS];
+    for (int64_t c = 0; c < m->n_raw; c++) {
+        snprintf(cols[c], sizeof cols[c], "col%lld", (long long)c);
+        col[c] = cols[c];
+    }
+    if (m->n_raw > 1) {
+        hd_pb n = {0}, a = {0};
+        hd_pb_string(&n, 1, "in");
+        for (int64_t c = 0; c < m->n_raw; c++) hd_pb_string(&n, 2, col[c]);
+        hd_pb_string(&n, 3, "split");
+        hd_pb_string(&n, 4, "Split");
+        hd_pb_string(&a, 1, "axis");
+        hd_pb_int(&a, 3, 1);
+        hd_pb_int(&a, 20, 2); /* INT */
+        hd_pb_message(&n, 5, &a);
+        hd_pb_message(graph, 1, &n);
+        hd_pb_free(&a);
+        hd_pb_free(&n);
+    } else {
+        unary(graph, "Identity", "in", col[0]);
+    }
+    int k = 0;
+    for (int64_t c = 0; c < m->n_raw; c++)
+        for (int j = 0; j < 2 && ops[m->tf[c]][j]; j++) {
+            snprintf(names[k], sizeof names[k], "col%lld.%s", (long long)c, ops[m->tf[c]][j]);
+            unary(graph, ops[m->tf[c]][j], col[c], names[k]);
+            feature[k] = names[k];
+            k++;
+        }
+    node(graph, "Concat", k, feature, "features", "axis", 0, 1);
+}
+
+static void build_graph(hd_pb *graph, const hd_model *m)
+{
+    hd_pb_string(graph, 2, "hadron");
+    features(graph, m);
+    int64_t d = m->n_in; /* 1-D, broadcast along the rows (OpenCV's DNN takes no [1, n] operand here) */
+    initializer(graph, "scaler.mean", ONNX_FLOAT, 1, &d, m->mean);
+    initializer(graph, "scaler.inv_std", ONNX_FLOAT, 1, &d, m->inv_std);
+    node(graph, "Sub", 2, (const char *const[]){"features", "scaler.mean"}, "centred", NULL, 0, 0);
+    node(graph, "Mul", 2, (const char *const[]){"centred", "scaler.inv_std"}, "h0", NULL, 0, 0);
+    char in[32] = "h0";
+    for (int i = 0; i < m->n_layers; i++) {
+        char w[32], b[32], z[32], h[32];
+        snprintf(w, sizeof w, "dense%d.weight", i);
+        snprintf(b, sizeof b, "dense%d.bias", i);
+        snprintf(z, sizeof z, "dense%d", i);
+        snprintf(h, sizeof h, "h%d", i + 1);
+        /* [out][in] with transB = 1, as PyTorch exports a Linear: OpenCV's Gemm takes only that form */
+        int64_t n_in = m->width[i], n_out = m->width[i + 1], wd[2] = {n_out, n_in};
+        float *wo = hd_malloc((size_t)(n_in * n_out) * sizeof(float));
+        if (!wo) {
+            graph->failed = 1;
+            return;
+        }
+        for (int64_t j = 0; j < n_out; j++)
+            for (int64_t k = 0; k < n_in; k++) wo[j * n_in + k] = m->wt[i][k * n_out + j];
+        initializer(graph, w, ONNX_FLOAT, 2, wd, wo);
+        hd_free(wo);
+        initializer(graph, b, ONNX_FLOAT, 1, wd, m->bias[i]);
+        node(graph, "Gemm", 3, (const char *const[]){in, w, b}, z, "transB", 0, 1);
+        activation(graph, i + 1 < m->n_layers ? m->spec.act : m->spec.out_act, z, h);
+        snprintf(in, sizeof in, "%s", h);
+    }
+    activation(graph, m->out_act, in, "out");
+    value_info(graph, 11, "in", m->n_raw);
+    value_info(graph, 12, "out", m->n_out);
+}
+
+int hd_model_export_onnx(const hd_model *m, const char *path)
+{
+    if (m->gen)
+        return hd_error(HD_EINVAL, "export: a %s generator; ONNX export takes MLP models for now",
+                        hd_generator_kind(m->gen));
+    hd_pb model = {0}, graph = {0}, opset = {0};
+    hd_pb_int(&model, 1, IR_VERSION);
+    hd_pb_string(&model, 2, "hadron");
+    build_graph(&graph, m);
+    hd_pb_message(&model, 7, &graph);
+    hd_pb_string(&opset, 1, "");
+    hd_pb_int(&opset, 2, OPSET);
+    hd_pb_message(&model, 8, &opset);
+    int rc = model.failed ? hd_error(HD_ENOMEM, "export: out of memory writing %s", path) : HD_OK;
+    hd_atomic_file af;
+    if (rc == HD_OK && (rc = hd_atomic_open(&af, path)) == HD_OK) {
+        if (fwrite(model.data, 1, model.len, af.f) != model.len) {
+            hd_atomic_abort(&af);
+            rc = hd_error(HD_EIO, "export: cannot write %s", path);
+        } else {
+            rc = hd_atomic_commit(&af);
+        }
+    }
+    hd_pb_free(&opset);
+    hd_pb_free(&graph);
+    hd_pb_free(&model);
+    return rc;
+}

@@ -1,0 +1,55 @@
+"""hadron export --format onnx, checked by independent runtimes: the ONNX
+checker (with shape inference) accepts each exported file, and OpenCV's DNN
+module computes from the same raw inputs what `hadron predict` computes,
+within 1e-5.  Models: a surrogate (log pT and a cyclic phi, the scaler, a
+sigmoid) and a fit MLP (tanh).  Needs Debian's python3-onnx and
+python3-opencv (scripts/setup.sh installs them); run by ctest as
+/usr/bin/python3 tests/onnx_check.py path/to/hadron."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import cv2
+import numpy as np
+import onnx
+
+
+def sh(*args):
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
+
+
+def check(hadron, model, x, tmp, tag):
+    path = os.path.join(tmp, tag + ".onnx")
+    sh(hadron, "export", "--model", model, "--format", "onnx", "--out", path)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    np.save(os.path.join(tmp, "x.npy"), x)
+    sh(hadron, "predict", "--model", model, "--input", os.path.join(tmp, "x.npy"), "--output", os.path.join(tmp, "y.npy"))
+    want = np.load(os.path.join(tmp, "y.npy")).reshape(len(x), -1)
+    net = cv2.dnn.readNetFromONNX(path)
+    net.setInput(x)
+    got = net.forward().reshape(want.shape)
+    diff = np.max(np.abs(got - want) / np.maximum(1, np.abs(want)))
+    print("%-10s %d rows: largest difference OpenCV DNN vs hadron %.2e" % (tag, len(x), diff))
+    if not diff < 1e-5:
+        sys.exit("%s: OpenCV DNN and hadron differ by %g" % (tag, diff))
+
+
+def main():
+    hadron = sys.argv[1]
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        hist = os.path.join(tmp, "hist.npz")
+        sh(hadron, "sim", "tracking", "--out", hist)
+        sh(hadron, "surrogate", "--input", hist, "--out", os.path.join(tmp, "s"), "--epochs", "3", "--threads", "1")
+        x = np.stack([rng.uniform(2, 5, 500), rng.uniform(200, 20000, 500), rng.uniform(-np.pi, np.pi, 500)], 1)
+        check(hadron, os.path.join(tmp, "s", "model.safetensors"), x.astype(np.float32), tmp, "surrogate")
+        sh(hadron, "fit", "--epochs", "5", "--activation", "tanh", "--out", os.path.join(tmp, "f"), "--threads", "1")
+        x = rng.uniform(-1, 1, (500, 2)).astype(np.float32)
+        check(hadron, os.path.join(tmp, "f", "model.safetensors"), x, tmp, "fit")
+
+
+if __name__ == "__main__":
+    main()
