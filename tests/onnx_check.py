@@ -2,7 +2,8 @@
 checker (with shape inference) accepts each exported file, and OpenCV's DNN
 module computes from the same raw inputs what `hadron predict` computes,
 within 1e-5.  Models: a surrogate (log pT and a cyclic phi, the scaler, a
-sigmoid) and a fit MLP (tanh).  Needs Debian's python3-onnx and
+sigmoid), a fit MLP (tanh), and a Bayesian network's mean network (the
+momentum scale and the affine back to log amplitude).  Needs Debian's python3-onnx and
 python3-opencv (scripts/setup.sh installs them); run by ctest as
 /usr/bin/python3 tests/onnx_check.py path/to/hadron."""
 import os
@@ -49,6 +50,11 @@ def main():
         sh(hadron, "fit", "--epochs", "5", "--activation", "tanh", "--out", os.path.join(tmp, "f"), "--threads", "1")
         x = rng.uniform(-1, 1, (500, 2)).astype(np.float32)
         check(hadron, os.path.join(tmp, "f", "model.safetensors"), x, tmp, "fit")
+        amp = os.path.join(tmp, "amp")
+        sh(hadron, "sim", "amplitudes", "--out", amp, "--train", "3000", "--val", "500", "--test", "500")
+        sh(hadron, "bnn", "--data", amp, "--out", os.path.join(tmp, "b"), "--epochs", "3", "--threads", "1")
+        x = np.load(os.path.join(amp, "tst_dat.npy")).reshape(-1, 20).astype(np.float32)
+        check(hadron, os.path.join(tmp, "b", "model.safetensors"), x, tmp, "bnn")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,37 @@ static inline void test_write_mlp(const char *path, hd_activation act, hd_activa
     hd_graph_free(g);
 }
 
+#define TEST_BNN_IN 6 /* a small Bayesian network: 6 inputs, hidden 8 and 8 */
+
+/* A "bayes_mlp" checkpoint as hadron bnn writes one, with every weight's
+ * log-variance `logvar` and the variance output's bias moved by
+ * `head_shift` (very negative: a variance output far below the weights'
+ * spread); returns the graph (free it) whose x input and out node sample
+ * the same networks. */
+static inline hd_graph *test_write_bnn(const char *path, float logvar, float head_shift, hd_node **x, hd_node **out)
+{
+    hd_mlp_spec spec = {.n_in = TEST_BNN_IN, .n_out = 2, .n_hidden = 2, .hidden = {8, 8}, .act = HD_ACT_TANH};
+    hd_graph *g = hd_graph_new(11);
+    *x = hd_input(g, "x", 2, (int64_t[]){HD_BATCH, TEST_BNN_IN});
+    hd_node *kl;
+    *out = hd_bayes_mlp(g, &spec, "bnn", 1.0f, *x, &kl);
+    assert_non_null(*out);
+    assert_int_equal(hd_graph_compile(g), HD_OK);
+    for (int i = 0; i < 3; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "bnn.bayes%d.weight_logvar", i);
+        hd_tensor *t = hd_node_value(hd_graph_find(g, key));
+        for (int64_t k = 0; k < hd_tensor_numel(t); k++) t->data[k] = logvar;
+    }
+    hd_node_value(hd_graph_find(g, "bnn.bayes2.bias"))->data[1] += head_shift;
+    char *arch = hd_mlp_spec_to_json(&spec);
+    hd_meta meta[] = {{"model", "bayes_mlp"}, {"mlp", arch}, {"prefix", "bnn"}, {"pt_scale", "2.5"},
+                      {"target_mean", "-11.5"}, {"target_std", "1.25"}};
+    assert_int_equal(hd_checkpoint_save(g, path, HD_ALL, 6, meta), HD_OK);
+    hd_free(arch);
+    return g;
+}
+
 /* rows raw rows of stream `seed`: x in [-2, 2], pT in [0.5, 50], phi in [-pi, pi]. */
 static inline void test_mlp_inputs(uint64_t seed, int64_t rows, float *x)
 {

@@ -466,6 +466,17 @@ int64_t hd_model_n_in(const hd_model *m); /* raw inputs per row */
 int64_t hd_model_n_out(const hd_model *m);
 /* y [n, n_out] from raw inputs x [n, n_in]; any n >= 1, evaluated in chunks. */
 int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y);
+/* A Bayesian network (hadron bnn's model.safetensors, model "bayes_mlp")
+ * loads as a model too: hd_model_predict, hd_model_run and the exports give
+ * its mean network (every weight at its mean) on the 20 raw momenta
+ * (E, px, py, pz of 5 particles), with the outputs (log |M|^2, its
+ * log-variance from the network's variance output).  hd_model_predict_bayes
+ * draws `samples` networks from the seeded stream (seed; the same seed, the
+ * same bits) and gives, per row, the predictive mean of log |M|^2 and its
+ * total uncertainty, split as hadron bnn splits it (docs/bnn.md). */
+int hd_model_predict_bayes(const hd_model *m, int64_t n, const float *x, int samples, uint64_t seed, float *mean,
+                           float *sigma);
+
 /* Sharing one model between threads: hd_model_predict changes the model's
  * graph, so one thread at a time.  Instead each thread makes a context of
  * its own (two rows' worth of buffers) and calls hd_model_run, which reads
@@ -510,7 +521,7 @@ int hd_model_export_onnx(const hd_model *m, const char *path);
 
 #define HD_GEN_MAX_COND 8
 
-const char *hd_model_kind(const hd_model *m);  /* "mlp", "wgan-gp", "cramer", "vae", "gmm", "library" */
+const char *hd_model_kind(const hd_model *m);  /* "mlp", "bayes_mlp", "wgan-gp", "cramer", "vae", "gmm", "library" */
 int64_t hd_model_n_cond(const hd_model *m);
 int64_t hd_model_noise_dim(const hd_model *m);
 /* The training sample's range of condition column j. */

@@ -127,6 +127,11 @@ static void write_source(const hd_model *m, const char *name, const char *header
         if (in > width) width = in;
         if (out > width) width = out;
     }
+    if (m->out_scale) { /* the output affine (a Bayesian network's: back to log amplitude) */
+        put_array(f, "hd_out_scale[]", m->out_scale, m->n_out);
+        put_array(f, "hd_out_shift[]", m->out_shift, m->n_out);
+        fputc('\n', f);
+    }
     put_helpers(f, m);
     fprintf(f, "float *%s(float *out, const float *in)\n{\n    float a[%lld], h[%lld];\n", name, (long long)width,
             (long long)width);
@@ -141,8 +146,9 @@ static void write_source(const hd_model *m, const char *name, const char *header
         to = t;
     }
     put_layer(f, m->n_layers - 1, in, m->n_out, from, to, m->spec.out_act);
-    fprintf(f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        out[j] = %s;\n    }\n",
-            (long long)m->n_out, to, act_expr(m->out_act));
+    fprintf(f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        out[j] = %s%s%s;\n    }\n",
+            (long long)m->n_out, to, m->out_scale ? "hd_out_shift[j] + hd_out_scale[j] * (" : "",
+            act_expr(m->out_act), m->out_scale ? ")" : "");
     fprintf(f, "    return out;\n}\n");
 }
 

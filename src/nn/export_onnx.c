@@ -176,7 +176,16 @@ static void build_graph(hd_pb *graph, const hd_model *m)
         activation(graph, i + 1 < m->n_layers ? m->spec.act : m->spec.out_act, z, h);
         snprintf(in, sizeof in, "%s", h);
     }
-    activation(graph, m->out_act, in, "out");
+    if (m->out_scale) { /* the output affine (a Bayesian network's: back to log amplitude) */
+        int64_t n_out = m->n_out;
+        initializer(graph, "out.scale", ONNX_FLOAT, 1, &n_out, m->out_scale);
+        initializer(graph, "out.shift", ONNX_FLOAT, 1, &n_out, m->out_shift);
+        activation(graph, m->out_act, in, "activated");
+        node(graph, "Mul", 2, (const char *const[]){"activated", "out.scale"}, "scaled", NULL, 0, 0);
+        node(graph, "Add", 2, (const char *const[]){"scaled", "out.shift"}, "out", NULL, 0, 0);
+    } else {
+        activation(graph, m->out_act, in, "out");
+    }
     value_info(graph, 11, "in", m->n_raw);
     value_info(graph, 12, "out", m->n_out);
 }

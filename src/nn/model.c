@@ -169,6 +169,8 @@ int hd_model_load(const char *path, hd_model **out)
             m->n_raw = m->n_in = hd_generator_n_cond(m->gen);
             m->n_out = hd_generator_n_vox(m->gen);
         }
+    } else if (kind && strcmp(kind, "bayes_mlp") == 0) {
+        rc = hd_model_build_bayes(path, st, m);
     } else rc = build(path, st, m);
     hd_safetensors_free(st);
     if (rc != HD_OK) {
@@ -182,7 +184,14 @@ int hd_model_load(const char *path, hd_model **out)
 void hd_model_free(hd_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_layers; i++) hd_free(m->wt[i]);
+    for (int i = 0; i < m->n_layers; i++) {
+        hd_free(m->wt[i]);
+        hd_free(m->wt_logvar[i]);
+        hd_free(m->bias_owned[i]);
+    }
+    hd_free(m->out_scale);
+    hd_free(m->out_shift);
+    hd_model_ctx_free(m->own);
     hd_graph_free(m->g);
     hd_generator_free(m->gen);
     hd_free(m);
@@ -195,6 +204,7 @@ int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
 {
     if (m->gen) return hd_error(HD_EINVAL, "predict: a %s generator; draw showers with hd_model_generate", hd_generator_kind(m->gen));
     if (n < 1) return hd_error(HD_EINVAL, "predict: %lld rows", (long long)n);
+    if (!m->g) return hd_model_run(m->own, n, x, y); /* a Bayesian network's mean network */
     for (int64_t start = 0; start < n; start += CHUNK) {
         int64_t rows = n - start < CHUNK ? n - start : CHUNK;
         int rc;
@@ -209,7 +219,7 @@ int hd_model_predict(hd_model *m, int64_t n, const float *x, float *y)
 
 /* ---- generators ------------------------------------------------------------------ */
 
-const char *hd_model_kind(const hd_model *m) { return m->gen ? hd_generator_kind(m->gen) : "mlp"; }
+const char *hd_model_kind(const hd_model *m) { return m->gen ? hd_generator_kind(m->gen) : m->wt_logvar[0] ? "bayes_mlp" : "mlp"; }
 int64_t hd_model_n_cond(const hd_model *m) { return m->gen ? hd_generator_n_cond(m->gen) : 0; }
 int64_t hd_model_noise_dim(const hd_model *m) { return m->gen ? hd_generator_noise_dim(m->gen) : 0; }
 

@@ -63,12 +63,11 @@ static float activate(hd_activation a, float v)
     return v;
 }
 
-/* in [width[i]] -> out [width[i + 1]] through layer i, then act. */
-static void layer(const hd_model *m, int i, const float *in, float *out, hd_activation act)
+/* in [n_in] -> out [n_out] through w ([n_in][n_out]) and b, then act. */
+static void layer(const float *w, const float *b, int64_t n_in, int64_t n_out, const float *in, float *out,
+                  hd_activation act)
 {
-    const int64_t n_in = m->width[i], n_out = m->width[i + 1];
-    const float *w = m->wt[i];
-    memcpy(out, m->bias[i], (size_t)n_out * sizeof *out);
+    memcpy(out, b, (size_t)n_out * sizeof *out);
     for (int64_t k = 0; k < n_in; k++) {
         const float x = in[k], *wk = w + k * n_out;
         for (int64_t j = 0; j < n_out; j++) out[j] += wk[j] * x;
@@ -77,21 +76,29 @@ static void layer(const hd_model *m, int i, const float *in, float *out, hd_acti
         for (int64_t j = 0; j < n_out; j++) out[j] = activate(act, out[j]);
 }
 
+void hd_model_row(const hd_model *m, float *const *w, const float *const *b, const float *raw, float *y, float *a,
+                  float *h)
+{
+    const int last = m->n_layers - 1;
+    float *in = a, *out = h;
+    hd_model_features(m, raw, in);
+    for (int i = 0; i < m->n_layers; i++) {
+        layer(w[i], b[i], m->width[i], m->width[i + 1], in, out, i < last ? m->spec.act : m->spec.out_act);
+        float *t = in;
+        in = out;
+        out = t;
+    }
+    for (int64_t j = 0; j < m->n_out; j++) {
+        float v = activate(m->out_act, in[j]);
+        y[j] = m->out_scale ? m->out_shift[j] + m->out_scale[j] * v : v;
+    }
+}
+
 int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
 {
     if (n < 0) return hd_error(HD_EINVAL, "hd_model_run: %lld rows", (long long)n);
     const hd_model *m = c->m;
-    const int last = m->n_layers - 1;
-    for (int64_t r = 0; r < n; r++) {
-        float *in = c->a, *out = c->b;
-        hd_model_features(m, x + r * m->n_raw, in);
-        for (int i = 0; i < m->n_layers; i++) {
-            layer(m, i, in, out, i < last ? m->spec.act : m->spec.out_act);
-            float *t = in;
-            in = out;
-            out = t;
-        }
-        for (int64_t j = 0; j < m->n_out; j++) y[r * m->n_out + j] = activate(m->out_act, in[j]);
-    }
+    for (int64_t r = 0; r < n; r++)
+        hd_model_row(m, m->wt, m->bias, x + r * m->n_raw, y + r * m->n_out, c->a, c->b);
     return HD_OK;
 }

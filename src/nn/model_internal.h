@@ -25,8 +25,26 @@ struct hd_model {
     int64_t width[HD_MLP_MAX_LAYERS + 2];
     float *wt[HD_MLP_MAX_LAYERS + 1];
     const float *bias[HD_MLP_MAX_LAYERS + 1];
+    /* after out_act, y = out_shift + out_scale * y per output (NULL: none) */
+    float *out_scale, *out_shift;
+    /* a Bayesian network (model "bayes_mlp"): no graph; the weights above
+     * are the means, the log-variances beside them ([in][out] too), and
+     * the biases are owned (bias_owned) */
+    float *wt_logvar[HD_MLP_MAX_LAYERS + 1];
+    float *bias_owned[HD_MLP_MAX_LAYERS + 1];
+    hd_model_ctx *own; /* hd_model_predict's context when there is no graph */
     hd_generator *gen;          /* a generator checkpoint instead of an MLP */
 };
+
+/* Reads a "bayes_mlp" checkpoint (hadron bnn) into m: the mean network's
+ * layers, the log-variances, the momentum scaling and the output affine
+ * back to log amplitude. */
+int hd_model_build_bayes(const char *path, const hd_safetensors *st, hd_model *m);
+/* One row through layers whose weights are w[i] ([in][out]) and biases b[i]:
+ * features, hidden activations, out_act and the output affine; a and h are
+ * scratch of the widest layer. */
+void hd_model_row(const hd_model *m, float *const *w, const float *const *b, const float *raw, float *y, float *a,
+                  float *h);
 
 /* Features of one raw row, transformed and scaled. */
 void hd_model_features(const hd_model *m, const float *raw, float *out);
