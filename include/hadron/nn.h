@@ -488,9 +488,18 @@ int hd_model_predict_bayes(const hd_model *m, int64_t n, const float *x, int sam
  * are the same bits from call to call and thread to thread.  The model must
  * outlive its contexts; MLP models only. */
 typedef struct hd_model_ctx hd_model_ctx;
-hd_model_ctx *hd_model_ctx_new(const hd_model *m); /* NULL + error for a generator */
+hd_model_ctx *hd_model_ctx_new(const hd_model *m); /* NULL + error */
 void hd_model_ctx_free(hd_model_ctx *c);
 int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y); /* x [n, n_in] raw -> y [n, n_out] */
+/* A generator model's context holds a generator of its own (built from the
+ * model's file as loaded: one copy of the weights, or of a library's
+ * showers, per context) with its own noise stream (seed 0 until set), so
+ * threads generate at once, each through its context, as
+ * hd_model_generate does; it allocates only when a call's batch grows, and
+ * the networks' products go through BLAS. */
+int hd_model_ctx_generate(hd_model_ctx *c, int64_t n, const float *cond, const float *noise, float *out);
+void hd_model_ctx_set_seed(hd_model_ctx *c, uint64_t seed);
+void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow);
 /* Writes <stem>.c and <stem>.h (hadron export --format c): the MLP model as
  * self-contained C source, float *name(float *out, const float *in) for one
  * row of raw inputs, weights as static arrays, transforms, scaler and

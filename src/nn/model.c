@@ -168,6 +168,9 @@ int hd_model_load(const char *path, hd_model **out)
         if ((rc = hd_generator_load(path, st, &m->gen)) == HD_OK) {
             m->n_raw = m->n_in = hd_generator_n_cond(m->gen);
             m->n_out = hd_generator_n_vox(m->gen);
+            m->gen_st = st; /* kept for the contexts */
+            st = NULL;
+            snprintf(m->gen_path, sizeof m->gen_path, "%s", path);
         }
     } else if (kind && strcmp(kind, "bayes_mlp") == 0) {
         rc = hd_model_build_bayes(path, st, m);
@@ -192,6 +195,7 @@ void hd_model_free(hd_model *m)
     hd_free(m->out_scale);
     hd_free(m->out_shift);
     hd_model_ctx_free(m->own);
+    hd_safetensors_free(m->gen_st);
     hd_graph_free(m->g);
     hd_generator_free(m->gen);
     hd_free(m);

@@ -1,8 +1,10 @@
-/* Thread contexts for an MLP model: hd_model_run evaluates the network row
+/* Thread contexts.  For an MLP model hd_model_run evaluates the network row
  * by row from the model's transposed weights, reading the model and
  * writing only the context's two buffers, so that any number of threads
  * may share one loaded model, each with its own context.  No allocation,
- * no BLAS, no threads: a framework that owns its threads keeps them. */
+ * no BLAS, no threads: a framework that owns its threads keeps them.  For
+ * a generator the context holds a generator of its own, built from the
+ * model's parsed file, with its own noise stream. */
 #include "nn/model_internal.h"
 
 #include <math.h>
@@ -10,7 +12,8 @@
 
 struct hd_model_ctx {
     const hd_model *m;
-    float *a, *b; /* one row at the widest layer, alternately in and out */
+    float *a, *b;     /* one row at the widest layer, alternately in and out */
+    hd_generator *gen; /* a generator model's: this context's own */
 };
 
 static int64_t widest(const hd_model *m)
@@ -21,12 +24,25 @@ static int64_t widest(const hd_model *m)
     return w;
 }
 
-hd_model_ctx *hd_model_ctx_new(const hd_model *m)
+static hd_model_ctx *generator_ctx(const hd_model *m)
 {
-    if (!m || m->gen) {
-        hd_error(HD_EINVAL, "hd_model_ctx_new: %s", m ? "a generator; contexts are for MLP models" : "NULL model");
+    hd_model_ctx *c = hd_calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->m = m;
+    if (hd_generator_load(m->gen_path, m->gen_st, &c->gen) != HD_OK) {
+        hd_free(c);
         return NULL;
     }
+    return c;
+}
+
+hd_model_ctx *hd_model_ctx_new(const hd_model *m)
+{
+    if (!m) {
+        hd_error(HD_EINVAL, "hd_model_ctx_new: NULL model");
+        return NULL;
+    }
+    if (m->gen) return generator_ctx(m);
     hd_model_ctx *c = hd_calloc(1, sizeof *c);
     int64_t w = widest(m);
     if (!c || !(c->a = hd_malloc((size_t)w * sizeof(float))) || !(c->b = hd_malloc((size_t)w * sizeof(float)))) {
@@ -40,6 +56,7 @@ hd_model_ctx *hd_model_ctx_new(const hd_model *m)
 void hd_model_ctx_free(hd_model_ctx *c)
 {
     if (!c) return;
+    hd_generator_free(c->gen);
     hd_free(c->a);
     hd_free(c->b);
     hd_free(c);
@@ -96,9 +113,26 @@ void hd_model_row(const hd_model *m, float *const *w, const float *const *b, con
 
 int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
 {
+    if (c->gen) return hd_error(HD_EINVAL, "hd_model_run: a %s generator; use hd_model_ctx_generate", hd_generator_kind(c->gen));
     if (n < 0) return hd_error(HD_EINVAL, "hd_model_run: %lld rows", (long long)n);
     const hd_model *m = c->m;
     for (int64_t r = 0; r < n; r++)
         hd_model_row(m, m->wt, m->bias, x + r * m->n_raw, y + r * m->n_out, c->a, c->b);
     return HD_OK;
+}
+
+int hd_model_ctx_generate(hd_model_ctx *c, int64_t n, const float *cond, const float *noise, float *out)
+{
+    if (!c->gen) return hd_error(HD_EINVAL, "hd_model_ctx_generate: an MLP model, not a generator; use hd_model_run");
+    return hd_generator_run(c->gen, n, cond, noise, out);
+}
+
+void hd_model_ctx_set_seed(hd_model_ctx *c, uint64_t seed)
+{
+    if (c->gen) hd_generator_set_seed(c->gen, seed);
+}
+
+void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow)
+{
+    if (c->gen) hd_generator_allow_extrapolation(c->gen, allow);
 }

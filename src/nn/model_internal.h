@@ -34,6 +34,9 @@ struct hd_model {
     float *bias_owned[HD_MLP_MAX_LAYERS + 1];
     hd_model_ctx *own; /* hd_model_predict's context when there is no graph */
     hd_generator *gen;          /* a generator checkpoint instead of an MLP */
+    /* a generator's file as parsed, from which each context builds its own generator */
+    hd_safetensors *gen_st;
+    char gen_path[4096];
 };
 
 /* Reads a "bayes_mlp" checkpoint (hadron bnn) into m: the mean network's
