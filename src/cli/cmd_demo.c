@@ -11,10 +11,14 @@ static int run(int argc, char **argv)
     int rc = CLI_PARSE(&cmd_demo, argc, argv, flags);
     if (rc) return rc == 1 ? 0 : rc;
     char dir[4096], hist[4096], sur[4096], amp[4096], bnn[4096], avo[4096], calo_ref[4096], calo_gen[4096],
-        calo[4096], gen[4096], gen_model[4096], gen_out[4096], toy[4096], threads[16];
+        calo[4096], gen[4096], gen_model[4096], gen_out[4096], toy[4096], model[4096], c_src[4096], onnx[4096],
+        threads[16];
     snprintf(dir, sizeof dir, "%s/fit", out);
     snprintf(hist, sizeof hist, "%s/tracking.npz", out);
     snprintf(sur, sizeof sur, "%s/surrogate", out);
+    snprintf(model, sizeof model, "%s/surrogate/model.safetensors", out);
+    snprintf(c_src, sizeof c_src, "%s/export/efficiency", out);
+    snprintf(onnx, sizeof onnx, "%s/export/efficiency.onnx", out);
     snprintf(amp, sizeof amp, "%s/amplitudes", out);
     snprintf(bnn, sizeof bnn, "%s/bnn", out);
     snprintf(avo, sizeof avo, "%s/avo", out);
@@ -29,6 +33,8 @@ static int run(int argc, char **argv)
     char *fit_argv[] = {"fit", "--out", dir, "--print-every", "50", "--threads", threads};
     char *sim_argv[] = {"sim", "tracking", "--out", hist, "--threads", threads};
     char *sur_argv[] = {"surrogate", "--input", hist, "--out", sur, "--print-every", "100", "--threads", threads};
+    char *exc_argv[] = {"export", "--model", model, "--out", c_src};
+    char *exo_argv[] = {"export", "--model", model, "--format", "onnx", "--out", onnx};
     char *amp_argv[] = {"sim", "amplitudes", "--out", amp, "--val", "5000", "--test", "5000", "--threads", threads};
     char *bnn_argv[] = {"bnn", "--data", amp, "--out", bnn, "--print-every", "50", "--threads", threads};
     char *avo_argv[] = {"avo",     "--simulator", "weinberg", "--truth",   "42,0.9", "--n-observed",
@@ -49,6 +55,9 @@ static int run(int argc, char **argv)
     if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(sim_argv), sim_argv)) != 0) return rc;
     printf("\n== surrogate: a network learns the tracking efficiency (binomial likelihood) ==\n");
     if ((rc = cli_dispatch(&cmd_surrogate, CLI_COUNT(sur_argv), sur_argv)) != 0) return rc;
+    printf("\n== export: the surrogate as C source and as ONNX, for a simulation to build in ==\n");
+    if ((rc = cli_dispatch(&cmd_export, CLI_COUNT(exc_argv), exc_argv)) != 0) return rc;
+    if ((rc = cli_dispatch(&cmd_export, CLI_COUNT(exo_argv), exo_argv)) != 0) return rc;
     printf("\n== sim amplitudes: q qbar -> gamma gamma g events and their squared matrix elements ==\n");
     if ((rc = cli_dispatch(&cmd_sim, CLI_COUNT(amp_argv), amp_argv)) != 0) return rc;
     printf("\n== bnn: a Bayesian network regresses the amplitudes and says how sure it is ==\n");
@@ -68,6 +77,7 @@ static int run(int argc, char **argv)
     if ((rc = cli_dispatch(&cmd_study, CLI_COUNT(toy_argv), toy_argv)) != 0) return rc;
     printf("\ndemo done.  Look at:\n  %s/efficiency.png   efficiency vs pT: data, model, truth\n"
            "  %s/loss.png         surrogate losses per epoch\n  %s/metrics.json     numbers\n"
+           "  %s.c, .h and .onnx   the surrogate, exported\n"
            "  %s/pulls.png             Bayesian network: pulls against a unit Gaussian\n"
            "  %s/calibration.png       predicted uncertainty vs actual error\n"
            "  %s/convergence_c.png   AVO: the fitted asymmetry c per iteration, against the truth\n"
@@ -75,7 +85,7 @@ static int run(int argc, char **argv)
            "  %s/report.md        showers against the floor, with features_*.png\n"
            "  %s/showers.png        the mixture's mean and single showers per layer against the simulator's\n"
            "  %s/density_library-cut.png  a library cut at x < 12 against the exact tail of x1 + x2\n",
-           sur, sur, sur, bnn, bnn, avo, dir, calo, gen, toy);
+           sur, sur, sur, c_src, bnn, bnn, avo, dir, calo, gen, toy);
     return 0;
 }
 
