@@ -3,7 +3,8 @@
  * the outputs back in log amplitude; hd_model_predict_bayes repeats its
  * bits for a seed, and its uncertainty is the spread of sampled networks
  * when the variance output is negligible (checked against the graph's own
- * sampled networks) and the variance output when the spread is. */
+ * sampled networks) and the variance output when the spread is; a table of
+ * bad files is refused, naming the file and the field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,52 @@ static void test_refusals(void **state)
     hd_model_free(m);
 }
 
+/* A table of bad Bayesian-network files: each is refused when loaded, with a
+ * message that names the file and the field. */
+static void test_bad_files(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *value, *problem;
+    } cases[] = {
+        {"mlp", "{\"hidden\":[8,9],\"n_in\":6,\"n_out\":2,\"activation\":\"tanh\",\"output_activation\":\"none\"}", "has another shape"},
+        {"mlp", "{\"hidden\":[8,8],\"n_in\":6,\"n_out\":3,\"activation\":\"tanh\",\"output_activation\":\"none\"}", "2 plain outputs"},
+        {"prefix", "other", "tensor 'other.bayes0.weight_mean' is missing"},
+        {"pt_scale", "0", "pt_scale 0"},
+        {"target_std", "-1", "target_std -1"},
+        {"target_mean", "nan", "target_mean"},
+        {"pt_scale", "many", "pt_scale"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/bad%zu.safetensors", dir, k);
+        hd_node *xn, *out;
+        hd_meta change = {cases[k].key, cases[k].value};
+        hd_graph_free(test_write_bnn_meta(path, -4.0f, 0.0f, &xn, &out, &change, 1));
+        hd_model *m = NULL;
+        int rc = hd_model_load(path, &m);
+        if (rc == HD_OK) fail_msg("%s = %s: loaded", cases[k].key, cases[k].value);
+        assert_null(m);
+        const char *msg = hd_last_error();
+        if (!strstr(msg, path) || !strstr(msg, cases[k].problem))
+            fail_msg("%s = %s: the message lacks the file or \"%s\": %s", cases[k].key, cases[k].value,
+                     cases[k].problem, msg);
+    }
+    /* a weight that is not finite */
+    char path[512];
+    snprintf(path, sizeof path, "%s/nan.safetensors", dir);
+    hd_node *xn, *out;
+    hd_graph *g = test_write_bnn(path, -4.0f, 0.0f, &xn, &out);
+    hd_node_value(hd_graph_find(g, "bnn.bayes1.weight_logvar"))->data[3] = NAN;
+    hd_meta meta[] = {{"model", "bayes_mlp"}, {"mlp", "{\"hidden\":[8,8],\"n_in\":6,\"n_out\":2,\"activation\":\"tanh\",\"output_activation\":\"none\"}"},
+                      {"prefix", "bnn"}, {"pt_scale", "2.5"}, {"target_mean", "-11.5"}, {"target_std", "1.25"}};
+    assert_int_equal(hd_checkpoint_save(g, path, HD_ALL, 6, meta), HD_OK);
+    hd_graph_free(g);
+    hd_model *m = NULL;
+    assert_int_equal(hd_model_load(path, &m), HD_EFORMAT);
+    assert_non_null(strstr(hd_last_error(), "tensor 'bnn.bayes1.weight_logvar' element 3 is not finite"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -152,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_mean_network),
         cmocka_unit_test(test_spread_of_sampled_networks),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bad_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

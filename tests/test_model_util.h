@@ -43,7 +43,17 @@ static inline void test_write_mlp(const char *path, hd_activation act, hd_activa
  * `head_shift` (very negative: a variance output far below the weights'
  * spread); returns the graph (free it) whose x input and out node sample
  * the same networks. */
+static inline hd_graph *test_write_bnn_meta(const char *path, float logvar, float head_shift, hd_node **x,
+                                            hd_node **out, const hd_meta *change, int n_change);
+
 static inline hd_graph *test_write_bnn(const char *path, float logvar, float head_shift, hd_node **x, hd_node **out)
+{
+    return test_write_bnn_meta(path, logvar, head_shift, x, out, NULL, 0);
+}
+
+/* The same, with metadata entries replaced by (or added from) change. */
+static inline hd_graph *test_write_bnn_meta(const char *path, float logvar, float head_shift, hd_node **x,
+                                            hd_node **out, const hd_meta *change, int n_change)
 {
     hd_mlp_spec spec = {.n_in = TEST_BNN_IN, .n_out = 2, .n_hidden = 2, .hidden = {8, 8}, .act = HD_ACT_TANH};
     hd_graph *g = hd_graph_new(11);
@@ -60,9 +70,16 @@ static inline hd_graph *test_write_bnn(const char *path, float logvar, float hea
     }
     hd_node_value(hd_graph_find(g, "bnn.bayes2.bias"))->data[1] += head_shift;
     char *arch = hd_mlp_spec_to_json(&spec);
-    hd_meta meta[] = {{"model", "bayes_mlp"}, {"mlp", arch}, {"prefix", "bnn"}, {"pt_scale", "2.5"},
-                      {"target_mean", "-11.5"}, {"target_std", "1.25"}};
-    assert_int_equal(hd_checkpoint_save(g, path, HD_ALL, 6, meta), HD_OK);
+    hd_meta meta[16] = {{"model", "bayes_mlp"}, {"mlp", arch}, {"prefix", "bnn"}, {"pt_scale", "2.5"},
+                        {"target_mean", "-11.5"}, {"target_std", "1.25"}};
+    int n_meta = 6;
+    for (int c = 0; c < n_change; c++) {
+        int k = 0;
+        while (k < n_meta && strcmp(meta[k].key, change[c].key) != 0) k++;
+        if (k == n_meta) n_meta++;
+        meta[k] = change[c];
+    }
+    assert_int_equal(hd_checkpoint_save(g, path, HD_ALL, n_meta, meta), HD_OK);
     hd_free(arch);
     return g;
 }

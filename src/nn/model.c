@@ -71,9 +71,7 @@ static int read_scaler(const char *path, const hd_safetensors *st, hd_model *m)
     return HD_OK;
 }
 
-/* Prefixes the pending message with the file name (copied first: the
- * message buffer is also the destination). */
-static int with_path(int rc, const char *path)
+int hd_model_with_path(int rc, const char *path)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", hd_last_error());
@@ -128,7 +126,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
         return hd_error(HD_EFORMAT, "%s: not a hadron MLP model (metadata needs model=mlp, mlp and prefix)", path);
     hd_mlp_spec spec;
     int rc = hd_mlp_spec_from_json(arch, &spec);
-    if (rc != HD_OK) return with_path(rc, path);
+    if (rc != HD_OK) return hd_model_with_path(rc, path);
     if (spec.n_in > HD_MODEL_MAX_INPUTS) return hd_error(HD_EFORMAT, "%s: %lld inputs, at most %d", path, (long long)spec.n_in, HD_MODEL_MAX_INPUTS);
     if (strlen(prefix) >= sizeof m->prefix) return hd_error(HD_EFORMAT, "%s: prefix '%.40s...' is too long", path, prefix);
     m->n_in = spec.n_in;
@@ -146,7 +144,7 @@ static int build(const char *path, const hd_safetensors *st, hd_model *m)
     m->x = hd_input(m->g, "x", 2, (int64_t[]){HD_BATCH, spec.n_in});
     m->out_act = out_act;
     m->y = hd_activate(m->g, hd_mlp(m->g, &spec, prefix, m->x), out_act);
-    if (!m->y) return with_path(HD_EFORMAT, path);
+    if (!m->y) return hd_model_with_path(HD_EFORMAT, path);
     if ((rc = hd_checkpoint_check(m->g, st, path, HD_ALL)) || (rc = hd_graph_compile(m->g)) ||
         (rc = hd_checkpoint_load_parsed(m->g, st, path, HD_ALL)) ||
         (rc = check_finite_params(path, m->g)) || (rc = keep_layers(path, m)))

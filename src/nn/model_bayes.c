@@ -64,7 +64,7 @@ int hd_model_build_bayes(const char *path, const hd_safetensors *st, hd_model *m
     if (!arch || !prefix) return hd_error(HD_EFORMAT, "%s: a bayes_mlp model needs metadata mlp and prefix", path);
     double pt_scale, y_mean, y_std;
     int rc;
-    if ((rc = hd_mlp_spec_from_json(arch, &m->spec)) != HD_OK) return rc;
+    if ((rc = hd_mlp_spec_from_json(arch, &m->spec)) != HD_OK) return hd_model_with_path(rc, path);
     if ((rc = hd_checkpoint_meta_double(st, path, "pt_scale", &pt_scale)) ||
         (rc = hd_checkpoint_meta_double(st, path, "target_mean", &y_mean)) ||
         (rc = hd_checkpoint_meta_double(st, path, "target_std", &y_std)))

@@ -49,6 +49,10 @@ int hd_model_build_bayes(const char *path, const hd_safetensors *st, hd_model *m
 void hd_model_row(const hd_model *m, float *const *w, const float *const *b, const float *raw, float *y, float *a,
                   float *h);
 
+/* Prefixes the pending message with the file name (copied first: the
+ * message buffer is also the destination); returns rc. */
+int hd_model_with_path(int rc, const char *path);
+
 /* Features of one raw row, transformed and scaled. */
 void hd_model_features(const hd_model *m, const float *raw, float *out);
 
