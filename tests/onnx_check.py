@@ -2,8 +2,10 @@
 checker (with shape inference) accepts each exported file, and OpenCV's DNN
 module computes from the same raw inputs what `hadron predict` computes,
 within 1e-5.  Models: a surrogate (log pT and a cyclic phi, the scaler, a
-sigmoid), a fit MLP (tanh), and a Bayesian network's mean network (the
-momentum scale and the affine back to log amplitude).  Needs Debian's python3-onnx and
+sigmoid), a fit MLP (tanh), a Bayesian network's mean network (the
+momentum scale and the affine back to log amplitude), and a VAE's decoder
+given the same noise as `hadron gen sample --noise` (the showers in MeV,
+within 1e-5 of the largest voxel).  Needs Debian's python3-onnx and
 python3-opencv (scripts/setup.sh installs them); run by ctest as
 /usr/bin/python3 tests/onnx_check.py path/to/hadron."""
 import os
@@ -12,6 +14,7 @@ import sys
 import tempfile
 
 import cv2
+import h5py
 import numpy as np
 import onnx
 
@@ -38,6 +41,35 @@ def check(hadron, model, x, tmp, tag):
         sys.exit("%s: OpenCV DNN and hadron differ by %g" % (tag, diff))
 
 
+def check_generator(hadron, tmp, rng):
+    showers = os.path.join(tmp, "r.h5")
+    sh(hadron, "sim", "calo", "--n", "2000", "--out", showers, "--threads", "1")
+    sh(hadron, "gen", "train", "--model", "vae", "--data", showers, "--out", os.path.join(tmp, "v"), "--epochs", "2",
+       "--no-eval", "--threads", "1")
+    model, path = os.path.join(tmp, "v", "checkpoint.safetensors"), os.path.join(tmp, "vae.onnx")
+    sh(hadron, "export", "--model", model, "--format", "onnx", "--out", path)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    n, latent = 300, onnx.load(path).graph.input[0].type.tensor_type.shape.dim[1].dim_value
+    np.save(os.path.join(tmp, "z.npy"), rng.standard_normal((n, latent)).astype(np.float32))
+    sample = os.path.join(tmp, "s.h5")
+    sh(hadron, "gen", "sample", "--model", model, "--n", str(n), "--noise", os.path.join(tmp, "z.npy"), "--out", sample)
+    with h5py.File(sample, "r") as f:
+        cond = f["incident_energies"][:].reshape(n, 1).astype(np.float32)
+        want = f["showers"][:].reshape(n, -1)
+    net = cv2.dnn.readNetFromONNX(path)
+    net.setInput(np.load(os.path.join(tmp, "z.npy")), "noise")
+    net.setInput(cond, "cond")
+    got = net.forward().reshape(want.shape)
+    diff = np.max(np.abs(got - want)) / np.max(np.abs(want))
+    flips = np.mean((got == 0) != (want == 0))  # the threshold: the same voxels empty
+    big = want > 1.0
+    rel = np.max(np.abs(got[big] - want[big]) / want[big])
+    print("%-10s %d showers: largest difference OpenCV DNN vs hadron %.2e of the largest voxel, %.2e relative "
+          "above 1 MeV; %d of %d voxels empty in one only" % ("vae", n, diff, rel, int(flips * want.size), want.size))
+    if not (diff < 1e-5 and rel < 1e-4 and flips < 1e-4 and np.mean(want == 0) > 0.01):
+        sys.exit("vae: OpenCV DNN and hadron differ (%g of the largest voxel, %g relative, %g flipped)" % (diff, rel, flips))
+
+
 def main():
     hadron = sys.argv[1]
     rng = np.random.default_rng(1)
@@ -55,6 +87,7 @@ def main():
         sh(hadron, "bnn", "--data", amp, "--out", os.path.join(tmp, "b"), "--epochs", "3", "--threads", "1")
         x = np.load(os.path.join(amp, "tst_dat.npy")).reshape(-1, 20).astype(np.float32)
         check(hadron, os.path.join(tmp, "b", "model.safetensors"), x, tmp, "bnn")
+        check_generator(hadron, tmp, rng)
 
 
 if __name__ == "__main__":

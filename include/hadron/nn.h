@@ -510,7 +510,11 @@ int hd_model_export_c(const hd_model *m, const char *name, const char *stem);
  * onnx): input "in" [N, n_in] raw, output "out" [N, n_out], the transforms
  * (Slice, Log, Cos, Sin, Concat), the scaler (Sub, Mul), Gemm layers and
  * the activations inside, so it computes what hd_model_predict computes.
- * Generators are refused. */
+ * A dense network generator (wgan-gp, cramer, vae) takes inputs "noise"
+ * [N, noise_dim] and "cond" [N, n_cond] raw and gives the showers in MeV
+ * that hd_model_generate gives from the same noise (the condition
+ * features, the network, the shower transform's inverse and the threshold
+ * inside); the gmm, library and convolutional generators are refused. */
 int hd_model_export_onnx(const hd_model *m, const char *path);
 
 #define HD_MODEL_MAX_INPUTS 64

@@ -440,6 +440,7 @@ int hd_gen_train(const hd_gen_opts *opts, hd_gen_result *result);
 typedef struct {
     const char *model, *out;
     const char *conditions;    /* a shower file whose conditions are used; NULL: e_min, e_max */
+    const char *noise;         /* an .npy of (n, noise_dim) standard normals to use; NULL: the seeded stream */
     double e_min, e_max;       /* MeV; 0: the training range */
     int64_t n;
     uint64_t seed;

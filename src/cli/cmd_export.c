@@ -26,7 +26,7 @@ static int run(int argc, char **argv)
     const char *model = NULL, *out = NULL, *name = NULL;
     int format = FORMAT_C;
     cli_flag flags[] = {
-        CLI_STRING("model", &model, "trained MLP model (.safetensors: surrogate, fit)"),
+        CLI_STRING("model", &model, "trained model (.safetensors: surrogate, fit, bnn; onnx also a dense gen network)"),
         CLI_ENUM("format", &format, formats, "c: a self-contained NAME.c/NAME.h pair; onnx: an ONNX file (opset 13)"),
         CLI_STRING("out", &out, "c: the path without extension (writes OUT.c and OUT.h); onnx: the file"),
         CLI_STRING("name", &name, "the C function's name (default: OUT's file name)"),
@@ -47,10 +47,13 @@ static int run(int argc, char **argv)
         return 1;
     }
     rc = format == FORMAT_ONNX ? hd_model_export_onnx(m, out) : hd_model_export_c(m, name ? name : fn, out);
-    int64_t n_in = hd_model_n_in(m), n_out = hd_model_n_out(m);
+    int64_t n_in = hd_model_n_in(m), n_out = hd_model_n_out(m), n_noise = hd_model_noise_dim(m);
     hd_model_free(m);
     if (rc != HD_OK) return cli_fail(&cmd_export);
-    if (format == FORMAT_ONNX)
+    if (format == FORMAT_ONNX && n_noise > 0)
+        printf("wrote %s: ONNX opset 13, inputs \"noise\" [N, %lld] and \"cond\" [N, %lld] raw, output \"out\" "
+               "[N, %lld] MeV\n", out, (long long)n_noise, (long long)n_in, (long long)n_out);
+    else if (format == FORMAT_ONNX)
         printf("wrote %s: ONNX opset 13, input \"in\" [N, %lld] raw, output \"out\" [N, %lld]\n", out, (long long)n_in,
                (long long)n_out);
     else
@@ -61,7 +64,7 @@ static int run(int argc, char **argv)
 
 const cli_command cmd_export = {
     .name = "export",
-    .summary = "write a trained MLP model as self-contained C source or as ONNX",
+    .summary = "write a trained model as self-contained C source or as ONNX",
     .usage = "export --model FILE --out PATH [--format c|onnx] [--name NAME]",
     .run = run,
 };

@@ -185,6 +185,7 @@ static int sample(int argc, char **argv)
          "the training range's"},
         {"e-max", FLAG_CUSTOM, &o.e_max, "highest incident energy", &cli_energy, NULL, 0, "the training range's"},
         CLI_BOOL("extrapolate", &o.extrapolate, "allow conditions outside the training range"),
+        CLI_STRING("noise", &o.noise, "use these standard normals (.npy of N x the model's noise dimension)"),
         cli_run_flags(&r),
     };
     int rc = CLI_PARSE(&cmd_sample, argc, argv, flags);

@@ -1,6 +1,9 @@
 /* An MLP model as an ONNX file (opset 13): the input transforms, the
  * scaler, the dense layers as Gemm and the activations, so that the file
  * takes the raw inputs hd_model_predict takes, with a batch dimension "N".
+ * A dense network generator likewise: inputs "noise" and "cond" (raw), the
+ * condition features, the network and the shower transform's inverse, so
+ * that it makes the showers hd_model_generate makes from the same noise.
  * Field numbers are those of onnx.proto (ModelProto, GraphProto,
  * NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto). */
 #include "data/protobuf.h"
@@ -190,15 +193,153 @@ static void build_graph(hd_pb *graph, const hd_model *m)
     value_info(graph, 12, "out", m->n_out);
 }
 
+/* A constant vector of n copies of v, named name. */
+static void filled(hd_pb *graph, const char *name, int64_t n, float v)
+{
+    float *c = hd_malloc((size_t)n * sizeof(float));
+    if (!c) {
+        graph->failed = 1;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) c[i] = v;
+    initializer(graph, name, ONNX_FLOAT, 1, &n, c);
+    hd_free(c);
+}
+
+static void binary(hd_pb *graph, const char *op, const char *a, const char *b, const char *out)
+{
+    node(graph, op, 2, (const char *const[]){a, b}, out, NULL, 0, 0);
+}
+
+/* cond -> "cf", the network's condition features (log of column 0, then
+ * standardised), and "energy" [N, 1], column 0 as given. */
+static void condition_features(hd_pb *graph, const hd_generator_net *p)
+{
+    char cols[HD_GEN_MAX_COND][32], feats[HD_GEN_MAX_COND][32];
+    const char *col[HD_GEN_MAX_COND], *feat[HD_GEN_MAX_COND];
+    for (int64_t j = 0; j < p->n_cond; j++) {
+        snprintf(cols[j], sizeof cols[j], "cond%lld", (long long)j);
+        snprintf(feats[j], sizeof feats[j], "cond%lld.feature", (long long)j);
+        col[j] = cols[j];
+        feat[j] = feats[j];
+    }
+    if (p->n_cond > 1) {
+        hd_pb n = {0}, a = {0};
+        hd_pb_string(&n, 1, "cond");
+        for (int64_t j = 0; j < p->n_cond; j++) hd_pb_string(&n, 2, col[j]);
+        hd_pb_string(&n, 3, "cond.split");
+        hd_pb_string(&n, 4, "Split");
+        hd_pb_string(&a, 1, "axis");
+        hd_pb_int(&a, 3, 1);
+        hd_pb_int(&a, 20, 2);
+        hd_pb_message(&n, 5, &a);
+        hd_pb_message(graph, 1, &n);
+        hd_pb_free(&a);
+        hd_pb_free(&n);
+    } else {
+        unary(graph, "Identity", "cond", col[0]);
+    }
+    unary(graph, "Identity", col[0], "energy");
+    unary(graph, "Log", col[0], feat[0]);
+    for (int64_t j = 1; j < p->n_cond; j++) unary(graph, "Identity", col[j], feat[j]);
+    node(graph, "Concat", (int)p->n_cond, feat, "cond.features", "axis", 0, 1);
+    float inv[HD_GEN_MAX_COND];
+    for (int64_t j = 0; j < p->n_cond; j++) inv[j] = 1.0f / p->cs->std[j];
+    int64_t nc = p->n_cond;
+    initializer(graph, "cond.mean", ONNX_FLOAT, 1, &nc, p->cs->mean);
+    initializer(graph, "cond.inv_std", ONNX_FLOAT, 1, &nc, inv);
+    binary(graph, "Sub", "cond.features", "cond.mean", "cond.centred");
+    binary(graph, "Mul", "cond.centred", "cond.inv_std", "cf");
+}
+
+/* "y" (network features) -> "out" (MeV), as hd_shower_prep_inverse: the
+ * standardisation undone, the fraction (exp of at most 0 minus delta, for
+ * the log transform) times the energy, and voxels below the threshold (or
+ * not above 0) set to 0 by a step made of Sign and Ceil. */
+static void inverse_prep(hd_pb *graph, const hd_generator_net *p)
+{
+    const hd_shower_prep *s = p->prep;
+    int64_t nv = p->n_vox;
+    initializer(graph, "prep.std", ONNX_FLOAT, 1, &nv, s->std);
+    initializer(graph, "prep.mean", ONNX_FLOAT, 1, &nv, s->mean);
+    binary(graph, "Mul", "y", "prep.std", "prep.scaled");
+    binary(graph, "Add", "prep.scaled", "prep.mean", "prep.f");
+    const char *u = "prep.f";
+    if (s->kind == HD_PREP_LOG) { /* exp(min(f, 0)) - delta, min(f, 0) = -relu(-f) */
+        filled(graph, "prep.minus1", nv, -1.0f);
+        filled(graph, "prep.delta", nv, s->delta);
+        binary(graph, "Mul", "prep.f", "prep.minus1", "prep.neg");
+        unary(graph, "Relu", "prep.neg", "prep.relu");
+        binary(graph, "Mul", "prep.relu", "prep.minus1", "prep.min0");
+        unary(graph, "Exp", "prep.min0", "prep.exp");
+        binary(graph, "Sub", "prep.exp", "prep.delta", "prep.u");
+        u = "prep.u";
+    }
+    binary(graph, "Mul", u, "energy", "prep.e");
+    if (s->threshold > 0) { /* e >= threshold: ceil((sign(e - t) + 1) / 2) */
+        filled(graph, "prep.threshold", nv, s->threshold);
+        filled(graph, "prep.one", nv, 1.0f);
+        filled(graph, "prep.half", nv, 0.5f);
+        binary(graph, "Sub", "prep.e", "prep.threshold", "prep.above");
+        unary(graph, "Sign", "prep.above", "prep.sign");
+        binary(graph, "Add", "prep.sign", "prep.one", "prep.sign1");
+        binary(graph, "Mul", "prep.sign1", "prep.half", "prep.step0");
+        unary(graph, "Ceil", "prep.step0", "prep.keep");
+    } else { /* e > 0: relu(sign(e)) */
+        unary(graph, "Sign", "prep.e", "prep.sign");
+        unary(graph, "Relu", "prep.sign", "prep.keep");
+    }
+    binary(graph, "Mul", "prep.e", "prep.keep", "out");
+}
+
+static int build_generator_graph(hd_pb *graph, const hd_model *m)
+{
+    hd_generator_net p;
+    int rc = hd_generator_net_parts(m->gen, &p);
+    if (rc != HD_OK) return rc;
+    hd_pb_string(graph, 2, "hadron generator");
+    condition_features(graph, &p);
+    node(graph, "Concat", 2, (const char *const[]){"noise", "cf"}, "h0", "axis", 0, 1);
+    char in[32] = "h0";
+    const int layers = p.spec->n_hidden + 1;
+    for (int i = 0; i < layers; i++) {
+        char key[64], w[32], b[32], z[32], h[32];
+        snprintf(key, sizeof key, "gen.dense%d.weight", i);
+        hd_node *wn = hd_graph_find(p.g, key);
+        snprintf(key, sizeof key, "gen.dense%d.bias", i);
+        hd_node *bn = hd_graph_find(p.g, key);
+        if (!wn || !bn) return hd_error(HD_EINVAL, "export: the generator has no layer gen.dense%d", i);
+        const hd_tensor *wt = hd_node_value(wn), *bt = hd_node_value(bn);
+        snprintf(w, sizeof w, "gen.dense%d.weight", i);
+        snprintf(b, sizeof b, "gen.dense%d.bias", i);
+        snprintf(z, sizeof z, "gen.dense%d", i);
+        snprintf(h, sizeof h, i + 1 < layers ? "h%d" : "y", i + 1);
+        initializer(graph, w, ONNX_FLOAT, 2, wt->shape, wt->data); /* [out][in], as the graph keeps it */
+        initializer(graph, b, ONNX_FLOAT, 1, bt->shape, bt->data);
+        node(graph, "Gemm", 3, (const char *const[]){in, w, b}, z, "transB", 0, 1);
+        activation(graph, i + 1 < layers ? p.spec->act : p.spec->out_act, z, h);
+        snprintf(in, sizeof in, "%s", h);
+    }
+    inverse_prep(graph, &p);
+    value_info(graph, 11, "noise", p.latent);
+    value_info(graph, 11, "cond", p.n_cond);
+    value_info(graph, 12, "out", p.n_vox);
+    return HD_OK;
+}
+
 int hd_model_export_onnx(const hd_model *m, const char *path)
 {
-    if (m->gen)
-        return hd_error(HD_EINVAL, "export: a %s generator; ONNX export takes MLP models for now",
-                        hd_generator_kind(m->gen));
     hd_pb model = {0}, graph = {0}, opset = {0};
     hd_pb_int(&model, 1, IR_VERSION);
     hd_pb_string(&model, 2, "hadron");
-    build_graph(&graph, m);
+    int built = HD_OK;
+    if (m->gen) built = build_generator_graph(&graph, m);
+    else build_graph(&graph, m);
+    if (built != HD_OK) {
+        hd_pb_free(&graph);
+        hd_pb_free(&model);
+        return built;
+    }
     hd_pb_message(&model, 7, &graph);
     hd_pb_string(&opset, 1, "");
     hd_pb_int(&opset, 2, OPSET);

@@ -32,6 +32,8 @@ struct hd_generator {
     /* net */
     hd_graph *g;
     hd_node *z, *c, *y;
+    hd_mlp_spec spec;
+    int conv; /* the convolutional generator of grid layouts */
     /* gmm */
     hd_gmm gmm;
     hd_pca pca;
@@ -178,6 +180,8 @@ static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
                         "conditions and %lld voxels", path, (long long)spec.n_in, (long long)spec.n_out,
                         (long long)latent, (long long)G->n_cond, (long long)G->n_vox);
     G->noise_dim = latent;
+    G->spec = spec;
+    G->conv = conv;
     G->g = hd_graph_new(0);
     if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
     G->z = hd_input(G->g, "z", 2, (int64_t[]){HD_BATCH, latent});
@@ -337,6 +341,16 @@ void hd_generator_free(hd_generator *G)
     hd_free(G->features);
     hd_free(G->x);
     hd_free(G);
+}
+
+int hd_generator_net_parts(const hd_generator *G, hd_generator_net *out)
+{
+    if (G->fam != FAMILY_NET || G->conv)
+        return hd_error(HD_EINVAL, "a %s%s generator: only dense network generators are exported", G->kind,
+                        G->conv ? " (convolutional)" : "");
+    *out = (hd_generator_net){.spec = &G->spec, .g = G->g, .cs = &G->cs, .prep = &G->prep, .latent = G->noise_dim,
+                              .n_cond = G->n_cond, .n_vox = G->n_vox};
+    return HD_OK;
 }
 
 const char *hd_generator_kind(const hd_generator *G) { return G->kind; }

@@ -18,4 +18,16 @@ void hd_generator_set_seed(hd_generator *G, uint64_t seed);
 void hd_generator_allow_extrapolation(hd_generator *G, int allow);
 int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float *noise, float *out);
 
+/* A network generator's parts, for the ONNX export: its MLP (layers
+ * "gen.dense<i>" in g), the condition scaler and the shower transform.
+ * HD_EINVAL for the gmm, the library and the convolutional generator. */
+typedef struct {
+    const hd_mlp_spec *spec;
+    hd_graph *g;
+    const hd_cond_scaler *cs;
+    const hd_shower_prep *prep;
+    int64_t latent, n_cond, n_vox;
+} hd_generator_net;
+int hd_generator_net_parts(const hd_generator *G, hd_generator_net *out);
+
 #endif

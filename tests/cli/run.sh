@@ -292,8 +292,12 @@ check "gen metrics: calo-eval keys, the floor, the times" bash -c "grep -q '\"au
   grep -q '\"floor\": {' '$tmp/gl/metrics.json' && grep -q '\"sample_showers_per_s\"' '$tmp/gl/metrics.json'"
 expect "gen sample" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gl/checkpoint.safetensors" --n 50 \
   --e-min 5GeV --e-max 6GeV --out "$tmp/gs.h5"
-expect "export: a generator is refused" 1 "generator; ONNX export takes MLP models" \
+expect "export: the library is not exported" 1 "a library generator: only dense network generators are exported" \
   "$hadron" export --model "$tmp/gl/checkpoint.safetensors" --format onnx --out "$tmp/gl.onnx"
+expect "export: a generator as C is refused" 1 "generator; C export takes MLP models" \
+  "$hadron" export --model "$tmp/gl/checkpoint.safetensors" --out "$tmp/gl_c"
+expect "gen sample --noise: a wrong shape" 1 "x.npy: the noise must have shape (50, " "$hadron" gen sample \
+  --model "$tmp/gl/checkpoint.safetensors" --n 50 --noise "$tmp/x.npy" --out "$tmp/gz.h5"
 expect "fast_sim example embeds the generator" 0 "library model: 1000 showers of 288 voxels" "$fast_sim" \
   "$tmp/gl/checkpoint.safetensors"
 expect "gen sample: outside the training range" 1 "outside the training range" "$hadron" gen sample \

@@ -31,6 +31,25 @@ static int conditions_from_file(const hd_gen_sample_opts *o, int64_t n_cond, con
     return rc;
 }
 
+/* The caller's normals: an .npy of (n, noise_dim), finite, as float. */
+static int noise_from_file(const char *path, int64_t n, int64_t dim, float **out)
+{
+    hd_array a;
+    int rc = hd_npy_read(path, &a);
+    if (rc != HD_OK) return rc;
+    if (a.ndim != 2 || a.shape[0] != n || a.shape[1] != dim)
+        rc = hd_error(HD_EINVAL, "%s: the noise must have shape (%lld, %lld): --n showers of the model's noise "
+                      "dimension", path, (long long)n, (long long)dim);
+    if (rc == HD_OK && !(*out = hd_malloc((size_t)(n * dim) * sizeof(float)))) rc = HD_ENOMEM;
+    for (int64_t i = 0; rc == HD_OK && i < n * dim; i++) {
+        double v = hd_array_get(&a, i);
+        if (!isfinite(v)) rc = hd_error(HD_EINVAL, "%s: element %lld is %g", path, (long long)i, v);
+        else (*out)[i] = (float)v;
+    }
+    hd_array_free(&a);
+    return rc;
+}
+
 int hd_gen_sample(hd_gen_sample_opts *o)
 {
     if (!o->model || !o->out) return hd_error(HD_EINVAL, "gen sample: a model and an output file are needed");
@@ -42,7 +61,7 @@ int hd_gen_sample(hd_gen_sample_opts *o)
     if (rc != HD_OK) return rc;
     int64_t nc = hd_model_n_cond(m), nv = hd_model_n_out(m);
     hd_calo_layout l;
-    float *cond = NULL, *showers = NULL;
+    float *cond = NULL, *showers = NULL, *noise = NULL;
     if (nc == 0) rc = hd_error(HD_EINVAL, "%s: a %s model, not a generator (hadron gen train writes those)", o->model, hd_model_kind(m));
     if (rc == HD_OK) rc = model_layout(o->model, nv, &l);
     if (rc == HD_OK && !o->conditions && nc > 1)
@@ -63,16 +82,18 @@ int hd_gen_sample(hd_gen_sample_opts *o)
         hd_rng_init(&r, o->seed, HD_STREAM_USER);
         for (int64_t i = 0; i < o->n; i++) cond[i] = (float)(a * pow(b / a, hd_rng_uniform(&r)));
     }
+    if (rc == HD_OK && o->noise) rc = noise_from_file(o->noise, o->n, hd_model_noise_dim(m), &noise);
     if (rc == HD_OK) {
         hd_model_set_seed(m, o->seed);
         hd_model_allow_extrapolation(m, o->extrapolate);
         double t0 = hd_now();
-        rc = hd_model_generate(m, o->n, cond, NULL, showers);
+        rc = hd_model_generate(m, o->n, cond, noise, showers);
         o->seconds = hd_now() - t0;
     }
     if (rc == HD_OK) rc = gen_write(o->out, &l, o->n, nc, cond, showers);
     hd_free(cond);
     hd_free(showers);
+    hd_free(noise);
     hd_model_free(m);
     return rc;
 }
