@@ -68,6 +68,28 @@ def check_generator(hadron, tmp, rng):
           "above 1 MeV; %d of %d voxels empty in one only" % ("vae", n, diff, rel, int(flips * want.size), want.size))
     if not (diff < 1e-5 and rel < 1e-4 and flips < 1e-4 and np.mean(want == 0) > 0.01):
         sys.exit("vae: OpenCV DNN and hadron differ (%g of the largest voxel, %g relative, %g flipped)" % (diff, rel, flips))
+    # the same generator as C source, compiled and run shower by shower
+    stem = os.path.join(tmp, "vae_c")
+    sh(hadron, "export", "--model", model, "--out", stem, "--name", "vae")
+    driver = os.path.join(tmp, "drive_vae.c")
+    with open(driver, "w") as f:
+        f.write('#include <stdio.h>\n#include "vae_c.h"\nint main(int c, char **v) {\n'
+                '    FILE *fc = fopen(v[1], "rb"), *fz = fopen(v[2], "rb"), *fo = fopen(v[3], "wb");\n'
+                '    float cond[VAE_N_IN], z[VAE_N_NOISE], out[VAE_N_OUT];\n    (void)c;\n'
+                '    while (fread(cond, sizeof cond, 1, fc) == 1 && fread(z, sizeof z, 1, fz) == 1)\n'
+                '        fwrite(vae(out, cond, z), sizeof out, 1, fo);\n    return fclose(fo) != 0;\n}\n')
+    sh("cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-I", tmp, "-o", os.path.join(tmp, "vae_run"),
+       driver, stem + ".c", "-lm")
+    cond.tofile(os.path.join(tmp, "cond.bin"))
+    np.load(os.path.join(tmp, "z.npy")).tofile(os.path.join(tmp, "z.bin"))
+    sh(os.path.join(tmp, "vae_run"), os.path.join(tmp, "cond.bin"), os.path.join(tmp, "z.bin"), os.path.join(tmp, "c.bin"))
+    got = np.fromfile(os.path.join(tmp, "c.bin"), np.float32).reshape(want.shape)
+    diff = np.max(np.abs(got - want)) / np.max(np.abs(want))
+    flips = np.mean((got == 0) != (want == 0))
+    print("%-10s %d showers: largest difference exported C vs hadron %.2e of the largest voxel; %d voxels empty in "
+          "one only" % ("vae", n, diff, int(flips * want.size)))
+    if not (diff < 1e-5 and flips < 1e-4):
+        sys.exit("vae: the exported C and hadron differ (%g of the largest voxel, %g flipped)" % (diff, flips))
 
 
 def main():

@@ -504,7 +504,10 @@ void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow);
  * self-contained C source, float *name(float *out, const float *in) for one
  * row of raw inputs, weights as static arrays, transforms, scaler and
  * activations inlined, only <math.h> needed; it keeps no state, so threads
- * may share it.  name: a C identifier.  Generators are refused. */
+ * may share it.  name: a C identifier.  A dense network generator gives
+ * float *name(float *out, const float *cond, const float *noise), one
+ * shower in MeV as hd_model_generate makes it from that noise; the gmm,
+ * library and convolutional generators are refused. */
 int hd_model_export_c(const hd_model *m, const char *name, const char *stem);
 /* Writes the MLP model as an ONNX file (opset 13; hadron export --format
  * onnx): input "in" [N, n_in] raw, output "out" [N, n_out], the transforms

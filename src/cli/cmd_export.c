@@ -26,7 +26,7 @@ static int run(int argc, char **argv)
     const char *model = NULL, *out = NULL, *name = NULL;
     int format = FORMAT_C;
     cli_flag flags[] = {
-        CLI_STRING("model", &model, "trained model (.safetensors: surrogate, fit, bnn; onnx also a dense gen network)"),
+        CLI_STRING("model", &model, "trained model (.safetensors: surrogate, fit, bnn, or a dense gen network)"),
         CLI_ENUM("format", &format, formats, "c: a self-contained NAME.c/NAME.h pair; onnx: an ONNX file (opset 13)"),
         CLI_STRING("out", &out, "c: the path without extension (writes OUT.c and OUT.h); onnx: the file"),
         CLI_STRING("name", &name, "the C function's name (default: OUT's file name)"),
@@ -56,6 +56,10 @@ static int run(int argc, char **argv)
     else if (format == FORMAT_ONNX)
         printf("wrote %s: ONNX opset 13, input \"in\" [N, %lld] raw, output \"out\" [N, %lld]\n", out, (long long)n_in,
                (long long)n_out);
+    else if (n_noise > 0)
+        printf("wrote %s.c and %s.h: float *%s(float *out /* [%lld] MeV */, const float *cond /* [%lld] raw */, "
+               "const float *noise /* [%lld] */)\n", out, out, name ? name : fn, (long long)n_out, (long long)n_in,
+               (long long)n_noise);
     else
         printf("wrote %s.c and %s.h: float *%s(float *out /* [%lld] */, const float *in /* [%lld] raw */)\n", out,
                out, name ? name : fn, (long long)n_out, (long long)n_in);

@@ -59,18 +59,18 @@ static void put_matrix(FILE *f, const char *decl, const float *v, int64_t rows, 
     fprintf(f, "\n};\n");
 }
 
-static int uses(const hd_model *m, hd_activation a)
+static int uses(const hd_mlp_spec *spec, hd_activation out_act, hd_activation a)
 {
-    return (m->spec.n_hidden > 0 && m->spec.act == a) || m->spec.out_act == a || m->out_act == a;
+    return (spec->n_hidden > 0 && spec->act == a) || spec->out_act == a || out_act == a;
 }
 
 /* The helpers the activations need, only those (unused statics warn). */
-static void put_helpers(FILE *f, const hd_model *m)
+static void put_helpers(FILE *f, const hd_mlp_spec *spec, hd_activation out_act)
 {
-    if (uses(m, HD_ACT_SIGMOID))
+    if (uses(spec, out_act, HD_ACT_SIGMOID))
         fprintf(f, "static float hd_sigmoid(float x)\n{\n    if (x >= 0) return 1.0f / (1.0f + expf(-x));\n"
                    "    float e = expf(x);\n    return e / (1.0f + e);\n}\n\n");
-    if (uses(m, HD_ACT_SOFTPLUS))
+    if (uses(spec, out_act, HD_ACT_SOFTPLUS))
         fprintf(f, "static float hd_softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }\n\n");
 }
 
@@ -132,7 +132,7 @@ static void write_source(const hd_model *m, const char *name, const char *header
         put_array(f, "hd_out_shift[]", m->out_shift, m->n_out);
         fputc('\n', f);
     }
-    put_helpers(f, m);
+    put_helpers(f, &m->spec, m->out_act);
     fprintf(f, "float *%s(float *out, const float *in)\n{\n    float a[%lld], h[%lld];\n", name, (long long)width,
             (long long)width);
     put_features(f, m);
@@ -152,19 +152,94 @@ static void write_source(const hd_model *m, const char *name, const char *header
     fprintf(f, "    return out;\n}\n");
 }
 
+/* A dense network generator: float *NAME(float *out, const float *cond,
+ * const float *noise), one shower in MeV from the raw conditions and the
+ * caller's normals, as hd_model_generate makes it. */
+static int write_generator_source(const hd_generator_net *p, const char *name, const char *header, FILE *f)
+{
+    fprintf(f, "/* %s: written by hadron export (a hadron shower generator); needs only <math.h>. */\n", name);
+    fprintf(f, "#include \"%s\"\n\n#include <math.h>\n\n", header);
+    const int layers = p->spec->n_hidden + 1;
+    int64_t width = p->latent + p->n_cond, in = width;
+    for (int i = 0; i < layers; i++) {
+        char key[64], decl[96];
+        snprintf(key, sizeof key, "gen.dense%d.weight", i);
+        hd_node *wn = hd_graph_find(p->g, key);
+        snprintf(key, sizeof key, "gen.dense%d.bias", i);
+        hd_node *bn = hd_graph_find(p->g, key);
+        if (!wn || !bn) return hd_error(HD_EINVAL, "export: the generator has no layer gen.dense%d", i);
+        const hd_tensor *w = hd_node_value(wn);
+        int64_t out = w->shape[0], n_in = w->shape[1];
+        float *wt = hd_malloc((size_t)(out * n_in) * sizeof(float)); /* [in][out], as put_layer reads it */
+        if (!wt) return HD_ENOMEM;
+        for (int64_t j = 0; j < out; j++)
+            for (int64_t k = 0; k < n_in; k++) wt[k * out + j] = w->data[j * n_in + k];
+        snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)n_in, (long long)out);
+        put_matrix(f, decl, wt, n_in, out);
+        hd_free(wt);
+        snprintf(decl, sizeof decl, "hd_b%d[%lld]", i, (long long)out);
+        put_array(f, decl, hd_node_value(bn)->data, out);
+        fputc('\n', f);
+        if (out > width) width = out;
+    }
+    put_array(f, "hd_cond_mean[]", p->cs->mean, p->n_cond);
+    put_array(f, "hd_cond_std[]", p->cs->std, p->n_cond);
+    put_array(f, "hd_prep_mean[]", p->prep->mean, p->n_vox);
+    put_array(f, "hd_prep_std[]", p->prep->std, p->n_vox);
+    fputc('\n', f);
+    put_helpers(f, p->spec, HD_ACT_NONE);
+    fprintf(f, "float *%s(float *out, const float *cond, const float *noise)\n{\n    float a[%lld], h[%lld];\n", name,
+            (long long)width, (long long)width);
+    fprintf(f, "    for (int j = 0; j < %lld; j++) a[j] = noise[j];\n", (long long)p->latent);
+    fprintf(f, "    for (int j = 0; j < %lld; j++) a[%lld + j] = ((j ? cond[j] : logf(cond[0])) - hd_cond_mean[j]) / "
+               "hd_cond_std[j];\n", (long long)p->n_cond, (long long)p->latent);
+    const char *from = "a", *to = "h";
+    for (int i = 0; i < layers; i++) {
+        int64_t out = i + 1 < layers ? p->spec->hidden[i] : p->n_vox;
+        put_layer(f, i, in, out, from, to, i + 1 < layers ? p->spec->act : p->spec->out_act);
+        in = out;
+        const char *t = from;
+        from = to;
+        to = t;
+    }
+    fprintf(f, "    for (int v = 0; v < %lld; v++) {\n        float x = %s[v] * hd_prep_std[v] + hd_prep_mean[v];\n",
+            (long long)p->n_vox, from);
+    if (p->prep->kind == HD_PREP_LOG) {
+        fputs("        float u = expf(fminf(x, 0.0f)) - ", f);
+        put_float(f, p->prep->delta);
+        fputs(";\n", f);
+    } else {
+        fputs("        float u = x;\n", f);
+    }
+    fputs("        float e = isfinite(u) ? u * cond[0] : 0.0f;\n        out[v] = e >= ", f);
+    put_float(f, p->prep->threshold);
+    fputs(" && e > 0 ? e : 0.0f;\n    }\n    return out;\n}\n", f);
+    return HD_OK;
+}
+
 static void write_header(const hd_model *m, const char *name, FILE *f)
 {
     char guard[128];
     size_t k = 0;
     for (const char *c = name; *c && k + 3 < sizeof guard; c++) guard[k++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
     snprintf(guard + k, sizeof guard - k, "_H");
-    fprintf(f, "/* %s: written by hadron export.  out[%lld] from the raw inputs in[%lld] of one row, as\n", name,
-            (long long)m->n_out, (long long)m->n_raw);
-    fprintf(f, " * hd_model_predict computes them; no state: any thread may call it. */\n");
+    if (m->gen)
+        fprintf(f, "/* %s: written by hadron export.  One shower out[%lld] in MeV from the raw conditions\n"
+                   " * cond[%lld] and standard normals noise[%lld], as hd_model_generate makes it; no state. */\n",
+                name, (long long)m->n_out, (long long)m->n_raw, (long long)hd_generator_noise_dim(m->gen));
+    else
+        fprintf(f, "/* %s: written by hadron export.  out[%lld] from the raw inputs in[%lld] of one row, as\n"
+                   " * hd_model_predict computes them; no state: any thread may call it. */\n",
+                name, (long long)m->n_out, (long long)m->n_raw);
     fprintf(f, "#ifndef %s\n#define %s\n\n", guard, guard);
     fprintf(f, "#define %.*s_N_IN %lld\n#define %.*s_N_OUT %lld\n\n", (int)k, guard, (long long)m->n_raw, (int)k,
             guard, (long long)m->n_out);
-    fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nfloat *%s(float *out, const float *in);\n\n", name);
+    if (m->gen)
+        fprintf(f, "#define %.*s_N_NOISE %lld\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+                   "float *%s(float *out, const float *cond, const float *noise);\n\n", (int)k, guard,
+                (long long)hd_generator_noise_dim(m->gen), name);
+    else
+        fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nfloat *%s(float *out, const float *in);\n\n", name);
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -180,8 +255,9 @@ static int valid_name(const char *s)
 
 int hd_model_export_c(const hd_model *m, const char *name, const char *stem)
 {
-    if (m->gen)
-        return hd_error(HD_EINVAL, "export: a %s generator; C export takes MLP models for now", hd_generator_kind(m->gen));
+    hd_generator_net gp;
+    int rc;
+    if (m->gen && (rc = hd_generator_net_parts(m->gen, &gp)) != HD_OK) return rc;
     if (!valid_name(name))
         return hd_error(HD_EINVAL, "export: name '%.80s' is not a C identifier of at most 63 characters outside hd_*", name);
     char path_c[4096], path_h[4096];
@@ -189,11 +265,16 @@ int hd_model_export_c(const hd_model *m, const char *name, const char *stem)
     if ((size_t)snprintf(path_c, sizeof path_c, "%s.c", stem) >= sizeof path_c) return hd_error(HD_EINVAL, "export: path too long");
     snprintf(path_h, sizeof path_h, "%s.h", stem);
     hd_atomic_file hf, cf;
-    int rc = hd_atomic_open(&hf, path_h);
+    rc = hd_atomic_open(&hf, path_h);
     if (rc != HD_OK) return rc;
     write_header(m, name, hf.f);
     if ((rc = hd_atomic_commit(&hf)) != HD_OK) return rc;
     if ((rc = hd_atomic_open(&cf, path_c)) != HD_OK) return rc;
-    write_source(m, name, slash ? path_h + (slash - stem) + 1 : path_h, cf.f);
+    const char *header = slash ? path_h + (slash - stem) + 1 : path_h;
+    if (m->gen && (rc = write_generator_source(&gp, name, header, cf.f)) != HD_OK) {
+        hd_atomic_abort(&cf);
+        return rc;
+    }
+    if (!m->gen) write_source(m, name, header, cf.f);
     return hd_atomic_commit(&cf);
 }

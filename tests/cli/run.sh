@@ -294,7 +294,7 @@ expect "gen sample" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gl/c
   --e-min 5GeV --e-max 6GeV --out "$tmp/gs.h5"
 expect "export: the library is not exported" 1 "a library generator: only dense network generators are exported" \
   "$hadron" export --model "$tmp/gl/checkpoint.safetensors" --format onnx --out "$tmp/gl.onnx"
-expect "export: a generator as C is refused" 1 "generator; C export takes MLP models" \
+expect "export: the library is not exported as C either" 1 "a library generator: only dense network generators" \
   "$hadron" export --model "$tmp/gl/checkpoint.safetensors" --out "$tmp/gl_c"
 expect "gen sample --noise: a wrong shape" 1 "x.npy: the noise must have shape (50, " "$hadron" gen sample \
   --model "$tmp/gl/checkpoint.safetensors" --n 50 --noise "$tmp/x.npy" --out "$tmp/gz.h5"
