@@ -108,6 +108,30 @@ static void activation(hd_pb *graph, hd_activation a, const char *in, const char
     }
 }
 
+/* input [N, n] -> the n columns named col[0..n) [N, 1] (Split along axis 1;
+ * one column: a copy). */
+static void split_columns(hd_pb *graph, const char *input, int64_t n, const char *const *col)
+{
+    if (n == 1) {
+        unary(graph, "Identity", input, col[0]);
+        return;
+    }
+    hd_pb node_pb = {0}, a = {0};
+    char name[48];
+    snprintf(name, sizeof name, "%s.split", input);
+    hd_pb_string(&node_pb, 1, input);
+    for (int64_t c = 0; c < n; c++) hd_pb_string(&node_pb, 2, col[c]);
+    hd_pb_string(&node_pb, 3, name);
+    hd_pb_string(&node_pb, 4, "Split");
+    hd_pb_string(&a, 1, "axis");
+    hd_pb_int(&a, 3, 1);
+    hd_pb_int(&a, 20, 2); /* AttributeType INT */
+    hd_pb_message(&node_pb, 5, &a);
+    hd_pb_message(graph, 1, &node_pb);
+    hd_pb_free(&a);
+    hd_pb_free(&node_pb);
+}
+
 /* in -> "features": Split into one column per raw input, each through its
  * transform, then joined. */
 static void features(hd_pb *graph, const hd_model *m)
@@ -120,22 +144,7 @@ static void features(hd_pb *graph, const hd_model *m)
         snprintf(cols[c], sizeof cols[c], "col%lld", (long long)c);
         col[c] = cols[c];
     }
-    if (m->n_raw > 1) {
-        hd_pb n = {0}, a = {0};
-        hd_pb_string(&n, 1, "in");
-        for (int64_t c = 0; c < m->n_raw; c++) hd_pb_string(&n, 2, col[c]);
-        hd_pb_string(&n, 3, "split");
-        hd_pb_string(&n, 4, "Split");
-        hd_pb_string(&a, 1, "axis");
-        hd_pb_int(&a, 3, 1);
-        hd_pb_int(&a, 20, 2); /* INT */
-        hd_pb_message(&n, 5, &a);
-        hd_pb_message(graph, 1, &n);
-        hd_pb_free(&a);
-        hd_pb_free(&n);
-    } else {
-        unary(graph, "Identity", "in", col[0]);
-    }
+    split_columns(graph, "in", m->n_raw, col);
     int k = 0;
     for (int64_t c = 0; c < m->n_raw; c++)
         for (int j = 0; j < 2 && ops[m->tf[c]][j]; j++) {
@@ -223,22 +232,7 @@ static void condition_features(hd_pb *graph, const hd_generator_net *p)
         col[j] = cols[j];
         feat[j] = feats[j];
     }
-    if (p->n_cond > 1) {
-        hd_pb n = {0}, a = {0};
-        hd_pb_string(&n, 1, "cond");
-        for (int64_t j = 0; j < p->n_cond; j++) hd_pb_string(&n, 2, col[j]);
-        hd_pb_string(&n, 3, "cond.split");
-        hd_pb_string(&n, 4, "Split");
-        hd_pb_string(&a, 1, "axis");
-        hd_pb_int(&a, 3, 1);
-        hd_pb_int(&a, 20, 2);
-        hd_pb_message(&n, 5, &a);
-        hd_pb_message(graph, 1, &n);
-        hd_pb_free(&a);
-        hd_pb_free(&n);
-    } else {
-        unary(graph, "Identity", "cond", col[0]);
-    }
+    split_columns(graph, "cond", p->n_cond, col);
     unary(graph, "Identity", col[0], "energy");
     unary(graph, "Log", col[0], feat[0]);
     for (int64_t j = 1; j < p->n_cond; j++) unary(graph, "Identity", col[j], feat[j]);
