@@ -3,6 +3,7 @@
  * and the exports, and the predictive mean and uncertainty of sampled
  * networks for hd_model_predict_bayes, split as the workflow splits them
  * (docs/bnn.md, "Uncertainties that hold"). */
+#include "core/fpmode.h"
 #include "nn/model_internal.h"
 
 #include <math.h>
@@ -113,6 +114,7 @@ int hd_model_predict_bayes(const hd_model *m, int64_t n, const float *x, int sam
         if (!(w[i] = hd_malloc((size_t)(m->width[i] * m->width[i + 1]) * sizeof(float)))) rc = HD_ENOMEM;
     hd_rng r;
     hd_rng_init(&r, seed, HD_STREAM_USER);
+    unsigned int mode = hd_ftz_begin(); /* as the graph's forward: no denormals */
     for (int s = 0; rc == HD_OK && s < samples; s++) {
         for (int i = 0; i < m->n_layers; i++) /* one network, held over every row */
             for (int64_t k = 0; k < m->width[i] * m->width[i + 1]; k++)
@@ -125,6 +127,7 @@ int hd_model_predict_bayes(const hd_model *m, int64_t n, const float *x, int sam
             acc[3 * row + 2] += exp((double)y[1]);
         }
     }
+    hd_ftz_end(mode);
     for (int64_t row = 0; rc == HD_OK && row < n; row++) {
         double mu = acc[3 * row] / samples, spread = fmax(acc[3 * row + 1] / samples - mu * mu, 0),
                head = acc[3 * row + 2] / samples;

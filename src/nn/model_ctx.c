@@ -5,6 +5,7 @@
  * no BLAS, no threads: a framework that owns its threads keeps them.  For
  * a generator the context holds a generator of its own, built from the
  * model's parsed file, with its own noise stream. */
+#include "core/fpmode.h"
 #include "nn/model_internal.h"
 
 #include <math.h>
@@ -116,8 +117,10 @@ int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
     if (c->gen) return hd_error(HD_EINVAL, "hd_model_run: a %s generator; use hd_model_ctx_generate", hd_generator_kind(c->gen));
     if (n < 0) return hd_error(HD_EINVAL, "hd_model_run: %lld rows", (long long)n);
     const hd_model *m = c->m;
+    unsigned int mode = hd_ftz_begin(); /* as the graph's forward: no denormals */
     for (int64_t r = 0; r < n; r++)
         hd_model_row(m, m->wt, m->bias, x + r * m->n_raw, y + r * m->n_out, c->a, c->b);
+    hd_ftz_end(mode);
     return HD_OK;
 }
 
