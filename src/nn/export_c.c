@@ -115,7 +115,6 @@ static void write_source(const hd_model *m, const char *name, const char *header
 {
     fprintf(f, "/* %s: written by hadron export (a hadron MLP model); needs only <math.h>. */\n", name);
     fprintf(f, "#include \"%s\"\n\n#include <math.h>\n\n", header);
-    int64_t width = 0;
     for (int i = 0; i < m->n_layers; i++) { /* weights as the model keeps them for hd_model_run: [in][out] */
         char decl[96];
         int64_t in = m->width[i], out = m->width[i + 1];
@@ -124,9 +123,8 @@ static void write_source(const hd_model *m, const char *name, const char *header
         snprintf(decl, sizeof decl, "hd_b%d[%lld]", i, (long long)out);
         put_array(f, decl, m->bias[i], out);
         fputc('\n', f);
-        if (in > width) width = in;
-        if (out > width) width = out;
     }
+    int64_t width = hd_model_widest(m);
     if (m->out_scale) { /* the output affine (a Bayesian network's: back to log amplitude) */
         put_array(f, "hd_out_scale[]", m->out_scale, m->n_out);
         put_array(f, "hd_out_shift[]", m->out_shift, m->n_out);
@@ -170,10 +168,8 @@ static int write_generator_source(const hd_generator_net *p, const char *name, c
         if (!wn || !bn) return hd_error(HD_EINVAL, "export: the generator has no layer gen.dense%d", i);
         const hd_tensor *w = hd_node_value(wn);
         int64_t out = w->shape[0], n_in = w->shape[1];
-        float *wt = hd_malloc((size_t)(out * n_in) * sizeof(float)); /* [in][out], as put_layer reads it */
+        float *wt = hd_model_transposed(w->data, out, n_in); /* [in][out], as put_layer reads it */
         if (!wt) return HD_ENOMEM;
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t k = 0; k < n_in; k++) wt[k * out + j] = w->data[j * n_in + k];
         snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)n_in, (long long)out);
         put_matrix(f, decl, wt, n_in, out);
         hd_free(wt);

@@ -174,13 +174,11 @@ static void build_graph(hd_pb *graph, const hd_model *m)
         snprintf(h, sizeof h, "h%d", i + 1);
         /* [out][in] with transB = 1, as PyTorch exports a Linear: OpenCV's Gemm takes only that form */
         int64_t n_in = m->width[i], n_out = m->width[i + 1], wd[2] = {n_out, n_in};
-        float *wo = hd_malloc((size_t)(n_in * n_out) * sizeof(float));
+        float *wo = hd_model_transposed(m->wt[i], n_in, n_out);
         if (!wo) {
             graph->failed = 1;
             return;
         }
-        for (int64_t j = 0; j < n_out; j++)
-            for (int64_t k = 0; k < n_in; k++) wo[j * n_in + k] = m->wt[i][k * n_out + j];
         initializer(graph, w, ONNX_FLOAT, 2, wd, wo);
         hd_free(wo);
         initializer(graph, b, ONNX_FLOAT, 1, wd, m->bias[i]);

@@ -95,6 +95,23 @@ static int check_finite_params(const char *path, const hd_graph *g)
     return HD_OK;
 }
 
+float *hd_model_transposed(const float *src, int64_t rows, int64_t cols)
+{
+    float *t = hd_malloc((size_t)(rows * cols) * sizeof(float));
+    if (t)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++) t[c * rows + r] = src[r * cols + c];
+    return t;
+}
+
+int64_t hd_model_widest(const hd_model *m)
+{
+    int64_t w = m->n_in;
+    for (int i = 1; i <= m->n_layers; i++)
+        if (m->width[i] > w) w = m->width[i];
+    return w;
+}
+
 /* The layers as hd_model_run reads them: transposed weights, the biases. */
 static int keep_layers(const char *path, hd_model *m)
 {
@@ -109,11 +126,7 @@ static int keep_layers(const char *path, hd_model *m)
         snprintf(key, sizeof key, "%s.dense%d.bias", m->prefix, i);
         hd_node *b = hd_graph_find(m->g, key);
         if (!w || !b) return hd_error(HD_EFORMAT, "%s: no layer %s.dense%d", path, m->prefix, i);
-        int64_t in = m->width[i], out = m->width[i + 1];
-        const float *src = hd_node_value(w)->data;
-        if (!(m->wt[i] = hd_malloc((size_t)(in * out) * sizeof(float)))) return HD_ENOMEM;
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t k = 0; k < in; k++) m->wt[i][k * out + j] = src[j * in + k];
+        if (!(m->wt[i] = hd_model_transposed(hd_node_value(w)->data, m->width[i + 1], m->width[i]))) return HD_ENOMEM;
         m->bias[i] = hd_node_value(b)->data;
     }
     return HD_OK;

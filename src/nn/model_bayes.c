@@ -29,17 +29,6 @@ static int layer_tensor(const char *path, const hd_safetensors *st, const char *
     return HD_OK;
 }
 
-/* [out, in] -> a new [in][out]. */
-static float *transposed(const hd_tensor *t)
-{
-    int64_t out = t->shape[0], in = t->shape[1];
-    float *w = hd_malloc((size_t)(in * out) * sizeof(float));
-    if (w)
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t k = 0; k < in; k++) w[k * out + j] = t->data[j * in + k];
-    return w;
-}
-
 static int read_layers(const char *path, const hd_safetensors *st, const char *prefix, hd_model *m)
 {
     for (int i = 0; i < m->n_layers; i++) {
@@ -50,7 +39,7 @@ static int read_layers(const char *path, const hd_safetensors *st, const char *p
             (rc = layer_tensor(path, st, prefix, i, "weight_logvar", out, in, &lv)) ||
             (rc = layer_tensor(path, st, prefix, i, "bias", out, 0, &b)))
             return rc;
-        if (!(m->wt[i] = transposed(mu)) || !(m->wt_logvar[i] = transposed(lv)) ||
+        if (!(m->wt[i] = hd_model_transposed(mu->data, out, in)) || !(m->wt_logvar[i] = hd_model_transposed(lv->data, out, in)) ||
             !(m->bias_owned[i] = hd_malloc((size_t)out * sizeof(float))))
             return HD_ENOMEM;
         memcpy(m->bias_owned[i], b->data, (size_t)out * sizeof(float));
@@ -104,8 +93,7 @@ int hd_model_predict_bayes(const hd_model *m, int64_t n, const float *x, int sam
 {
     if (!m->wt_logvar[0]) return hd_error(HD_EINVAL, "predict_bayes: not a Bayesian network (model %s)", hd_model_kind(m));
     if (n < 1 || samples < 2) return hd_error(HD_EINVAL, "predict_bayes: %lld rows, %d samples", (long long)n, samples);
-    int64_t wide = m->n_in;
-    for (int i = 1; i <= m->n_layers; i++) wide = m->width[i] > wide ? m->width[i] : wide;
+    int64_t wide = hd_model_widest(m);
     float *w[HD_MLP_MAX_LAYERS + 1] = {0}, *a = hd_malloc((size_t)wide * sizeof(float)),
           *h = hd_malloc((size_t)wide * sizeof(float));
     double *acc = hd_calloc((size_t)(3 * n), sizeof(double)); /* per row: sum mu, sum mu^2, sum e^logvar */

@@ -17,14 +17,6 @@ struct hd_model_ctx {
     hd_generator *gen; /* a generator model's: this context's own */
 };
 
-static int64_t widest(const hd_model *m)
-{
-    int64_t w = m->n_in;
-    for (int i = 1; i <= m->n_layers; i++)
-        if (m->width[i] > w) w = m->width[i];
-    return w;
-}
-
 static hd_model_ctx *generator_ctx(const hd_model *m)
 {
     hd_model_ctx *c = hd_calloc(1, sizeof *c);
@@ -45,7 +37,7 @@ hd_model_ctx *hd_model_ctx_new(const hd_model *m)
     }
     if (m->gen) return generator_ctx(m);
     hd_model_ctx *c = hd_calloc(1, sizeof *c);
-    int64_t w = widest(m);
+    int64_t w = hd_model_widest(m);
     if (!c || !(c->a = hd_malloc((size_t)w * sizeof(float))) || !(c->b = hd_malloc((size_t)w * sizeof(float)))) {
         hd_model_ctx_free(c);
         return NULL;

@@ -53,6 +53,11 @@ void hd_model_row(const hd_model *m, float *const *w, const float *const *b, con
  * message buffer is also the destination); returns rc. */
 int hd_model_with_path(int rc, const char *path);
 
+/* A new [cols][rows] copy of the [rows][cols] matrix src (NULL + error). */
+float *hd_model_transposed(const float *src, int64_t rows, int64_t cols);
+/* The widest of the features and the layers: a row buffer's length. */
+int64_t hd_model_widest(const hd_model *m);
+
 /* Features of one raw row, transformed and scaled. */
 void hd_model_features(const hd_model *m, const float *raw, float *out);
 
