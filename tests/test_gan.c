@@ -1,6 +1,8 @@
 /* The gan workflow on a small slice of Fashion-MNIST: a run killed in the
  * middle of an epoch and resumed from its checkpoint ends with the same
- * bits as a run never stopped; sampling from the checkpoint; refusals. */
+ * bits as a run never stopped; sampling from the checkpoint; the
+ * checkpoint as a generator model (hd_model_generate and thread contexts
+ * against the workflow's own sampler); refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 
 #include "hadron/hadron.h"
 #include "test_util.h"
+#include "workflows/gan/gan_internal.h"
 
 #define N_TRAIN 512
 #define BATCH 64
@@ -219,6 +223,85 @@ static void test_sample_from_checkpoint(void **state)
     assert_error(hd_gan_sample(&o), HD_EFORMAT, "not a hadron gan checkpoint", "classifier.safetensors");
 }
 
+/* The checkpoint loads as a model of no conditions: hd_model_generate gives
+ * what the workflow's sampler gives from the same latent points (the same
+ * graph in the same chunks: the same bits), a seeded stream repeats, and 4
+ * threads' contexts agree with the serial images within rounding. */
+#define MODEL_IMAGES 300
+#define CTX_THREADS 4
+typedef struct {
+    const hd_model *m;
+    const float *z;
+    float *out;
+    int rc;
+} image_worker;
+
+static void *images_in_thread(void *arg)
+{
+    image_worker *w = arg;
+    hd_model_ctx *c = hd_model_ctx_new(w->m);
+    w->rc = c ? hd_model_ctx_generate(c, MODEL_IMAGES, NULL, w->z, w->out) : HD_ENOMEM;
+    hd_model_ctx_free(c);
+    return NULL;
+}
+
+static void test_checkpoint_is_a_model(void **state)
+{
+    (void)state;
+    char ckpt[128];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir_a);
+    hd_model *m;
+    assert_int_equal(hd_model_load(ckpt, &m), HD_OK);
+    assert_string_equal(hd_model_kind(m), "dcgan");
+    assert_int_equal(hd_model_n_cond(m), 0);
+    assert_int_equal(hd_model_n_out(m), HD_GAN_PIXELS);
+    const int64_t latent = hd_model_noise_dim(m), n = MODEL_IMAGES * HD_GAN_PIXELS;
+    assert_int_equal(latent, hd_gan_opts_default().latent);
+    float *z = malloc((size_t)(MODEL_IMAGES * latent) * sizeof(float)), *want = malloc((size_t)n * sizeof(float));
+    float *got = malloc((size_t)n * sizeof(float)), *again = malloc((size_t)n * sizeof(float));
+    float *threads = malloc((size_t)(CTX_THREADS * n) * sizeof(float));
+    hd_rng r;
+    hd_rng_init(&r, 8, HD_STREAM_USER);
+    for (int64_t i = 0; i < MODEL_IMAGES * latent; i++) z[i] = hd_rng_normal(&r);
+    hd_gan_sampler s;
+    assert_int_equal(hd_gan_sampler_build(&s, latent), HD_OK);
+    assert_int_equal(hd_checkpoint_load(s.g, ckpt, HD_ALL), HD_OK);
+    assert_int_equal(hd_gan_sampler_run(&s, MODEL_IMAGES, z, want), HD_OK);
+    hd_gan_sampler_free(&s);
+    assert_int_equal(hd_model_generate(m, MODEL_IMAGES, NULL, z, got), HD_OK);
+    assert_memory_equal(got, want, (size_t)n * sizeof(float));
+    hd_model_set_seed(m, 3);
+    assert_int_equal(hd_model_generate(m, MODEL_IMAGES, NULL, NULL, got), HD_OK);
+    hd_model_set_seed(m, 3);
+    assert_int_equal(hd_model_generate(m, MODEL_IMAGES, NULL, NULL, again), HD_OK);
+    assert_memory_equal(got, again, (size_t)n * sizeof(float));
+    int differ = 0;
+    for (int64_t i = 0; i < n; i++) differ |= got[i] != want[i];
+    assert_true(differ); /* the stream is not the caller's points */
+    pthread_t th[CTX_THREADS];
+    image_worker w[CTX_THREADS];
+    for (int t = 0; t < CTX_THREADS; t++) {
+        w[t] = (image_worker){m, z, threads + (size_t)t * (size_t)n, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, images_in_thread, &w[t]), 0);
+    }
+    double worst = 0;
+    for (int t = 0; t < CTX_THREADS; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(w[t].rc, HD_OK);
+        for (int64_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)w[t].out[i] - want[i]));
+    }
+    print_message("dcgan: %d threads' images within %.2e of the serial ones\n", CTX_THREADS, worst);
+    assert_true(worst <= 1e-5);
+    float pixel;
+    assert_int_equal(hd_model_predict(m, 1, z, &pixel), HD_EINVAL); /* a generator predicts nothing */
+    free(z);
+    free(want);
+    free(got);
+    free(again);
+    free(threads);
+    hd_model_free(m);
+}
+
 static void test_missing_data(void **state)
 {
     (void)state;
@@ -236,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_resume_is_bit_identical),
         cmocka_unit_test(test_resume_refuses_other_options),
         cmocka_unit_test(test_sample_from_checkpoint),
+        cmocka_unit_test(test_checkpoint_is_a_model),
         cmocka_unit_test(test_missing_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,104 +187,6 @@ static void test_noise_contract(void **state)
     hd_model_free(m);
     free(a);
     free(b);
-}
-
-/* ---- thread contexts ---------------------------------------------------------------- */
-
-enum { CTX_THREADS = 8, CTX_ROWS = 40 };
-
-typedef struct {
-    const hd_model *m;
-    const float *cond, *noise;
-    float *given, *seeded;
-    int rc;
-} gen_worker;
-
-/* With the caller's noise, then with the context's own stream of seed 4. */
-static void *generate_in_thread(void *arg)
-{
-    gen_worker *w = arg;
-    hd_model_ctx *c = hd_model_ctx_new(w->m);
-    if (!c) {
-        w->rc = HD_ENOMEM;
-        return NULL;
-    }
-    hd_model_ctx_set_seed(c, 4);
-    w->rc = hd_model_ctx_generate(c, CTX_ROWS, w->cond, w->noise, w->given);
-    if (w->rc == HD_OK) w->rc = hd_model_ctx_generate(c, CTX_ROWS, w->cond, NULL, w->seeded);
-    hd_model_ctx_free(c);
-    return NULL;
-}
-
-/* 8 threads share one generator, each through its own context, and draw
- * what hd_model_generate draws serially: from the caller's noise, and from
- * a stream of the same seed (a network's products go through BLAS at
- * another time and thread: within 1e-5 of the largest voxel; the library's
- * are the same bits). */
-static void check_contexts(const char *path, double tolerance)
-{
-    hd_model *m;
-    assert_int_equal(hd_model_load(path, &m), HD_OK);
-    const int64_t nv = hd_model_n_out(m), nz = hd_model_noise_dim(m);
-    float *cond = malloc(CTX_ROWS * sizeof(float)), *noise = malloc((size_t)(CTX_ROWS * nz) * sizeof(float));
-    float *want = malloc((size_t)(CTX_ROWS * nv) * sizeof(float)), *want_seeded = malloc((size_t)(CTX_ROWS * nv) * sizeof(float));
-    float *got = malloc((size_t)(CTX_THREADS * 2 * CTX_ROWS * nv) * sizeof(float));
-    hd_rng r;
-    hd_rng_init(&r, 6, HD_STREAM_USER);
-    for (int i = 0; i < CTX_ROWS; i++) cond[i] = 2000.0f + 6000.0f * hd_rng_uniform(&r);
-    for (int64_t i = 0; i < CTX_ROWS * nz; i++) noise[i] = hd_rng_normal(&r);
-    assert_int_equal(hd_model_generate(m, CTX_ROWS, cond, noise, want), HD_OK);
-    hd_model_set_seed(m, 4);
-    assert_int_equal(hd_model_generate(m, CTX_ROWS, cond, NULL, want_seeded), HD_OK);
-    pthread_t th[CTX_THREADS];
-    gen_worker w[CTX_THREADS];
-    for (int t = 0; t < CTX_THREADS; t++) {
-        w[t] = (gen_worker){m, cond, noise, got + (size_t)(2 * t) * CTX_ROWS * nv, got + (size_t)(2 * t + 1) * CTX_ROWS * nv, 0};
-        assert_int_equal(pthread_create(&th[t], NULL, generate_in_thread, &w[t]), 0);
-    }
-    for (int t = 0; t < CTX_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
-    double scale = 0, worst = 0;
-    for (int64_t i = 0; i < CTX_ROWS * nv; i++) scale = fmax(scale, fabs(want[i]));
-    for (int t = 0; t < CTX_THREADS; t++) {
-        assert_int_equal(w[t].rc, HD_OK);
-        for (int64_t i = 0; i < CTX_ROWS * nv; i++) {
-            worst = fmax(worst, fabs(w[t].given[i] - want[i]) / scale);
-            worst = fmax(worst, fabs(w[t].seeded[i] - want_seeded[i]) / scale);
-        }
-    }
-    print_message("%-8s %d threads: largest difference to the serial showers %.2e of the largest voxel\n",
-                  hd_model_kind(m), CTX_THREADS, worst);
-    assert_true(worst <= tolerance);
-    hd_model_ctx *c = hd_model_ctx_new(m);
-    float x = 1, y;
-    assert_int_equal(hd_model_run(c, 1, &x, &y), HD_EINVAL); /* a generator's context runs no MLP */
-    hd_model_ctx_free(c);
-    free(cond);
-    free(noise);
-    free(want);
-    free(want_seeded);
-    free(got);
-    hd_model_free(m);
-}
-
-static void test_contexts_share_a_generator(void **state)
-{
-    (void)state;
-    char path[4300];
-    assert_int_equal(fit(HD_GEN_LIBRARY, "lib5", 5, path, sizeof path), HD_OK);
-    check_contexts(path, 0.0);
-    char out[4200];
-    in_dir(out, sizeof out, "vae_ctx");
-    mkdir(out, 0777);
-    hd_gen_opts o = hd_gen_opts_default(HD_GEN_VAE);
-    o.data = data_path;
-    o.out_dir = out;
-    o.evaluate = 0;
-    o.epochs = 1;
-    hd_gen_result res;
-    assert_int_equal(hd_gen_train(&o, &res), HD_OK);
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", out);
-    check_contexts(path, 1e-5);
 }
 
 /* The mixture's showers keep the energy scale: their mean E_tot / E_inc
@@ -481,7 +382,6 @@ int main(void)
         cmocka_unit_test(test_cond_scaler),
         cmocka_unit_test(test_library_returns_the_nearest_shower),
         cmocka_unit_test(test_noise_contract),
-        cmocka_unit_test(test_contexts_share_a_generator),
         cmocka_unit_test(test_gmm_energy_scale),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bad_generator_files),

@@ -361,6 +361,8 @@ int hd_pca_fit(int64_t n, int64_t d, const float *x, int64_t k, hd_pca *out);
 void hd_pca_release(hd_pca *p);
 int hd_pca_project(const hd_pca *p, int64_t n, const float *x, float *z);     /* z[n*k] = (x - mean) C^T */
 int hd_pca_reconstruct(const hd_pca *p, int64_t n, const float *z, float *x); /* x[n*d] = mean + z C */
+/* One row of hd_pca_reconstruct in plain loops: no allocation, BLAS or threads. */
+void hd_pca_reconstruct_row(const hd_pca *p, const float *z, float *x);
 
 /* ---- Gaussian mixtures (nn/gmm.c) -----------------------------------------------
  * Fitted by EM on float32 rows x [n, d] in double: responsibilities in log
@@ -446,6 +448,16 @@ int hd_gmm_loglik(const hd_gmm *m, int64_t n, const float *x, double *out);
  * so the draw is a deterministic function of (cond, noise); cond and noise
  * must be finite.  out [n * (d - c)]. */
 int hd_gmm_sample_cond(const hd_gmm *m, int64_t c, int64_t n, const float *cond, const float *noise, float *out);
+/* The same draws one row at a time, for a caller's thread: the sampler
+ * holds the per-component tables of the first c dims (made once; it reads
+ * m, which must outlive it), and a row needs hd_gmm_sampler_scratch(s)
+ * doubles of the caller's scratch; a row allocates nothing and starts no
+ * threads, and gives the bits hd_gmm_sample_cond gives. */
+typedef struct hd_gmm_sampler hd_gmm_sampler;
+int hd_gmm_sampler_new(const hd_gmm *m, int64_t c, hd_gmm_sampler **out);
+void hd_gmm_sampler_free(hd_gmm_sampler *s);
+size_t hd_gmm_sampler_scratch(const hd_gmm_sampler *s);
+void hd_gmm_sampler_row(const hd_gmm_sampler *s, const float *cond, const float *noise, double *scratch, float *out);
 
 /* ---- models for inference (nn/model.c) ----------------------------------------
  * A checkpoint that describes itself, loaded with no other information:
@@ -491,12 +503,17 @@ typedef struct hd_model_ctx hd_model_ctx;
 hd_model_ctx *hd_model_ctx_new(const hd_model *m); /* NULL + error */
 void hd_model_ctx_free(hd_model_ctx *c);
 int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y); /* x [n, n_in] raw -> y [n, n_out] */
-/* A generator model's context holds a generator of its own (built from the
- * model's file as loaded: one copy of the weights, or of a library's
- * showers, per context) with its own noise stream (seed 0 until set), so
- * threads generate at once, each through its context, as
- * hd_model_generate does; it allocates only when a call's batch grows, and
- * the networks' products go through BLAS. */
+/* A generator model's context holds its own noise stream (seed 0 until
+ * set: the stream hd_model_generate draws for the same seed) and one
+ * shower's buffers, and reads the model's weights, mixture or library
+ * showers, so threads generate at once, each through its context.  The
+ * dense networks (wgan-gp, cramer, the vae's decoder), the gmm and the
+ * library go row by row as hd_model_run does: no allocation, no BLAS, no
+ * threads, showers within float rounding of hd_model_generate's (the
+ * library's: the same bits).  The convolutional generators' contexts (of
+ * ecal30 and the DCGAN) keep a graph of their own (a copy of the weights
+ * per context), whose products go through BLAS and which allocates when a
+ * call's batch grows. */
 int hd_model_ctx_generate(hd_model_ctx *c, int64_t n, const float *cond, const float *noise, float *out);
 void hd_model_ctx_set_seed(hd_model_ctx *c, uint64_t seed);
 void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow);
@@ -537,14 +554,18 @@ int hd_model_export_onnx(const hd_model *m, const char *path);
 
 #define HD_GEN_MAX_COND 8
 
-const char *hd_model_kind(const hd_model *m);  /* "mlp", "bayes_mlp", "wgan-gp", "cramer", "vae", "gmm", "library" */
+/* "mlp", "bayes_mlp", "wgan-gp", "cramer", "vae", "gmm", "library", "dcgan" */
+const char *hd_model_kind(const hd_model *m);
 int64_t hd_model_n_cond(const hd_model *m);
 int64_t hd_model_noise_dim(const hd_model *m);
 /* The training sample's range of condition column j. */
 int hd_model_cond_range(const hd_model *m, int64_t j, float *lo, float *hi);
 void hd_model_set_seed(hd_model *m, uint64_t seed);
 void hd_model_allow_extrapolation(hd_model *m, int allow);
-/* out [n, n_out] MeV from cond [n, n_cond] and noise [n, noise_dim] (or NULL). */
+/* out [n, n_out] MeV from cond [n, n_cond] and noise [n, noise_dim] (or
+ * NULL).  A DCGAN (hadron gan's checkpoint, n_cond 0: cond may be NULL)
+ * gives images [n, 28 * 28] in (-1, 1), in evaluation mode (batch norm
+ * from its running statistics), as hadron gan sample draws them. */
 int hd_model_generate(hd_model *m, int64_t n, const float *cond, const float *noise, float *out);
 
 /* Showers as network features: each voxel's fraction u = e / E_inc of the
@@ -569,6 +590,8 @@ int hd_shower_prep_fit(hd_shower_prep *p, int64_t n, int64_t n_voxels, const flo
 void hd_shower_prep_release(hd_shower_prep *p);
 void hd_shower_prep_forward(const hd_shower_prep *p, int64_t n, const float *energy, const float *showers, float *x);
 void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers);
+/* One shower of hd_shower_prep_inverse, in the calling thread. */
+void hd_shower_prep_inverse_row(const hd_shower_prep *p, float energy, const float *x, float *shower);
 /* x[n_voxels]: each voxel's feature of an empty voxel, below which the inverse gives 0. */
 void hd_shower_prep_zero(const hd_shower_prep *p, float *x);
 
@@ -590,6 +613,12 @@ int hd_cond_scaler_check(const hd_cond_scaler *s, int64_t n_rows, const float *c
  * a 3 x 3 'valid' convolution to 1 x 30 x 30, LeakyReLU 0.2 between, a
  * linear output -> [B, 900].  A checkpoint's "arch": "conv30" names it. */
 hd_node *hd_gen_conv30(hd_graph *g, hd_node *x, int64_t n_in);
+/* The generator of seed 002's DCGAN (hadron gan, nn/dcgan.c), layers
+ * "gen.*": z [B, latent] -> images [B, 1, 28, 28] in (-1, 1).  A checkpoint
+ * with metadata "model": "dcgan" loads as a generator model of no
+ * conditions, latent normals and 784 pixels. */
+#define HD_DCGAN_SIDE 28
+hd_node *hd_dcgan_generator(hd_graph *g, hd_node *z, int64_t latent);
 
 /* The entries every generator checkpoint holds (model, generator kind,
  * counts, transforms, scaler), for hadron gen train; the kind's own

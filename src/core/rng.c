@@ -86,26 +86,44 @@ static uint64_t take_blocks(hd_rng *r, int64_t n, int per_block)
     return first;
 }
 
+/* Fills below this many values stay in the calling thread and never enter
+ * the OpenMP runtime: a thread context's draws start no threads. */
+#define FILL_PARALLEL 65536
+
+static void uniform_block(const hd_rng *r, uint64_t at, int64_t b, float *x, int64_t n, float lo, float span)
+{
+    philox4x32_ctr_t w = block(r->seed, r->stream, at);
+    for (int64_t j = 0; j < 4 && 4 * b + j < n; j++) x[4 * b + j] = lo + span * u01(w.v[j]);
+}
+
 void hd_rng_fill_uniform(hd_rng *r, float *x, int64_t n, float lo, float hi)
 {
     uint64_t first = take_blocks(r, n, 4);
     float span = hi - lo;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t b = 0; b < (n + 3) / 4; b++) {
-        philox4x32_ctr_t w = block(r->seed, r->stream, first + (uint64_t)b);
-        for (int64_t j = 0; j < 4 && 4 * b + j < n; j++) x[4 * b + j] = lo + span * u01(w.v[j]);
+    if (n <= FILL_PARALLEL) {
+        for (int64_t b = 0; b < (n + 3) / 4; b++) uniform_block(r, first + (uint64_t)b, b, x, n, lo, span);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < (n + 3) / 4; b++) uniform_block(r, first + (uint64_t)b, b, x, n, lo, span);
+}
+
+static void normal_block(const hd_rng *r, uint64_t at, int64_t b, float *x, int64_t n, float mean, float std)
+{
+    philox4x32_ctr_t w = block(r->seed, r->stream, at);
+    x[2 * b] = mean + std * box_muller(w.v[0], w.v[1]);
+    if (2 * b + 1 < n) x[2 * b + 1] = mean + std * box_muller(w.v[2], w.v[3]);
 }
 
 void hd_rng_fill_normal(hd_rng *r, float *x, int64_t n, float mean, float std)
 {
     uint64_t first = take_blocks(r, n, 2);
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t b = 0; b < (n + 1) / 2; b++) {
-        philox4x32_ctr_t w = block(r->seed, r->stream, first + (uint64_t)b);
-        x[2 * b] = mean + std * box_muller(w.v[0], w.v[1]);
-        if (2 * b + 1 < n) x[2 * b + 1] = mean + std * box_muller(w.v[2], w.v[3]);
+    if (n <= FILL_PARALLEL) {
+        for (int64_t b = 0; b < (n + 1) / 2; b++) normal_block(r, first + (uint64_t)b, b, x, n, mean, std);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < (n + 1) / 2; b++) normal_block(r, first + (uint64_t)b, b, x, n, mean, std);
 }
 
 void hd_rng_fill_bernoulli(hd_rng *r, float *x, int64_t n, float p)

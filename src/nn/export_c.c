@@ -168,7 +168,7 @@ static int write_generator_source(const hd_generator_net *p, const char *name, c
         if (!wn || !bn) return hd_error(HD_EINVAL, "export: the generator has no layer gen.dense%d", i);
         const hd_tensor *w = hd_node_value(wn);
         int64_t out = w->shape[0], n_in = w->shape[1];
-        float *wt = hd_model_transposed(w->data, out, n_in); /* [in][out], as put_layer reads it */
+        float *wt = hd_row_transposed(w->data, out, n_in); /* [in][out], as put_layer reads it */
         if (!wt) return HD_ENOMEM;
         snprintf(decl, sizeof decl, "hd_w%d[%lld][%lld]", i, (long long)n_in, (long long)out);
         put_matrix(f, decl, wt, n_in, out);

@@ -174,7 +174,7 @@ static void build_graph(hd_pb *graph, const hd_model *m)
         snprintf(h, sizeof h, "h%d", i + 1);
         /* [out][in] with transB = 1, as PyTorch exports a Linear: OpenCV's Gemm takes only that form */
         int64_t n_in = m->width[i], n_out = m->width[i + 1], wd[2] = {n_out, n_in};
-        float *wo = hd_model_transposed(m->wt[i], n_in, n_out);
+        float *wo = hd_row_transposed(m->wt[i], n_in, n_out);
         if (!wo) {
             graph->failed = 1;
             return;

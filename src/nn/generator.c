@@ -1,6 +1,7 @@
-/* Conditional shower generators for inference: what hd_model_load builds
- * from a "model": "generator" checkpoint and hd_model_generate runs.  Three
- * families share the transforms of nn/shower_prep.c:
+/* Generators for inference: what hd_model_load builds from a "model":
+ * "generator" checkpoint (conditional shower generators) or a "dcgan" one
+ * (seed 002's images), and hd_model_generate runs.  Three families of
+ * shower generators share the transforms of nn/shower_prep.c:
  *   net      a generator network z, c -> features (wgan-gp, cramer, and the
  *            decoder of the vae), the MLP "gen" of its spec;
  *   gmm      a Gaussian mixture over (condition features, whitened PCA
@@ -8,8 +9,12 @@
  *   library  the training showers themselves: the k nearest in condition
  *            features, mixed with Dirichlet(1) weights for k > 1, each
  *            scaled to the requested energy (and a grid layout's moved by
- *            whole cells to the requested entry point). */
+ *            whole cells to the requested entry point).
+ * The fourth, image, is the DCGAN's generator: no conditions, the latent
+ * normals in, 28 x 28 pixels in (-1, 1) out. */
 #include "nn/generator_internal.h"
+#include "core/fpmode.h"
+#include "nn/row.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -17,8 +22,9 @@
 #include <string.h>
 
 #define CHUNK 4096
+#define IMAGE_BATCH 256 /* the DCGAN's graph: its activations are 200 times its images */
 
-typedef enum { FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY } family;
+typedef enum { FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY, FAMILY_IMAGE } family;
 
 struct hd_generator {
     char kind[16];
@@ -34,10 +40,17 @@ struct hd_generator {
     hd_node *z, *c, *y;
     hd_mlp_spec spec;
     int conv; /* the convolutional generator of grid layouts */
+    /* a dense network's row path: widths (inputs, hidden..., voxels), each
+     * layer's weights transposed to [in][out] and its bias (the graph's) */
+    int n_layers;
+    int64_t width[HD_MLP_MAX_LAYERS + 2];
+    float *wt[HD_MLP_MAX_LAYERS + 1];
+    const float *bias[HD_MLP_MAX_LAYERS + 1];
     /* gmm */
     hd_gmm gmm;
     hd_pca pca;
     float *joint; /* CHUNK * pca.k */
+    hd_gmm_sampler *sampler; /* the row path's */
     /* library */
     hd_calo_layout layout; /* the checkpoint's "layout" (has_layout) */
     int has_layout;
@@ -46,7 +59,7 @@ struct hd_generator {
     float *lib_features, *lib_energy, *lib_showers, *lib_cond; /* lib_cond: raw, [n_lib, n_cond] */
 };
 
-static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library"};
+static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library", "dcgan"};
 
 /* ---- the convolutional generator -------------------------------------------------- */
 
@@ -162,6 +175,23 @@ static int read_common(hd_generator *G, const hd_safetensors *st, const char *pa
     return HD_OK;
 }
 
+/* The dense layers "gen.dense<i>" again for the row path. */
+static int net_rows(hd_generator *G)
+{
+    G->n_layers = G->spec.n_hidden + 1;
+    G->width[0] = G->spec.n_in;
+    for (int i = 0; i < G->n_layers; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "gen.dense%d.weight", i);
+        const hd_tensor *w = hd_node_value(hd_graph_find(G->g, key));
+        snprintf(key, sizeof key, "gen.dense%d.bias", i);
+        G->bias[i] = hd_node_value(hd_graph_find(G->g, key))->data;
+        G->width[i + 1] = w->shape[0];
+        if (!(G->wt[i] = hd_row_transposed(w->data, w->shape[0], w->shape[1]))) return HD_ENOMEM;
+    }
+    return hd_graph_set_batch(G->g, CHUNK);
+}
+
 static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
 {
     const char *arch = hd_safetensors_meta(st, "mlp"), *kind = hd_safetensors_meta(st, "arch");
@@ -193,7 +223,27 @@ static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
         (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
         return rc;
     hd_graph_set_training(G->g, 0);
-    return hd_graph_set_batch(G->g, CHUNK);
+    return conv ? hd_graph_set_batch(G->g, CHUNK) : net_rows(G);
+}
+
+/* hadron gan's checkpoint: the generator's layers and batch-norm statistics. */
+static int load_image(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    int64_t latent = 0;
+    int rc = meta_count(st, path, "latent", 1, 4096, &latent);
+    if (rc != HD_OK) return rc;
+    G->noise_dim = latent;
+    G->n_vox = HD_DCGAN_SIDE * HD_DCGAN_SIDE;
+    G->g = hd_graph_new(0);
+    if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
+    G->z = hd_input(G->g, "z", 2, (int64_t[]){HD_BATCH, latent});
+    G->y = hd_dcgan_generator(G->g, G->z, latent);
+    if (!G->y) return HD_EFORMAT;
+    if ((rc = hd_checkpoint_check(G->g, st, path, HD_ALL)) || (rc = hd_graph_compile(G->g)) ||
+        (rc = hd_checkpoint_load_parsed(G->g, st, path, HD_ALL)))
+        return rc;
+    hd_graph_set_training(G->g, 0);
+    return hd_graph_set_batch(G->g, IMAGE_BATCH);
 }
 
 /* cov_data holds lower Cholesky factors L (as written); make them L L^T. */
@@ -259,6 +309,7 @@ static int load_gmm(hd_generator *G, const hd_safetensors *st, const char *path)
     for (int64_t j = 0; rc == HD_OK && j < pk; j++)
         if (!(p->variance[j] > 0)) rc = hd_error(HD_EFORMAT, "%s: pca.variance element %lld must be > 0", path, (long long)j);
     if (rc == HD_OK) rc = hd_gmm_prepare(m);
+    if (rc == HD_OK) rc = hd_gmm_sampler_new(m, G->n_cond, &G->sampler);
     G->noise_dim = 1 + pk;
     return rc;
 }
@@ -295,9 +346,10 @@ static int load_library(hd_generator *G, const hd_safetensors *st, const char *p
 int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator **out)
 {
     *out = NULL;
-    const char *kind = hd_safetensors_meta(st, "generator");
+    const char *model = hd_safetensors_meta(st, "model");
+    const char *kind = model && strcmp(model, "dcgan") == 0 ? model : hd_safetensors_meta(st, "generator");
     int k = -1;
-    for (int i = 0; kind && i < 5; i++)
+    for (int i = 0; kind && i < 6; i++)
         if (strcmp(kind, kinds[i]) == 0) k = i;
     if (k < 0)
         return hd_error(HD_EFORMAT, "%s: generator '%s' (wgan-gp, cramer, vae, gmm, library)", path,
@@ -305,14 +357,14 @@ int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator *
     hd_generator *G = hd_calloc(1, sizeof *G);
     if (!G) return HD_ENOMEM;
     snprintf(G->kind, sizeof G->kind, "%s", kind);
-    G->fam = k < 3 ? FAMILY_NET : k == 3 ? FAMILY_GMM : FAMILY_LIBRARY;
-    int rc = read_common(G, st, path);
-    if (rc == HD_OK)
+    G->fam = k < 3 ? FAMILY_NET : k == 3 ? FAMILY_GMM : k == 4 ? FAMILY_LIBRARY : FAMILY_IMAGE;
+    int rc = G->fam == FAMILY_IMAGE ? load_image(G, st, path) : read_common(G, st, path);
+    if (rc == HD_OK && G->fam != FAMILY_IMAGE)
         rc = G->fam == FAMILY_NET ? load_net(G, st, path) : G->fam == FAMILY_GMM ? load_gmm(G, st, path)
                                                                               : load_library(G, st, path);
     if (rc == HD_OK) {
         G->noise = hd_malloc((size_t)(CHUNK * (G->noise_dim > 0 ? G->noise_dim : 1)) * sizeof(float));
-        G->features = hd_malloc((size_t)(CHUNK * G->n_cond) * sizeof(float));
+        G->features = hd_malloc((size_t)(CHUNK * (G->n_cond > 0 ? G->n_cond : 1)) * sizeof(float));
         G->x = hd_malloc((size_t)(CHUNK * G->n_vox) * sizeof(float));
         if (!G->noise || !G->features || !G->x) rc = HD_ENOMEM;
     }
@@ -330,6 +382,8 @@ void hd_generator_free(hd_generator *G)
     if (!G) return;
     hd_shower_prep_release(&G->prep);
     hd_graph_free(G->g);
+    for (int i = 0; i < G->n_layers; i++) hd_free(G->wt[i]);
+    hd_gmm_sampler_free(G->sampler);
     hd_gmm_release(&G->gmm);
     hd_pca_release(&G->pca);
     hd_free(G->joint);
@@ -374,6 +428,19 @@ static int run_net(hd_generator *G, int64_t rows, const float *noise, const floa
     return HD_OK;
 }
 
+static int run_image(hd_generator *G, int64_t rows, const float *noise, float *out)
+{
+    int rc = HD_OK;
+    for (int64_t first = 0; rc == HD_OK && first < rows; first += IMAGE_BATCH) {
+        int64_t b = rows - first < IMAGE_BATCH ? rows - first : IMAGE_BATCH;
+        if (b != hd_graph_batch(G->g) && (rc = hd_graph_set_batch(G->g, b))) break;
+        memcpy(hd_node_value(G->z)->data, noise + first * G->noise_dim, (size_t)(b * G->noise_dim) * sizeof(float));
+        if ((rc = hd_graph_forward(G->g, G->y)) == HD_OK)
+            memcpy(out + first * G->n_vox, hd_node_value(G->y)->data, (size_t)(b * G->n_vox) * sizeof(float));
+    }
+    return rc;
+}
+
 static int run_gmm(hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
 {
     int64_t pk = G->pca.k;
@@ -400,67 +467,74 @@ static void add_shifted(const hd_calo_layout *l, const float *sh, int dx, int dy
 
 static double normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
 
+/* One library shower: the k nearest training showers to the condition
+ * features c (raw conditions cond), mixed by the weights from the normals
+ * z, scaled to the energy and moved to the entry point. */
+static void library_row(const hd_generator *G, const float *cond, const float *c, const float *z, float energy,
+                        float *o)
+{
+    int64_t best[64];
+    float dist[64];
+    int have = 0;
+    for (int64_t i = 0; i < G->n_lib; i++) {
+        float d = 0;
+        for (int64_t j = 0; j < G->n_cond; j++) {
+            float t = G->lib_features[i * G->n_cond + j] - c[j];
+            d += t * t;
+        }
+        if (have == G->k && d >= dist[have - 1]) continue;
+        int at = have < G->k ? have++ : have - 1;
+        while (at > 0 && dist[at - 1] > d) {
+            dist[at] = dist[at - 1];
+            best[at] = best[at - 1];
+            at--;
+        }
+        dist[at] = d;
+        best[at] = i;
+    }
+    double w[64], wsum = 0;
+    for (int i = 0; i < G->k; i++) {
+        w[i] = G->k == 1 ? 1.0 : -log(fmax(normal_cdf(z[i]), 1e-300));
+        wsum += w[i];
+    }
+    memset(o, 0, (size_t)G->n_vox * sizeof(float));
+    /* a grid shower from another entry point moves to the requested one (conditions 4, 5: x, y in mm) */
+    int grid = G->has_layout && G->layout.kind == HD_CALO_GRID && G->n_cond == 6;
+    for (int i = 0; i < G->k; i++) {
+        float s = (float)(w[i] / wsum) * energy / G->lib_energy[best[i]];
+        const float *sh = G->lib_showers + best[i] * G->n_vox;
+        if (grid) {
+            const float *from = G->lib_cond + best[i] * 6;
+            int dx = (int)lround((cond[4] - from[4]) / G->layout.cell);
+            int dy = (int)lround((cond[5] - from[5]) / G->layout.cell);
+            add_shifted(&G->layout, sh, dx, dy, s, o);
+        } else {
+            for (int64_t v = 0; v < G->n_vox; v++) o[v] += s * sh[v];
+        }
+    }
+    for (int64_t v = 0; v < G->n_vox; v++)
+        if (o[v] < G->prep.threshold) o[v] = 0.0f;
+}
+
 static void run_library(const hd_generator *G, int64_t rows, const float *cond, const float *noise, const float *energy,
                         float *out)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t best[64];
-        float dist[64];
-        int have = 0;
-        const float *c = G->features + r * G->n_cond;
-        for (int64_t i = 0; i < G->n_lib; i++) {
-            float d = 0;
-            for (int64_t j = 0; j < G->n_cond; j++) {
-                float t = G->lib_features[i * G->n_cond + j] - c[j];
-                d += t * t;
-            }
-            if (have == G->k && d >= dist[have - 1]) continue;
-            int at = have < G->k ? have++ : have - 1;
-            while (at > 0 && dist[at - 1] > d) {
-                dist[at] = dist[at - 1];
-                best[at] = best[at - 1];
-                at--;
-            }
-            dist[at] = d;
-            best[at] = i;
-        }
-        double w[64], wsum = 0;
-        for (int i = 0; i < G->k; i++) {
-            w[i] = G->k == 1 ? 1.0 : -log(fmax(normal_cdf(noise[r * G->noise_dim + i]), 1e-300));
-            wsum += w[i];
-        }
-        float *o = out + r * G->n_vox;
-        memset(o, 0, (size_t)G->n_vox * sizeof(float));
-        /* a grid shower from another entry point moves to the requested one (conditions 4, 5: x, y in mm) */
-        int grid = G->has_layout && G->layout.kind == HD_CALO_GRID && G->n_cond == 6;
-        for (int i = 0; i < G->k; i++) {
-            float s = (float)(w[i] / wsum) * energy[r] / G->lib_energy[best[i]];
-            const float *sh = G->lib_showers + best[i] * G->n_vox;
-            if (grid) {
-                const float *want = cond + r * 6, *from = G->lib_cond + best[i] * 6;
-                int dx = (int)lround((want[4] - from[4]) / G->layout.cell);
-                int dy = (int)lround((want[5] - from[5]) / G->layout.cell);
-                add_shifted(&G->layout, sh, dx, dy, s, o);
-            } else {
-                for (int64_t v = 0; v < G->n_vox; v++) o[v] += s * sh[v];
-            }
-        }
-        for (int64_t v = 0; v < G->n_vox; v++)
-            if (o[v] < G->prep.threshold) o[v] = 0.0f;
-    }
+    for (int64_t r = 0; r < rows; r++)
+        library_row(G, cond + r * G->n_cond, G->features + r * G->n_cond, noise + r * G->noise_dim, energy[r],
+                    out + r * G->n_vox);
 }
 
 int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float *noise, float *out)
 {
     if (n < 1) return hd_error(HD_EINVAL, "generate: %lld showers", (long long)n);
     int rc = HD_OK;
-    if (!G->extrapolate && (rc = hd_cond_scaler_check(&G->cs, n, cond)) != HD_OK) return rc;
+    if (G->n_cond && !G->extrapolate && (rc = hd_cond_scaler_check(&G->cs, n, cond)) != HD_OK) return rc;
     float energy[CHUNK];
     for (int64_t start = 0; rc == HD_OK && start < n; start += CHUNK) {
         int64_t rows = n - start < CHUNK ? n - start : CHUNK;
-        const float *c = cond + start * G->n_cond, *z = G->noise;
-        for (int64_t i = 0; i < rows; i++) {
+        const float *c = G->n_cond ? cond + start * G->n_cond : NULL, *z = G->noise;
+        for (int64_t i = 0; G->n_cond && i < rows; i++) {
             energy[i] = c[i * G->n_cond];
             if (!(energy[i] > 0) || !isfinite(energy[i]))
                 return hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)(start + i), (double)energy[i]);
@@ -469,9 +543,128 @@ int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float 
         else hd_rng_fill_normal(&G->rng, G->noise, rows * G->noise_dim, 0.0f, 1.0f);
         hd_cond_scaler_apply(&G->cs, rows, c, G->features);
         float *o = out + start * G->n_vox;
-        if (G->fam == FAMILY_NET) rc = run_net(G, rows, z, energy, o);
+        if (G->fam == FAMILY_IMAGE) rc = run_image(G, rows, z, o);
+        else if (G->fam == FAMILY_NET) rc = run_net(G, rows, z, energy, o);
         else if (G->fam == FAMILY_GMM) rc = run_gmm(G, rows, z, energy, o);
         else run_library(G, rows, c, z, energy, o);
     }
     return rc;
+}
+
+/* ---- one thread's generation, row by row ------------------------------------------- */
+
+struct hd_generator_thread {
+    hd_rng rng;
+    int extrapolate;
+    hd_generator *own; /* the convolutional generator's: a graph of its own */
+    float *noise;      /* two rows: a pair of rows draws what one draw of the whole call draws */
+    float *features, *x, *a, *h, *joint;
+    double *scratch; /* the mixture's */
+};
+
+int hd_generator_thread_new(const hd_generator *G, const char *path, const hd_safetensors *st, hd_generator_thread **out)
+{
+    *out = NULL;
+    hd_generator_thread *T = hd_calloc(1, sizeof *T);
+    if (!T) return HD_ENOMEM;
+    hd_rng_init(&T->rng, 0, HD_STREAM_NOISE);
+    int rc = HD_OK;
+    if (G->conv || G->fam == FAMILY_IMAGE) {
+        rc = hd_generator_load(path, st, &T->own);
+    } else {
+        int64_t wide = G->n_vox;
+        for (int i = 0; i <= G->n_layers; i++) wide = G->width[i] > wide ? G->width[i] : wide;
+        T->noise = hd_malloc((size_t)(2 * (G->noise_dim > 0 ? G->noise_dim : 1)) * sizeof(float));
+        T->features = hd_malloc((size_t)G->n_cond * sizeof(float));
+        T->x = hd_malloc((size_t)wide * sizeof(float));
+        T->a = hd_malloc((size_t)wide * sizeof(float));
+        T->h = hd_malloc((size_t)wide * sizeof(float));
+        T->joint = G->sampler ? hd_malloc((size_t)G->pca.k * sizeof(float)) : NULL;
+        T->scratch = G->sampler ? hd_malloc(hd_gmm_sampler_scratch(G->sampler) * sizeof(double)) : NULL;
+        if (!T->noise || !T->features || !T->x || !T->a || !T->h || (G->sampler && (!T->joint || !T->scratch)))
+            rc = HD_ENOMEM;
+    }
+    if (rc != HD_OK) {
+        hd_generator_thread_free(T);
+        return rc;
+    }
+    *out = T;
+    return HD_OK;
+}
+
+void hd_generator_thread_free(hd_generator_thread *T)
+{
+    if (!T) return;
+    hd_generator_free(T->own);
+    hd_free(T->noise);
+    hd_free(T->features);
+    hd_free(T->x);
+    hd_free(T->a);
+    hd_free(T->h);
+    hd_free(T->joint);
+    hd_free(T->scratch);
+    hd_free(T);
+}
+
+void hd_generator_thread_set_seed(hd_generator_thread *T, uint64_t seed)
+{
+    hd_rng_init(&T->rng, seed, HD_STREAM_NOISE);
+    if (T->own) hd_generator_set_seed(T->own, seed);
+}
+
+void hd_generator_thread_allow_extrapolation(hd_generator_thread *T, int allow)
+{
+    T->extrapolate = allow;
+    if (T->own) hd_generator_allow_extrapolation(T->own, allow);
+}
+
+/* One shower from the features and the normals z. */
+static void shower_row(const hd_generator *G, hd_generator_thread *T, const float *cond, const float *z, float *out)
+{
+    const float energy = cond[0];
+    if (G->fam == FAMILY_LIBRARY) {
+        library_row(G, cond, T->features, z, energy, out);
+        return;
+    }
+    if (G->fam == FAMILY_GMM) {
+        hd_gmm_sampler_row(G->sampler, T->features, z, T->scratch, T->joint);
+        for (int64_t j = 0; j < G->pca.k; j++) T->joint[j] *= (float)sqrt(G->pca.variance[j]); /* whitened */
+        hd_pca_reconstruct_row(&G->pca, T->joint, T->x);
+    } else {
+        float *in = T->a, *o = T->h;
+        memcpy(in, z, (size_t)G->noise_dim * sizeof(float));
+        memcpy(in + G->noise_dim, T->features, (size_t)G->n_cond * sizeof(float));
+        for (int i = 0; i < G->n_layers; i++) {
+            hd_row_dense(G->wt[i], G->bias[i], G->width[i], G->width[i + 1], in, i + 1 < G->n_layers ? o : T->x,
+                         i + 1 < G->n_layers ? G->spec.act : G->spec.out_act);
+            float *t = in;
+            in = o;
+            o = t;
+        }
+    }
+    hd_shower_prep_inverse_row(&G->prep, energy, T->x, out);
+}
+
+int hd_generator_thread_run(const hd_generator *G, hd_generator_thread *T, int64_t n, const float *cond,
+                            const float *noise, float *out)
+{
+    if (T->own) return hd_generator_run(T->own, n, cond, noise, out);
+    if (n < 1) return hd_error(HD_EINVAL, "generate: %lld showers", (long long)n);
+    int rc;
+    if (!T->extrapolate && (rc = hd_cond_scaler_check(&G->cs, n, cond)) != HD_OK) return rc;
+    for (int64_t r = 0; r < n; r++) {
+        const float *c = cond + r * G->n_cond;
+        if (!(c[0] > 0) || !isfinite(c[0]))
+            return hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)r, (double)c[0]);
+    }
+    unsigned int mode = hd_ftz_begin(); /* as the graph's forward: no denormals */
+    const int64_t nd = G->noise_dim;
+    for (int64_t r = 0; r < n; r++) {
+        const float *z = noise ? noise + r * nd : T->noise + (r % 2) * nd;
+        if (!noise && r % 2 == 0) hd_rng_fill_normal(&T->rng, T->noise, (n - r < 2 ? 1 : 2) * nd, 0.0f, 1.0f);
+        hd_cond_scaler_apply(&G->cs, 1, cond + r * G->n_cond, T->features);
+        shower_row(G, T, cond + r * G->n_cond, z, out + r * G->n_vox);
+    }
+    hd_ftz_end(mode);
+    return HD_OK;
 }

@@ -756,15 +756,60 @@ int hd_gmm_loglik(const hd_gmm *m, int64_t n, const float *x, double *out)
     return HD_OK;
 }
 
+/* One row's draw: the component from p (its k log weights given the
+ * condition xa; overwritten), then the rest of the dims given xa from it;
+ * y holds c doubles. */
+static void draw_row(const hd_gmm *m, int64_t c, double *p, const double *xa, const float *z, double *y, float *o)
+{
+    int k = m->k;
+    int64_t d = m->d;
+    double mx = p[0], sum = 0;
+    for (int j = 1; j < k; j++) mx = p[j] > mx ? p[j] : mx;
+    for (int j = 0; j < k; j++) {
+        p[j] = p[j] - mx > LSE_CUT ? exp(p[j] - mx) : 0.0;
+        sum += p[j];
+    }
+    double target = 0.5 * erfc(-(double)z[0] / sqrt(2.0)) * sum, cum = 0;
+    int pick = -1;
+    for (int j = 0; j < k && pick < 0; j++)
+        if (p[j] > 0 && (cum += p[j]) > target) pick = j;
+    for (int j = k - 1; pick < 0 && j >= 0; j--) /* Phi(z) = 1 (or rounding): the last possible one */
+        if (p[j] > 0) pick = j;
+    const double *mu = m->mean + (size_t)pick * (size_t)d;
+    if (m->cov == HD_GMM_FULL) {
+        const double *L = m->chol + (size_t)pick * (size_t)(d * d);
+        for (int64_t a = 0; a < c; a++) { /* y = L_aa^-1 (cond - mu_a) */
+            double s = xa[a] - mu[a];
+            for (int64_t l = 0; l < a; l++) s -= L[a * d + l] * y[l];
+            y[a] = s / L[a * d + a];
+        }
+        for (int64_t b = c; b < d; b++) { /* mu_b + L_ba y + L_bb z */
+            double s = mu[b];
+            for (int64_t l = 0; l < c; l++) s += L[b * d + l] * y[l];
+            for (int64_t l = c; l <= b; l++) s += L[b * d + l] * (double)z[1 + l - c];
+            o[b - c] = (float)s;
+        }
+    } else {
+        const double *sd = m->chol + (size_t)pick * (size_t)d;
+        for (int64_t b = c; b < d; b++) o[b - c] = (float)(mu[b] + sd[b] * (double)z[1 + b - c]);
+    }
+}
+
+static int check_cond_dims(const char *fn, const hd_gmm *m, int64_t c)
+{
+    int rc = check_prepared(fn, m);
+    if (rc == HD_OK && (c < 0 || c >= m->d))
+        rc = hd_error(HD_EINVAL, "%s: c = %lld given dims, need 0 to d - 1 = %lld", fn, (long long)c,
+                      (long long)(m->d - 1));
+    return rc;
+}
+
 int hd_gmm_sample_cond(const hd_gmm *m, int64_t c, int64_t n, const float *cond, const float *noise, float *out)
 {
-    int rc = check_prepared("hd_gmm_sample_cond", m);
+    int rc = check_cond_dims("hd_gmm_sample_cond", m, c);
     if (rc != HD_OK) return rc;
     int k = m->k;
-    int64_t d = m->d, r = d - c;
-    if (c < 0 || c >= d)
-        return hd_error(HD_EINVAL, "hd_gmm_sample_cond: c = %lld given dims, need 0 to d - 1 = %lld", (long long)c,
-                        (long long)(d - 1));
+    int64_t r = m->d - c;
     if (n < 0) return hd_error(HD_EINVAL, "hd_gmm_sample_cond: %lld rows", (long long)n);
     if (n == 0) return HD_OK;
     if (!out) return hd_error(HD_EINVAL, "hd_gmm_sample_cond: NULL output");
@@ -788,45 +833,57 @@ int hd_gmm_sample_cond(const hd_gmm *m, int64_t c, int64_t n, const float *cond,
             int64_t r0 = ch * CHUNK, rows = n - r0 < CHUNK ? n - r0 : CHUNK;
             for (int64_t i = 0; i < rows * c; i++) X[i] = cond[r0 * c + i];
             chunk_logp(m, &t, c, rows, X, NULL, c, work, lp);
-            for (int64_t i = 0; i < rows; i++) {
-                double *p = lp + i * k; /* log weights, then unnormalised posteriors */
-                const double *xa = X + i * c;
-                const float *z = noise + (r0 + i) * (1 + r);
-                double mx = p[0], sum = 0;
-                for (int j = 1; j < k; j++) mx = p[j] > mx ? p[j] : mx;
-                for (int j = 0; j < k; j++) {
-                    p[j] = p[j] - mx > LSE_CUT ? exp(p[j] - mx) : 0.0;
-                    sum += p[j];
-                }
-                double target = 0.5 * erfc(-(double)z[0] / sqrt(2.0)) * sum, cum = 0;
-                int pick = -1;
-                for (int j = 0; j < k && pick < 0; j++)
-                    if (p[j] > 0 && (cum += p[j]) > target) pick = j;
-                for (int j = k - 1; pick < 0 && j >= 0; j--) /* Phi(z) = 1 (or rounding): the last possible one */
-                    if (p[j] > 0) pick = j;
-                const double *mu = m->mean + (size_t)pick * (size_t)d;
-                float *o = out + (r0 + i) * r;
-                if (m->cov == HD_GMM_FULL) {
-                    const double *L = m->chol + (size_t)pick * (size_t)(d * d);
-                    for (int64_t a = 0; a < c; a++) { /* y = L_aa^-1 (cond - mu_a) */
-                        double s = xa[a] - mu[a];
-                        for (int64_t l = 0; l < a; l++) s -= L[a * d + l] * y[l];
-                        y[a] = s / L[a * d + a];
-                    }
-                    for (int64_t b = c; b < d; b++) { /* mu_b + L_ba y + L_bb z */
-                        double s = mu[b];
-                        for (int64_t l = 0; l < c; l++) s += L[b * d + l] * y[l];
-                        for (int64_t l = c; l <= b; l++) s += L[b * d + l] * (double)z[1 + l - c];
-                        o[b - c] = (float)s;
-                    }
-                } else {
-                    const double *sd = m->chol + (size_t)pick * (size_t)d;
-                    for (int64_t b = c; b < d; b++) o[b - c] = (float)(mu[b] + sd[b] * (double)z[1 + b - c]);
-                }
-            }
+            for (int64_t i = 0; i < rows; i++)
+                draw_row(m, c, lp + i * k, X + i * c, noise + (r0 + i) * (1 + r), y, out + (r0 + i) * r);
         }
     }
     tables_free(&t);
     hd_free(scratch);
     return HD_OK;
+}
+
+/* ---- one row at a time --------------------------------------------------- */
+
+struct hd_gmm_sampler {
+    const hd_gmm *m;
+    int64_t c;
+    tables t;
+};
+
+int hd_gmm_sampler_new(const hd_gmm *m, int64_t c, hd_gmm_sampler **out)
+{
+    *out = NULL;
+    int rc = check_cond_dims("hd_gmm_sampler_new", m, c);
+    if (rc != HD_OK) return rc;
+    hd_gmm_sampler *s = hd_calloc(1, sizeof *s);
+    if (!s) return HD_ENOMEM;
+    s->m = m;
+    s->c = c;
+    if ((rc = tables_make(m, c, &s->t)) != HD_OK) {
+        hd_free(s);
+        return rc;
+    }
+    *out = s;
+    return HD_OK;
+}
+
+void hd_gmm_sampler_free(hd_gmm_sampler *s)
+{
+    if (!s) return;
+    tables_free(&s->t);
+    hd_free(s);
+}
+
+size_t hd_gmm_sampler_scratch(const hd_gmm_sampler *s)
+{
+    return (size_t)s->m->k + 2 * (size_t)s->c + 2 * (size_t)s->c * VB;
+}
+
+void hd_gmm_sampler_row(const hd_gmm_sampler *s, const float *cond, const float *noise, double *scratch, float *out)
+{
+    int64_t c = s->c;
+    double *lp = scratch, *X = lp + s->m->k, *work = X + c, *y = work + 2 * c * VB;
+    for (int64_t a = 0; a < c; a++) X[a] = cond[a];
+    chunk_logp(s->m, &s->t, c, 1, X, NULL, c, work, lp);
+    draw_row(s->m, c, lp, X, noise, y, out);
 }

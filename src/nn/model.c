@@ -95,15 +95,6 @@ static int check_finite_params(const char *path, const hd_graph *g)
     return HD_OK;
 }
 
-float *hd_model_transposed(const float *src, int64_t rows, int64_t cols)
-{
-    float *t = hd_malloc((size_t)(rows * cols) * sizeof(float));
-    if (t)
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c = 0; c < cols; c++) t[c * rows + r] = src[r * cols + c];
-    return t;
-}
-
 int64_t hd_model_widest(const hd_model *m)
 {
     int64_t w = m->n_in;
@@ -126,7 +117,7 @@ static int keep_layers(const char *path, hd_model *m)
         snprintf(key, sizeof key, "%s.dense%d.bias", m->prefix, i);
         hd_node *b = hd_graph_find(m->g, key);
         if (!w || !b) return hd_error(HD_EFORMAT, "%s: no layer %s.dense%d", path, m->prefix, i);
-        if (!(m->wt[i] = hd_model_transposed(hd_node_value(w)->data, m->width[i + 1], m->width[i]))) return HD_ENOMEM;
+        if (!(m->wt[i] = hd_row_transposed(hd_node_value(w)->data, m->width[i + 1], m->width[i]))) return HD_ENOMEM;
         m->bias[i] = hd_node_value(b)->data;
     }
     return HD_OK;
@@ -177,7 +168,7 @@ int hd_model_load(const char *path, hd_model **out)
     hd_model *m = hd_calloc(1, sizeof *m);
     const char *kind = hd_safetensors_meta(st, "model");
     if (!m) rc = HD_ENOMEM;
-    else if (kind && strcmp(kind, "generator") == 0) {
+    else if (kind && (strcmp(kind, "generator") == 0 || strcmp(kind, "dcgan") == 0)) {
         if ((rc = hd_generator_load(path, st, &m->gen)) == HD_OK) {
             m->n_raw = m->n_in = hd_generator_n_cond(m->gen);
             m->n_out = hd_generator_n_vox(m->gen);

@@ -39,7 +39,7 @@ static int read_layers(const char *path, const hd_safetensors *st, const char *p
             (rc = layer_tensor(path, st, prefix, i, "weight_logvar", out, in, &lv)) ||
             (rc = layer_tensor(path, st, prefix, i, "bias", out, 0, &b)))
             return rc;
-        if (!(m->wt[i] = hd_model_transposed(mu->data, out, in)) || !(m->wt_logvar[i] = hd_model_transposed(lv->data, out, in)) ||
+        if (!(m->wt[i] = hd_row_transposed(mu->data, out, in)) || !(m->wt_logvar[i] = hd_row_transposed(lv->data, out, in)) ||
             !(m->bias_owned[i] = hd_malloc((size_t)out * sizeof(float))))
             return HD_ENOMEM;
         memcpy(m->bias_owned[i], b->data, (size_t)out * sizeof(float));

@@ -3,8 +3,9 @@
  * writing only the context's two buffers, so that any number of threads
  * may share one loaded model, each with its own context.  No allocation,
  * no BLAS, no threads: a framework that owns its threads keeps them.  For
- * a generator the context holds a generator of its own, built from the
- * model's parsed file, with its own noise stream. */
+ * a generator the context holds its own noise stream and row buffers
+ * (nn/generator.c: the same holds there, but for the convolutional
+ * generator, whose context keeps a graph of its own). */
 #include "core/fpmode.h"
 #include "nn/model_internal.h"
 
@@ -14,7 +15,7 @@
 struct hd_model_ctx {
     const hd_model *m;
     float *a, *b;     /* one row at the widest layer, alternately in and out */
-    hd_generator *gen; /* a generator model's: this context's own */
+    hd_generator_thread *gen; /* a generator model's: this context's stream and buffers */
 };
 
 static hd_model_ctx *generator_ctx(const hd_model *m)
@@ -22,7 +23,7 @@ static hd_model_ctx *generator_ctx(const hd_model *m)
     hd_model_ctx *c = hd_calloc(1, sizeof *c);
     if (!c) return NULL;
     c->m = m;
-    if (hd_generator_load(m->gen_path, m->gen_st, &c->gen) != HD_OK) {
+    if (hd_generator_thread_new(m->gen, m->gen_path, m->gen_st, &c->gen) != HD_OK) {
         hd_free(c);
         return NULL;
     }
@@ -49,41 +50,10 @@ hd_model_ctx *hd_model_ctx_new(const hd_model *m)
 void hd_model_ctx_free(hd_model_ctx *c)
 {
     if (!c) return;
-    hd_generator_free(c->gen);
+    hd_generator_thread_free(c->gen);
     hd_free(c->a);
     hd_free(c->b);
     hd_free(c);
-}
-
-/* The graph's activations, element by element (graph/ops/elementwise.c). */
-static float activate(hd_activation a, float v)
-{
-    switch (a) {
-    case HD_ACT_NONE: return v;
-    case HD_ACT_RELU: return v > 0 ? v : 0.0f;
-    case HD_ACT_LEAKY_RELU: return v > 0 ? v : 0.2f * v;
-    case HD_ACT_SIGMOID: {
-        if (v >= 0) return 1.0f / (1.0f + expf(-v));
-        float e = expf(v);
-        return e / (1.0f + e);
-    }
-    case HD_ACT_TANH: return tanhf(v);
-    case HD_ACT_SOFTPLUS: return v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v));
-    }
-    return v;
-}
-
-/* in [n_in] -> out [n_out] through w ([n_in][n_out]) and b, then act. */
-static void layer(const float *w, const float *b, int64_t n_in, int64_t n_out, const float *in, float *out,
-                  hd_activation act)
-{
-    memcpy(out, b, (size_t)n_out * sizeof *out);
-    for (int64_t k = 0; k < n_in; k++) {
-        const float x = in[k], *wk = w + k * n_out;
-        for (int64_t j = 0; j < n_out; j++) out[j] += wk[j] * x;
-    }
-    if (act != HD_ACT_NONE)
-        for (int64_t j = 0; j < n_out; j++) out[j] = activate(act, out[j]);
 }
 
 void hd_model_row(const hd_model *m, float *const *w, const float *const *b, const float *raw, float *y, float *a,
@@ -93,20 +63,20 @@ void hd_model_row(const hd_model *m, float *const *w, const float *const *b, con
     float *in = a, *out = h;
     hd_model_features(m, raw, in);
     for (int i = 0; i < m->n_layers; i++) {
-        layer(w[i], b[i], m->width[i], m->width[i + 1], in, out, i < last ? m->spec.act : m->spec.out_act);
+        hd_row_dense(w[i], b[i], m->width[i], m->width[i + 1], in, out, i < last ? m->spec.act : m->spec.out_act);
         float *t = in;
         in = out;
         out = t;
     }
     for (int64_t j = 0; j < m->n_out; j++) {
-        float v = activate(m->out_act, in[j]);
+        float v = hd_row_activate(m->out_act, in[j]);
         y[j] = m->out_scale ? m->out_shift[j] + m->out_scale[j] * v : v;
     }
 }
 
 int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
 {
-    if (c->gen) return hd_error(HD_EINVAL, "hd_model_run: a %s generator; use hd_model_ctx_generate", hd_generator_kind(c->gen));
+    if (c->gen) return hd_error(HD_EINVAL, "hd_model_run: a %s generator; use hd_model_ctx_generate", hd_generator_kind(c->m->gen));
     if (n < 0) return hd_error(HD_EINVAL, "hd_model_run: %lld rows", (long long)n);
     const hd_model *m = c->m;
     unsigned int mode = hd_ftz_begin(); /* as the graph's forward: no denormals */
@@ -119,15 +89,15 @@ int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y)
 int hd_model_ctx_generate(hd_model_ctx *c, int64_t n, const float *cond, const float *noise, float *out)
 {
     if (!c->gen) return hd_error(HD_EINVAL, "hd_model_ctx_generate: an MLP model, not a generator; use hd_model_run");
-    return hd_generator_run(c->gen, n, cond, noise, out);
+    return hd_generator_thread_run(c->m->gen, c->gen, n, cond, noise, out);
 }
 
 void hd_model_ctx_set_seed(hd_model_ctx *c, uint64_t seed)
 {
-    if (c->gen) hd_generator_set_seed(c->gen, seed);
+    if (c->gen) hd_generator_thread_set_seed(c->gen, seed);
 }
 
 void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow)
 {
-    if (c->gen) hd_generator_allow_extrapolation(c->gen, allow);
+    if (c->gen) hd_generator_thread_allow_extrapolation(c->gen, allow);
 }

@@ -5,6 +5,7 @@
 
 #include "hadron/nn.h"
 #include "nn/generator_internal.h"
+#include "nn/row.h"
 
 /* How a raw input becomes network features: as is, its log, or the point
  * (cos x, sin x) on the circle for an angle (two features). */
@@ -53,8 +54,6 @@ void hd_model_row(const hd_model *m, float *const *w, const float *const *b, con
  * message buffer is also the destination); returns rc. */
 int hd_model_with_path(int rc, const char *path);
 
-/* A new [cols][rows] copy of the [rows][cols] matrix src (NULL + error). */
-float *hd_model_transposed(const float *src, int64_t rows, int64_t cols);
 /* The widest of the features and the layers: a row buffer's length. */
 int64_t hd_model_widest(const hd_model *m);
 

@@ -152,3 +152,12 @@ int hd_pca_reconstruct(const hd_pca *p, int64_t n, const float *z, float *x)
     int rc = check_pca("hd_pca_reconstruct", p, n, z, x);
     return rc != HD_OK || n == 0 ? rc : transform(p, n, z, x, 0);
 }
+
+void hd_pca_reconstruct_row(const hd_pca *p, const float *z, float *x)
+{
+    for (int64_t j = 0; j < p->d; j++) {
+        double s = 0;
+        for (int64_t a = 0; a < p->k; a++) s += (double)z[a] * p->components[a * p->d + j];
+        x[j] = (float)(s + p->mean[j]);
+    }
+}

@@ -83,17 +83,21 @@ void hd_shower_prep_zero(const hd_shower_prep *p, float *x)
     for (int64_t v = 0; v < p->n_voxels; v++) x[v] = (to_feature(p, 0.0f, 1.0f) - p->mean[v]) / p->std[v];
 }
 
+void hd_shower_prep_inverse_row(const hd_shower_prep *p, float energy, const float *x, float *shower)
+{
+    for (int64_t v = 0; v < p->n_voxels; v++) {
+        float f = x[v] * p->std[v] + p->mean[v];
+        float u = p->kind == HD_PREP_LOG ? expf(fminf(f, 0.0f)) - p->delta : f; /* a fraction is <= 1 */
+        float e = isfinite(u) ? u * energy : 0.0f;
+        shower[v] = e >= p->threshold && e > 0 ? e : 0.0f;
+    }
+}
+
 void hd_shower_prep_inverse(const hd_shower_prep *p, int64_t n, const float *energy, const float *x, float *showers)
 {
     int64_t nv = p->n_voxels;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t v = 0; v < nv; v++) {
-            float f = x[i * nv + v] * p->std[v] + p->mean[v];
-            float u = p->kind == HD_PREP_LOG ? expf(fminf(f, 0.0f)) - p->delta : f; /* a fraction is <= 1 */
-            float e = isfinite(u) ? u * energy[i] : 0.0f;
-            showers[i * nv + v] = e >= p->threshold && e > 0 ? e : 0.0f;
-        }
+    for (int64_t i = 0; i < n; i++) hd_shower_prep_inverse_row(p, energy[i], x + i * nv, showers + i * nv);
 }
 
 /* ---- conditions ---------------------------------------------------------------- */

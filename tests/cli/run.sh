@@ -304,7 +304,7 @@ expect "gen sample: outside the training range" 1 "outside the training range" "
   --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
 expect "gen sample: --extrapolate" 0 "wrote 5 showers" "$hadron" gen sample --extrapolate \
   --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
-expect "gen sample: not a generator" 1 "not a generator" "$hadron" gen sample --model "$tmp/fit/model.safetensors" \
+expect "gen sample: not a generator" 1 "not a shower generator" "$hadron" gen sample --model "$tmp/fit/model.safetensors" \
   --n 5 --out "$tmp/gs3.h5"
 expect "calo-eval reads gen sample" 0 "AUC" "$hadron" calo-eval --reference "$tmp/c/r2.h5" --generated "$tmp/gs.h5" \
   --epochs 2 --out "$tmp/gse"

@@ -13,7 +13,7 @@ int hd_gan_sampler_build(hd_gan_sampler *s, int64_t latent)
     s->g = hd_graph_new(0);
     if (!s->g) return HD_ENOMEM;
     s->z = hd_input(s->g, "z", 2, (int64_t[]){HD_BATCH, latent});
-    s->out = hd_gan_generator(s->g, s->z, latent);
+    s->out = hd_dcgan_generator(s->g, s->z, latent);
     if (!s->out) return HD_EINVAL;
     int rc = hd_graph_compile(s->g);
     hd_graph_set_training(s->g, 0);

@@ -6,13 +6,11 @@
 #include "hadron/nn.h"
 #include "hadron/workflows.h"
 
-#define HD_GAN_SIDE 28
+#define HD_GAN_SIDE HD_DCGAN_SIDE
 #define HD_GAN_PIXELS (HD_GAN_SIDE * HD_GAN_SIDE)
 #define HD_GAN_GROUP_G 0
 #define HD_GAN_GROUP_D 1
 
-/* The generator alone: z [B, latent] -> images [B, 1, 28, 28] in (-1, 1). */
-hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent);
 /* The discriminator: images [B, 1, 28, 28] -> logits [B, 1]; call it twice
  * to share its parameters (the first call creates them). */
 typedef struct { hd_conv2d_layer c1, c2; hd_dense_layer out; } hd_gan_disc;

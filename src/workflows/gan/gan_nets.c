@@ -1,8 +1,8 @@
-/* The DCGAN of seed 002 (a Keras model) built in a hadron graph.  Keras's
- * defaults where they differ from PyTorch's: LeakyReLU slope 0.3, batch norm
- * momentum 0.01 (Keras 0.99) and eps 1e-3, Glorot-uniform weights and zero
- * biases (nn.h; docs/gan.md says why this matters).  The generator's 7 x 7 x 256 reshape is NCHW here:
- * the dense units are only relabelled. */
+/* The DCGAN of seed 002 (a Keras model) built in a hadron graph: its
+ * discriminator here, its generator in nn/dcgan.c (hd_dcgan_generator, which
+ * hd_model_load builds too).  Keras's defaults where they differ from
+ * PyTorch's: LeakyReLU slope 0.3, Glorot-uniform weights and zero biases
+ * (nn.h; docs/gan.md says why this matters). */
 #include "gan_internal.h"
 
 #include <math.h>
@@ -10,39 +10,6 @@
 
 #define SLOPE 0.3f
 #define DROPOUT 0.3f
-
-static hd_node *bn_leaky(hd_graph *g, const char *name, int64_t features, hd_node *x)
-{
-    hd_batch_norm_layer bn;
-    if (!x || hd_batch_norm_init(g, &bn, name, features, 1) != HD_OK) return NULL;
-    bn.momentum = 0.01f;
-    bn.eps = 1e-3f;
-    return hd_leaky_relu(g, hd_batch_norm_apply(g, &bn, x), SLOPE);
-}
-
-static hd_node *up(hd_graph *g, const char *name, int64_t in, int64_t out, int stride, hd_node *x)
-{
-    hd_conv2d_layer c;
-    if (!x || hd_conv2d_init(g, &c, name,
-            &(hd_conv2d_opts){.in = in, .out = out, .kernel = 5, .stride = stride,
-                              .pad = HD_PAD_SAME, .transposed = 1}) != HD_OK ||
-        hd_conv2d_keras_init(g, &c) != HD_OK)
-        return NULL;
-    return hd_conv2d_apply(g, &c, x);
-}
-
-hd_node *hd_gan_generator(hd_graph *g, hd_node *z, int64_t latent)
-{
-    hd_dense_layer dense;
-    if (hd_dense_init(g, &dense, "gen.dense", latent, 7 * 7 * 256, 0) != HD_OK ||
-        hd_dense_keras_init(g, &dense) != HD_OK)
-        return NULL;
-    hd_node *x = bn_leaky(g, "gen.bn0", 7 * 7 * 256, hd_dense_apply(g, &dense, z));
-    x = hd_reshape(g, x, 4, (int64_t[]){HD_BATCH, 256, 7, 7});
-    x = bn_leaky(g, "gen.bn1", 128, up(g, "gen.up1", 256, 128, 1, x));
-    x = bn_leaky(g, "gen.bn2", 64, up(g, "gen.up2", 128, 64, 2, x));
-    return hd_tanh(g, up(g, "gen.up3", 64, 1, 2, x));
-}
 
 int hd_gan_disc_init(hd_graph *g, hd_gan_disc *d)
 {
@@ -80,7 +47,7 @@ static int build_graph(hd_gan_net *n, uint64_t seed, int64_t latent)
     n->z = hd_input(g, "z", 2, (int64_t[]){HD_BATCH, latent});
     n->real = hd_input(g, "real", 4, (int64_t[]){HD_BATCH, 1, HD_GAN_SIDE, HD_GAN_SIDE});
     hd_graph_set_group(g, HD_GAN_GROUP_G);
-    n->fake = hd_gan_generator(g, n->z, latent);
+    n->fake = hd_dcgan_generator(g, n->z, latent);
     hd_graph_set_group(g, HD_GAN_GROUP_D);
     hd_gan_disc d;
     int rc = hd_gan_disc_init(g, &d);

@@ -62,7 +62,9 @@ int hd_gen_sample(hd_gen_sample_opts *o)
     int64_t nc = hd_model_n_cond(m), nv = hd_model_n_out(m);
     hd_calo_layout l;
     float *cond = NULL, *showers = NULL, *noise = NULL;
-    if (nc == 0) rc = hd_error(HD_EINVAL, "%s: a %s model, not a generator (hadron gen train writes those)", o->model, hd_model_kind(m));
+    if (nc == 0)
+        rc = hd_error(HD_EINVAL, "%s: a %s model, not a shower generator (hadron gen train writes those%s)", o->model,
+                      hd_model_kind(m), strcmp(hd_model_kind(m), "dcgan") == 0 ? "; hadron gan sample draws images" : "");
     if (rc == HD_OK) rc = model_layout(o->model, nv, &l);
     if (rc == HD_OK && !o->conditions && nc > 1)
         rc = hd_error(HD_EINVAL, "%s: the model takes %lld conditions (energy, momentum, entry point): give them "
