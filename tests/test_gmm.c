@@ -640,6 +640,48 @@ static void test_sample_mixture_posterior(void **state)
     free(out);
 }
 
+/* The row sampler draws what the batch draws, bit for bit (the same plain
+ * loops, no BLAS), for full and diagonal mixtures and every c; its
+ * refusals name the call. */
+static void test_sampler_rows(void **state)
+{
+    (void)state;
+    enum { N = 300, D = 4 };
+    float *x = normals(41, N * D);
+    for (int i = 0; i < N; i++) x[i * D + 1] += i % 3 ? 4.0f : -2.0f; /* clusters */
+    for (int cov = 0; cov < 2; cov++) {
+        hd_gmm_opts o = hd_gmm_opts_default();
+        o.k = 3;
+        o.cov = cov ? HD_GMM_DIAG : HD_GMM_FULL;
+        hd_gmm m;
+        assert_int_equal(hd_gmm_fit(&o, N, D, x, &m), HD_OK);
+        for (int64_t c = 0; c < D; c++) {
+            int64_t r = D - c;
+            float *noise = normals(42 + (uint64_t)c, N * (1 + r)), *want = malloc(N * r * sizeof(float));
+            float got[D];
+            assert_int_equal(hd_gmm_sample_cond(&m, c, N, x, noise, want), HD_OK);
+            hd_gmm_sampler *s;
+            assert_int_equal(hd_gmm_sampler_new(&m, c, &s), HD_OK);
+            double *scratch = malloc(hd_gmm_sampler_scratch(s) * sizeof(double));
+            for (int i = 0; i < N; i++) {
+                /* the batch read x as rows of c conditions */
+                float row[D];
+                for (int64_t a = 0; a < c; a++) row[a] = x[i * c + a];
+                hd_gmm_sampler_row(s, row, noise + i * (1 + r), scratch, got);
+                assert_memory_equal(got, want + i * r, (size_t)r * sizeof(float));
+            }
+            free(scratch);
+            hd_gmm_sampler_free(s);
+            free(noise);
+            free(want);
+        }
+        hd_gmm_sampler *s;
+        assert_error(hd_gmm_sampler_new(&m, D, &s), HD_EINVAL, "hd_gmm_sampler_new", "c = 4");
+        hd_gmm_release(&m);
+    }
+    free(x);
+}
+
 /* ---- mixtures: errors ---------------------------------------------------- */
 
 static void test_gmm_errors(void **state)
@@ -713,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_gmm_prepare),
         cmocka_unit_test(test_sample_conditional_gaussian),
         cmocka_unit_test(test_sample_mixture_posterior),
+        cmocka_unit_test(test_sampler_rows),
         cmocka_unit_test(test_gmm_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ struct hd_generator {
     hd_cond_scaler cs;
     int extrapolate;
     hd_rng rng;
-    float *noise, *features, *x; /* CHUNK rows of noise, condition features, shower features */
+    float *noise, *features, *x; /* CHUNK rows of noise, condition features, shower features (the gmm's) */
     /* net */
     hd_graph *g;
     hd_node *z, *c, *y;
@@ -189,7 +189,7 @@ static int net_rows(hd_generator *G)
         G->width[i + 1] = w->shape[0];
         if (!(G->wt[i] = hd_row_transposed(w->data, w->shape[0], w->shape[1]))) return HD_ENOMEM;
     }
-    return hd_graph_set_batch(G->g, CHUNK);
+    return HD_OK;
 }
 
 static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
@@ -223,7 +223,8 @@ static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
         (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
         return rc;
     hd_graph_set_training(G->g, 0);
-    return conv ? hd_graph_set_batch(G->g, CHUNK) : net_rows(G);
+    if (!conv && (rc = net_rows(G)) != HD_OK) return rc;
+    return hd_graph_set_batch(G->g, CHUNK);
 }
 
 /* hadron gan's checkpoint: the generator's layers and batch-norm statistics. */
@@ -349,7 +350,7 @@ int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator *
     const char *model = hd_safetensors_meta(st, "model");
     const char *kind = model && strcmp(model, "dcgan") == 0 ? model : hd_safetensors_meta(st, "generator");
     int k = -1;
-    for (int i = 0; kind && i < 6; i++)
+    for (int i = 0; kind && i < (int)(sizeof kinds / sizeof kinds[0]); i++)
         if (strcmp(kind, kinds[i]) == 0) k = i;
     if (k < 0)
         return hd_error(HD_EFORMAT, "%s: generator '%s' (wgan-gp, cramer, vae, gmm, library)", path,
@@ -365,8 +366,8 @@ int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator *
     if (rc == HD_OK) {
         G->noise = hd_malloc((size_t)(CHUNK * (G->noise_dim > 0 ? G->noise_dim : 1)) * sizeof(float));
         G->features = hd_malloc((size_t)(CHUNK * (G->n_cond > 0 ? G->n_cond : 1)) * sizeof(float));
-        G->x = hd_malloc((size_t)(CHUNK * G->n_vox) * sizeof(float));
-        if (!G->noise || !G->features || !G->x) rc = HD_ENOMEM;
+        G->x = G->fam == FAMILY_GMM ? hd_malloc((size_t)(CHUNK * G->n_vox) * sizeof(float)) : NULL;
+        if (!G->noise || !G->features || (G->fam == FAMILY_GMM && !G->x)) rc = HD_ENOMEM;
     }
     hd_rng_init(&G->rng, 0, HD_STREAM_NOISE);
     if (rc != HD_OK) {
@@ -465,6 +466,12 @@ static void add_shifted(const hd_calo_layout *l, const float *sh, int dx, int dy
     }
 }
 
+/* A row's incident energy must be > 0 and finite. */
+static int check_energy(float e, int64_t row)
+{
+    return e > 0 && isfinite(e) ? HD_OK : hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)row, (double)e);
+}
+
 static double normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
 
 /* One library shower: the k nearest training showers to the condition
@@ -534,11 +541,8 @@ int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float 
     for (int64_t start = 0; rc == HD_OK && start < n; start += CHUNK) {
         int64_t rows = n - start < CHUNK ? n - start : CHUNK;
         const float *c = G->n_cond ? cond + start * G->n_cond : NULL, *z = G->noise;
-        for (int64_t i = 0; G->n_cond && i < rows; i++) {
-            energy[i] = c[i * G->n_cond];
-            if (!(energy[i] > 0) || !isfinite(energy[i]))
-                return hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)(start + i), (double)energy[i]);
-        }
+        for (int64_t i = 0; G->n_cond && i < rows; i++)
+            if ((rc = check_energy(energy[i] = c[i * G->n_cond], start + i)) != HD_OK) return rc;
         if (noise) z = noise + start * G->noise_dim;
         else hd_rng_fill_normal(&G->rng, G->noise, rows * G->noise_dim, 0.0f, 1.0f);
         hd_cond_scaler_apply(&G->cs, rows, c, G->features);
@@ -652,11 +656,8 @@ int hd_generator_thread_run(const hd_generator *G, hd_generator_thread *T, int64
     if (n < 1) return hd_error(HD_EINVAL, "generate: %lld showers", (long long)n);
     int rc;
     if (!T->extrapolate && (rc = hd_cond_scaler_check(&G->cs, n, cond)) != HD_OK) return rc;
-    for (int64_t r = 0; r < n; r++) {
-        const float *c = cond + r * G->n_cond;
-        if (!(c[0] > 0) || !isfinite(c[0]))
-            return hd_error(HD_EINVAL, "generate: row %lld has energy %g", (long long)r, (double)c[0]);
-    }
+    for (int64_t r = 0; r < n; r++)
+        if ((rc = check_energy(cond[r * G->n_cond], r)) != HD_OK) return rc;
     unsigned int mode = hd_ftz_begin(); /* as the graph's forward: no denormals */
     const int64_t nd = G->noise_dim;
     for (int64_t r = 0; r < n; r++) {
