@@ -132,6 +132,12 @@ void hd_rng_permutation(hd_rng *r, int64_t n, int64_t *out); /* random order of 
 void hd_rng_fill_uniform(hd_rng *r, float *x, int64_t n, float lo, float hi);
 void hd_rng_fill_normal(hd_rng *r, float *x, int64_t n, float mean, float std);
 void hd_rng_fill_bernoulli(hd_rng *r, float *x, int64_t n, float p); /* 0.0f or 1.0f */
+/* Some rows of a global [total][len] array: rows first, first + stride, ...
+ * (n of them), packed.  Each value is what the plain fill of the whole array
+ * would give there, so a data-parallel rank draws its rows' numbers exactly. */
+typedef struct { int64_t n, first, stride, total; } hd_rows;
+void hd_rng_fill_normal_rows(hd_rng *r, float *x, const hd_rows *rows, int64_t len, float mean, float std);
+void hd_rng_fill_bernoulli_rows(hd_rng *r, float *x, const hd_rows *rows, int64_t len, float p);
 
 /* ---- threads ----------------------------------------------------------- */
 
@@ -146,6 +152,33 @@ int hd_get_threads(void);
  * unknown): the start-up check and hd_set_threads use both. */
 #define HD_THREAD_ADDRESS_SPACE (136.0 * 1024 * 1024)
 uint64_t hd_mapped_bytes(void);
+
+/* ---- data-parallel processes (core/dist.c) ------------------------------ */
+
+/* Under mpirun, in a build with -DHADRON_MPI=ON, P processes ("ranks") share
+ * each step: rank r takes rows r, r + P, r + 2P, ... of every global batch,
+ * the gradients are summed over the ranks, and every rank takes the same
+ * optimiser step (docs/distributed.md).  Without MPI, or before
+ * hd_dist_init, there is one rank and these calls do nothing. */
+int hd_dist_init(int *argc, char ***argv); /* MPI_Init unless already initialised */
+void hd_dist_finalize(void);               /* MPI_Finalize, if hd_dist_init started MPI */
+int hd_dist_built(void);                   /* 1 in a build with MPI */
+int hd_dist_rank(void);
+int hd_dist_size(void);
+int hd_dist_sum_float(float *x, int64_t n);   /* in place, over the ranks */
+int hd_dist_sum_double(double *x, int64_t n);
+/* HD_ESTATE, naming `what`, when v is not the same on every rank. */
+int hd_dist_same(uint64_t v, const char *what);
+uint64_t hd_dist_hash(const void *data, size_t bytes); /* FNV-1a, for hd_dist_same */
+void hd_dist_abort(int code); /* ends every rank of a job (MPI_Abort); nothing in one process */
+int64_t hd_part_rows(int64_t rows, int64_t part, int64_t parts); /* rows part, part + parts, ... below rows */
+int64_t hd_dist_rows(int64_t rows); /* this rank's rows of a global batch of `rows` */
+/* This rank's rows (r, r + P, ...) of src[rows][row_len], packed into dst (may be src). */
+void hd_dist_take_rows(float *dst, const float *src, int64_t rows, int64_t row_len);
+/* The gradient of a global batch's mean loss from this rank's gradient of
+ * the mean over its local_rows: scaled by local_rows / global_rows, summed
+ * over the ranks.  One process: untouched. */
+int hd_dist_mean_grads(float *grads, int64_t n, int64_t local_rows, int64_t global_rows);
 
 /* ---- progress ---------------------------------------------------------- */
 

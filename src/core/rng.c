@@ -135,3 +135,33 @@ void hd_rng_fill_bernoulli(hd_rng *r, float *x, int64_t n, float p)
         for (int64_t j = 0; j < 4 && 4 * b + j < n; j++) x[4 * b + j] = u01(w.v[j]) < p ? 1.0f : 0.0f;
     }
 }
+
+/* ---- rows of a global array (data-parallel ranks) -------------------------------------- */
+
+/* Element i of a fill from block `first`: normal pairs (2 per block), Bernoulli words (4 per block). */
+static float normal_at(const hd_rng *r, uint64_t first, int64_t i)
+{
+    philox4x32_ctr_t w = block(r->seed, r->stream, first + (uint64_t)(i / 2));
+    return i % 2 ? box_muller(w.v[2], w.v[3]) : box_muller(w.v[0], w.v[1]);
+}
+
+void hd_rng_fill_normal_rows(hd_rng *r, float *x, const hd_rows *rows, int64_t len, float mean, float std)
+{
+    uint64_t first = take_blocks(r, rows->total * len, 2);
+    for (int64_t j = 0; j < rows->n; j++) {
+        int64_t at = (rows->first + j * rows->stride) * len;
+        for (int64_t k = 0; k < len; k++) x[j * len + k] = mean + std * normal_at(r, first, at + k);
+    }
+}
+
+void hd_rng_fill_bernoulli_rows(hd_rng *r, float *x, const hd_rows *rows, int64_t len, float p)
+{
+    uint64_t first = take_blocks(r, rows->total * len, 4);
+    for (int64_t j = 0; j < rows->n; j++) {
+        int64_t at = (rows->first + j * rows->stride) * len;
+        for (int64_t k = 0; k < len; k++) {
+            philox4x32_ctr_t w = block(r->seed, r->stream, first + (uint64_t)((at + k) / 4));
+            x[j * len + k] = u01(w.v[(at + k) % 4]) < p ? 1.0f : 0.0f;
+        }
+    }
+}
