@@ -254,6 +254,7 @@ typedef struct {
     const float *arrays[HD_LOADER_MAX_ARRAYS];
     int64_t row_len[HD_LOADER_MAX_ARRAYS]; /* floats per row of each array */
     int64_t n_rows, batch, pos;
+    int64_t part, parts; /* hd_loader_set_part; 0 and 1: every row */
     int64_t *order;
     hd_rng rng;
 } hd_loader;
@@ -263,8 +264,12 @@ int hd_loader_init(hd_loader *l, int n_arrays, const float *const *arrays, const
 void hd_loader_shuffle(hd_loader *l); /* start an epoch in a fresh random order */
 int64_t hd_loader_next_size(const hd_loader *l); /* rows the next hd_loader_next gives */
 /* Copies the next rows (at most batch) into dst[0..n_arrays); returns how
- * many, 0 at the end of the epoch. */
+ * many, 0 at the end of the epoch.  With a part set, only that part's rows
+ * of the batch are copied (packed), and the batch's size is returned. */
 int64_t hd_loader_next(hd_loader *l, float *const *dst);
+/* Data-parallel ranks: part p of `parts` takes rows p, p + parts, ... of each
+ * batch; the order of the rows is the same for every part. */
+void hd_loader_set_part(hd_loader *l, int64_t part, int64_t parts);
 void hd_loader_free(hd_loader *l);
 
 /* ---- IDX files, the MNIST format (data/idx.c) ---------------------------------

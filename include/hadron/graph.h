@@ -63,6 +63,12 @@ int hd_graph_training(const hd_graph *g);
  * Their streams are addressed by its low 32 bits: steps 2^32 apart repeat. */
 void hd_graph_set_step(hd_graph *g, uint64_t step);
 uint64_t hd_graph_step(const hd_graph *g);
+/* Data-parallel ranks: the batch's rows are rows first, first + stride, ...
+ * of a global batch of `total` rows, and the random ops over the batch
+ * (dropout, gauss_sample of batched values) draw those rows' numbers, as a
+ * single process at the global batch would.  total 0: the batch is the
+ * whole batch (the default). */
+void hd_graph_set_rows(hd_graph *g, int64_t first, int64_t stride, int64_t total);
 
 /* ---- leaves ---------------------------------------------------------------- */
 

@@ -20,6 +20,7 @@ int hd_loader_init(hd_loader *l, int n_arrays, const float *const *arrays, const
     }
     l->n_rows = n_rows;
     l->batch = batch;
+    l->parts = 1;
     hd_rng_init(&l->rng, seed, HD_STREAM_SHUFFLE);
     for (int64_t i = 0; i < n_rows; i++) l->order[i] = i;
     return HD_OK;
@@ -36,13 +37,19 @@ int64_t hd_loader_next_size(const hd_loader *l)
     return l->n_rows - l->pos < l->batch ? l->n_rows - l->pos : l->batch;
 }
 
+void hd_loader_set_part(hd_loader *l, int64_t part, int64_t parts)
+{
+    l->part = part;
+    l->parts = parts;
+}
+
 int64_t hd_loader_next(hd_loader *l, float *const *dst)
 {
     int64_t rows = hd_loader_next_size(l);
     for (int a = 0; a < l->n_arrays; a++) {
         size_t bytes = (size_t)l->row_len[a] * sizeof(float);
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(dst[a] + r * l->row_len[a], l->arrays[a] + l->order[l->pos + r] * l->row_len[a], bytes);
+        for (int64_t r = l->part, j = 0; r < rows; r += l->parts, j++)
+            memcpy(dst[a] + j * l->row_len[a], l->arrays[a] + l->order[l->pos + r] * l->row_len[a], bytes);
     }
     l->pos += rows;
     return rows;

@@ -213,6 +213,12 @@ void hd_graph_set_training(hd_graph *g, int training) { g->training = training !
 int hd_graph_training(const hd_graph *g) { return g->training; }
 void hd_graph_set_step(hd_graph *g, uint64_t step) { g->step = step; }
 uint64_t hd_graph_step(const hd_graph *g) { return g->step; }
+void hd_graph_set_rows(hd_graph *g, int64_t first, int64_t stride, int64_t total)
+{
+    g->row_first = first;
+    g->row_stride = stride;
+    g->row_total = total;
+}
 
 int hd_graph_print(const hd_graph *g, FILE *f)
 {

@@ -40,6 +40,7 @@ struct hd_graph {
     int no_grad; /* compiled without gradient buffers (inference) */
     int64_t batch;
     uint64_t seed, step;
+    int64_t row_first, row_stride, row_total; /* hd_graph_set_rows; row_total 0: none */
     hd_node **params; /* layout order */
     int n_params;
     float *param_val, *param_grad;

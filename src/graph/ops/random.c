@@ -6,6 +6,14 @@
 
 #include <math.h>
 
+/* A batched node's rows of the global batch (hd_graph_set_rows); 0 when the batch is whole. */
+static int global_rows(const hd_graph *g, const hd_node *n, hd_rows *rows)
+{
+    if (g->row_total <= 0 || n->shape[0] != HD_BATCH) return 0;
+    *rows = (hd_rows){.n = g->batch, .first = g->row_first, .stride = g->row_stride, .total = g->row_total};
+    return 1;
+}
+
 static int shape_dropout(hd_node *n)
 {
     float p = n->fp[0];
@@ -28,7 +36,11 @@ static void dropout_fwd(hd_graph *g, hd_node *n)
     hd_rng r;
     hd_rng_init(&r, g->seed, HD_STREAM_DROPOUT | ((uint64_t)n->id << 8));
     r.counter = g->step << 32;
-    hd_rng_fill_bernoulli(&r, mask, len, keep);
+    hd_rows rows;
+    if (global_rows(g, n, &rows))
+        hd_rng_fill_bernoulli_rows(&r, mask, &rows, len / g->batch, keep);
+    else
+        hd_rng_fill_bernoulli(&r, mask, len, keep);
     for (int64_t i = 0; i < len; i++) {
         mask[i] *= scale;
         y[i] = x[i] * mask[i];
@@ -70,7 +82,11 @@ static void gauss_sample_fwd(hd_graph *g, hd_node *n)
     hd_rng r;
     hd_rng_init(&r, g->seed, HD_STREAM_NOISE | ((uint64_t)n->id << 8));
     r.counter = g->step << 32;
-    hd_rng_fill_normal(&r, eps, len, 0.0f, 1.0f);
+    hd_rows rows;
+    if (global_rows(g, n, &rows))
+        hd_rng_fill_normal_rows(&r, eps, &rows, len / g->batch, 0.0f, 1.0f);
+    else
+        hd_rng_fill_normal(&r, eps, len, 0.0f, 1.0f);
     for (int64_t i = 0; i < len; i++) w[i] = mu[i] + expf(0.5f * lv[i]) * eps[i];
 }
 
