@@ -301,13 +301,19 @@ typedef struct {
     int (*metrics)(void *user, const hd_train_epoch *e, double *values);
     int monitor;            /* metric the schedule and the best epoch watch; -1: pass_loss */
     int keep_best;          /* end with the best monitored epoch's weights */
-    void (*on_batch)(void *user, int64_t index, int64_t rows); /* after backward; index 0 starts an epoch */
+    /* After backward; index 0 starts an epoch; rows: the graph's (a rank's share, data-parallel). */
+    void (*on_batch)(void *user, int64_t index, int64_t rows);
     void (*on_epoch)(void *user, const hd_train_epoch *e);
     void *user;
     const char *history;    /* CSV: epoch, the metrics, pass_loss, lr, seconds; NULL: none */
     const char *checkpoint; /* NULL: none */
     int checkpoint_every;   /* epochs; the last epoch is always saved */
     int resume;             /* continue from checkpoint */
+    /* Under mpirun (hd_dist_size() > 1): each rank computes its rows of every
+     * batch, the gradients are summed, rank 0 alone writes the history and
+     * the checkpoints (docs/distributed.md).  Every rank must call hd_train
+     * with the same options and data.  Ignored in one process. */
+    int data_parallel;
     /* The workflow's settings (key: its option's name): saved, and a resume
      * with other values is refused naming the option. */
     int n_meta;

@@ -34,6 +34,7 @@ typedef struct {
     int64_t n_params;
     FILE *hist;
     double values[HD_TRAIN_MAX_METRICS];
+    int rank, ranks; /* the data-parallel ranks; 0 and 1 in one process */
 } trainer;
 
 static int check(const hd_train_opts *o)
@@ -62,7 +63,11 @@ static int check(const hd_train_opts *o)
 static int start_loader(trainer *t)
 {
     const hd_train_opts *o = t->o;
-    int64_t first = o->batch < o->n_rows ? o->batch : o->n_rows, len[HD_LOADER_MAX_ARRAYS];
+    int64_t first = hd_part_rows(o->batch < o->n_rows ? o->batch : o->n_rows, t->rank, t->ranks),
+            len[HD_LOADER_MAX_ARRAYS];
+    if (first < 1)
+        return hd_error(HD_EINVAL, "trainer: batch %lld over %d ranks leaves rank %d without rows", (long long)o->batch,
+                        t->ranks, t->rank);
     int rc = hd_graph_batch(o->g) == first ? HD_OK : hd_graph_set_batch(o->g, first);
     for (int i = 0; rc == HD_OK && i < o->n_columns; i++) {
         const hd_tensor *v = hd_node_value(o->inputs[i]);
@@ -70,7 +75,9 @@ static int start_loader(trainer *t)
             return hd_error(HD_EINVAL, "trainer: input %d does not have the batch as its first dimension", i);
         len[i] = hd_tensor_numel(v) / first;
     }
-    return rc == HD_OK ? hd_loader_init(&t->loader, o->n_columns, o->columns, len, o->n_rows, o->batch, o->seed) : rc;
+    if (rc == HD_OK) rc = hd_loader_init(&t->loader, o->n_columns, o->columns, len, o->n_rows, o->batch, o->seed);
+    if (rc == HD_OK) hd_loader_set_part(&t->loader, t->rank, t->ranks);
+    return rc;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------ */
@@ -209,7 +216,7 @@ static int restore(trainer *t, int *epoch)
 static int open_history(trainer *t, int resumed_from)
 {
     const hd_train_opts *o = t->o;
-    if (!o->history) return HD_OK;
+    if (!o->history || t->rank != 0) return HD_OK;
     char header[2048];
     size_t k = (size_t)snprintf(header, sizeof header, "epoch");
     for (int i = 0; i < o->n_metrics && k < sizeof header; i++)
@@ -227,27 +234,52 @@ static int history_row(trainer *t, const hd_train_epoch *e)
     return fflush(t->hist) == 0 ? HD_OK : hd_error(HD_EIO, "writing %s failed", t->o->history);
 }
 
+/* One data-parallel step: this rank's `local` of the batch's `rows` (maybe
+ * none), the gradients summed over the ranks, the same update everywhere. */
+static int dist_step(trainer *t, int64_t local, int64_t rows)
+{
+    const hd_train_opts *o = t->o;
+    float *params, *grads;
+    int64_t n;
+    int rc = hd_graph_param_range(o->g, HD_ALL, &params, &grads, &n);
+    if (rc != HD_OK) return rc;
+    hd_graph_zero_grad(o->g, HD_ALL);
+    hd_graph_set_rows(o->g, t->rank, t->ranks, rows);
+    if (local > 0 && ((rc = hd_graph_forward(o->g, o->loss)) || (rc = hd_graph_backward(o->g, o->loss, HD_ALL))))
+        return rc;
+    if (local == 0) hd_graph_set_step(o->g, hd_graph_step(o->g) + 1); /* as a forward would */
+    if ((rc = hd_dist_mean_grads(grads, n, local, rows)) != HD_OK) return rc;
+    return hd_optim_step(t->opt, params, grads);
+}
+
 /* One pass over the shuffled rows; *loss gets the mean loss per row. */
 static int pass(trainer *t, double *loss)
 {
     const hd_train_opts *o = t->o;
-    int64_t rows, index = 0, seen = 0;
-    double sum = 0;
+    int64_t rows, index = 0;
+    double sum[2] = {0, 0}; /* loss x rows, rows: of this rank */
     int rc = HD_OK;
     hd_graph_set_training(o->g, 1);
     hd_loader_shuffle(&t->loader);
     while (rc == HD_OK && (rows = hd_loader_next_size(&t->loader)) > 0) {
-        if (rows != hd_graph_batch(o->g) && (rc = hd_graph_set_batch(o->g, rows))) break;
+        int64_t local = hd_part_rows(rows, t->rank, t->ranks), b = local > 0 ? local : 1;
+        if (b != hd_graph_batch(o->g) && (rc = hd_graph_set_batch(o->g, b))) break;
         float *dst[HD_LOADER_MAX_ARRAYS];
         for (int i = 0; i < o->n_columns; i++) dst[i] = hd_node_value(o->inputs[i])->data;
         hd_loader_next(&t->loader, dst);
-        if ((rc = hd_train_step(o->g, o->loss, HD_ALL, t->opt))) break;
-        sum += hd_node_scalar(o->loss) * (double)rows;
-        seen += rows;
-        if (o->on_batch) o->on_batch(o->user, index, rows);
+        rc = t->ranks > 1 ? dist_step(t, local, rows) : hd_train_step(o->g, o->loss, HD_ALL, t->opt);
+        if (rc) break;
+        if (local > 0) {
+            sum[0] += hd_node_scalar(o->loss) * (double)local, sum[1] += (double)local;
+            if (o->on_batch) o->on_batch(o->user, index, local);
+        }
         index++;
     }
-    *loss = seen ? sum / (double)seen : 0;
+    if (t->ranks > 1) {
+        hd_graph_set_rows(o->g, 0, 1, 0);
+        if (rc == HD_OK) rc = hd_dist_sum_double(sum, 2);
+    }
+    *loss = sum[1] > 0 ? sum[0] / sum[1] : 0;
     return rc;
 }
 
@@ -267,12 +299,16 @@ static int finish_epoch(trainer *t, int epoch, double pass_loss, float lr, doubl
         t->r->best_epoch = epoch;
         if (t->best) memcpy(t->best, t->params, (size_t)t->n_params * sizeof(float));
     }
+    if (t->ranks > 1 && (rc = hd_dist_same(hd_dist_hash(t->params, (size_t)t->n_params * sizeof(float)),
+                                          "the weights after an epoch")) != HD_OK)
+        return rc;
     if ((rc = history_row(t, &e)) != HD_OK) return rc;
     if (o->on_epoch) o->on_epoch(o->user, &e);
     int stop = hd_schedule_update(&t->sched, t->opt, o->optim.lr, epoch, o->epochs, watched);
     if (stop < 0) return stop;
     t->r->epochs = epoch;
-    if (o->checkpoint && (epoch % o->checkpoint_every == 0 || stop || epoch == o->epochs) && (rc = save(t, epoch)))
+    if (o->checkpoint && t->rank == 0 && (epoch % o->checkpoint_every == 0 || stop || epoch == o->epochs) &&
+        (rc = save(t, epoch)))
         return rc;
     return stop;
 }
@@ -295,7 +331,8 @@ int hd_train(const hd_train_opts *o, hd_train_result *r)
     r->best = INFINITY;
     int rc = check(o);
     if (rc != HD_OK) return rc;
-    trainer t = {.o = o, .r = r};
+    trainer t = {.o = o, .r = r, .ranks = 1};
+    if (o->data_parallel) t.rank = hd_dist_rank(), t.ranks = hd_dist_size();
     int done = 0;
     if ((rc = setup(&t)) == HD_OK && (!o->resume || (rc = restore(&t, &done)) == HD_OK))
         rc = open_history(&t, done);

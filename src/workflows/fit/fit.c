@@ -134,6 +134,7 @@ static int train(const hd_fit_opts *o, fit_state *s)
     t.on_epoch = report_epoch;
     t.user = s;
     t.history = o->out_dir ? history : NULL;
+    t.data_parallel = 1;
     hd_train_result r;
     return hd_train(&t, &r);
 }
@@ -145,7 +146,7 @@ int hd_fit_run(const hd_fit_opts *o, hd_fit_result *res)
     fit_state s = {.o = o, .res = res};
     memset(res, 0, sizeof *res);
     if ((rc = build(o, &s)) == HD_OK && (rc = evaluate(o, &s, &res->first_test_mse)) == HD_OK &&
-        (rc = train(o, &s)) == HD_OK && o->out_dir)
+        (rc = train(o, &s)) == HD_OK && o->out_dir && hd_dist_rank() == 0)
         rc = write_outputs(o, &s);
     hd_graph_free(s.g);
     hd_free(s.xs);

@@ -207,6 +207,7 @@ static int fit(const hd_surrogate_opts *o, const hd_mlp_spec *spec, net *m, cons
     t.resume = o->resume;
     t.n_meta = (int)(sizeof meta / sizeof meta[0]);
     t.meta = meta;
+    t.data_parallel = 1;
     hd_train_result tr;
     int rc = hd_train(&t, &tr);
     if (rc != HD_OK) return rc;
@@ -329,7 +330,7 @@ static int train_and_save(const hd_surrogate_opts *o, const hd_hist3 *h, hd_surr
         rc = build_net(o, &spec, &m);
     }
     if (rc == HD_OK) rc = fit(o, &spec, &m, &train, &test, res);
-    if (rc == HD_OK) rc = save_model(o, &spec, &m, model_path, mean, std);
+    if (rc == HD_OK && hd_dist_rank() == 0) rc = save_model(o, &spec, &m, model_path, mean, std);
     rows_free(&train);
     rows_free(&test);
     hd_graph_free(m.g);
@@ -347,10 +348,10 @@ int hd_surrogate_run(const hd_surrogate_opts *o, hd_surrogate_result *res)
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", o->out_dir);
     hd_model *model = NULL;
     rc = train_and_save(o, &h, res, model_path);
-    if (rc == HD_OK) rc = hd_model_load(model_path, &model);
-    if (rc == HD_OK) rc = judge(&h, model, res);
-    if (rc == HD_OK) rc = write_metrics(o->out_dir, o, res);
-    if (rc == HD_OK) rc = hd_surrogate_plots(o->out_dir, &h, model, o->plot_phi_bin);
+    if (rc == HD_OK && hd_dist_rank() == 0) rc = hd_model_load(model_path, &model);
+    if (rc == HD_OK && model) rc = judge(&h, model, res); /* rank 0 alone writes */
+    if (rc == HD_OK && model) rc = write_metrics(o->out_dir, o, res);
+    if (rc == HD_OK && model) rc = hd_surrogate_plots(o->out_dir, &h, model, o->plot_phi_bin);
     hd_model_free(model);
     hd_hist3_free(&h);
     return rc;
