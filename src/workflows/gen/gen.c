@@ -79,6 +79,10 @@ int hd_gen_check(const hd_gen_opts *o)
     if (o->enforce && (o->model != HD_GEN_WGAN_GP && o->model != HD_GEN_CRAMER))
         return hd_error(HD_EINVAL, "gen: --enforce adds to a generator's loss: wgan-gp or cramer, not %s",
                         hd_gen_model_name(o->model));
+    int64_t ranks = hd_dist_size(), share = o->model == HD_GEN_CRAMER ? 2 * ranks : ranks;
+    if (o->model <= HD_GEN_VAE && o->batch % share)
+        return hd_error(HD_EINVAL, "gen: batch %lld over %lld ranks: it must be a multiple of %lld%s", (long long)o->batch,
+                        (long long)ranks, (long long)share, o->model == HD_GEN_CRAMER ? " (each rank holds both halves)" : "");
     if (o->resume && (o->model == HD_GEN_GMM || o->model == HD_GEN_LIBRARY))
         return hd_error(HD_EINVAL, "gen: a %s is fitted in one go; there is nothing to resume", hd_gen_model_name(o->model));
     int rc = hd_optim_check(&o->optim_gen);
@@ -208,7 +212,7 @@ static int train_model(run *r, hd_gen_result *res)
         }
         stage(o, o->resume ? "resuming the training" : "training");
         rc = gen_train_net(&t);
-        if (rc == HD_OK) rc = plot_history(o);
+        if (rc == HD_OK && hd_dist_rank() == 0) rc = plot_history(o);
         res->epochs = t.epochs;
         res->heldout_elbo = t.heldout_elbo;
         hd_free(hx);
@@ -353,14 +357,18 @@ int hd_gen_train(const hd_gen_opts *o, hd_gen_result *res)
     res->heldout_elbo = res->w1_energy = res->sample_rate = NAN;
     int rc = hd_gen_check(o);
     if (rc != HD_OK) return rc;
+    /* Under mpirun the networks train data-parallel; a mixture or a library is
+     * fitted by rank 0 alone, and rank 0 alone evaluates and writes. */
+    int rank = hd_dist_rank();
+    if (rank != 0 && o->model > HD_GEN_VAE) return HD_OK;
     run r = {.o = o};
     if ((rc = read_data(&r)) == HD_OK && (rc = prepare(&r)) == HD_OK) {
         res->n_train = r.train.n;
         res->n_heldout = r.heldout.n;
         rc = train_model(&r, res);
     }
-    if (rc == HD_OK && o->evaluate) rc = evaluate(&r, res);
-    if (rc == HD_OK) rc = write_metrics(&r, res);
+    if (rc == HD_OK && o->evaluate && rank == 0) rc = evaluate(&r, res);
+    if (rc == HD_OK && rank == 0) rc = write_metrics(&r, res);
     run_free(&r);
     return rc;
 }

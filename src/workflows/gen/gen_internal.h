@@ -32,7 +32,9 @@ int gen_write(const char *path, const hd_calo_layout *l, int64_t n, int64_t n_co
 typedef struct {
     hd_gen_model model;
     int conv;                          /* the 30 x 30 networks (hd_gen_conv30 and a convolutional critic) */
-    int64_t batch, n_vox, n_cond, latent;
+    int64_t batch, n_vox, n_cond, latent; /* batch: this rank's rows of each global batch */
+    int64_t global_batch;
+    int part, parts;                   /* the data-parallel ranks: rows part, part + parts, ... */
     hd_graph *g;
     hd_mlp_spec gen_spec;
     /* inputs */
@@ -52,6 +54,10 @@ typedef struct {
  * empty voxel's feature and no enforced statistics. */
 int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_cond, const hd_calo_layout *l,
                   const hd_shower_prep *prep);
+/* Rank part of parts: the graph holds batch / parts rows of each global batch,
+ * the noise is the global batch's, the gradients are summed over the ranks. */
+int gen_net_build_part(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_cond, const hd_calo_layout *l,
+                       const hd_shower_prep *prep, int part, int parts);
 void gen_net_free(gen_net *n);
 /* One training step on the batch in n->real/cond with noise from the
  * step's stream; what it measured goes to *closs, *gloss, *stat (NAN when

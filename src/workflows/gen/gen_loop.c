@@ -106,37 +106,57 @@ static int load(const gen_train_ctx *t, gen_net *n, loop_state *s, const char *p
     return rc;
 }
 
+/* This rank's rows of global batch k: rows part, part + parts, ... */
 static void load_batch(gen_net *n, const gen_train_ctx *t, const int64_t *order, int64_t k)
 {
     int64_t B = n->batch, V = n->n_vox, C = n->n_cond;
     float *x = hd_node_value(n->real)->data, *c = hd_node_value(n->cond)->data;
     for (int64_t i = 0; i < B; i++) {
-        int64_t r = order[k * B + i];
+        int64_t r = order[k * n->global_batch + n->part + i * n->parts];
         memcpy(x + i * V, t->x + r * V, (size_t)V * sizeof(float));
         memcpy(c + i * C, t->c + r * C, (size_t)C * sizeof(float));
     }
 }
 
-/* The vae's ELBO per shower on held-out showers, whole batches of them. */
+/* The vae's ELBO per shower on held-out showers, whole global batches of
+ * them, each rank its rows of each. */
 static int heldout_elbo(gen_net *n, const gen_train_ctx *t, double *out)
 {
-    int64_t B = n->batch, V = n->n_vox, C = n->n_cond, batches = t->n_elbo / B;
+    int64_t B = n->batch, GB = n->global_batch, V = n->n_vox, C = n->n_cond, batches = t->n_elbo / GB;
     double sum = 0;
     int rc = HD_OK;
     for (int64_t k = 0; rc == HD_OK && k < batches; k++) {
-        memcpy(hd_node_value(n->real)->data, t->hx + k * B * V, (size_t)(B * V) * sizeof(float));
-        memcpy(hd_node_value(n->cond)->data, t->hc + k * B * C, (size_t)(B * C) * sizeof(float));
+        float *x = hd_node_value(n->real)->data, *c = hd_node_value(n->cond)->data;
+        for (int64_t i = 0; i < B; i++) {
+            int64_t r = k * GB + n->part + i * n->parts;
+            memcpy(x + i * V, t->hx + r * V, (size_t)V * sizeof(float));
+            memcpy(c + i * C, t->hc + r * C, (size_t)C * sizeof(float));
+        }
         hd_graph_set_step(n->g, ELBO_STEP + (uint64_t)k);
         if ((rc = hd_graph_forward(n->g, n->elbo)) == HD_OK) sum += hd_node_scalar(n->elbo);
     }
+    if (rc == HD_OK && n->parts > 1 && (rc = hd_dist_sum_double(&sum, 1)) == HD_OK) sum /= n->parts;
     *out = batches > 0 ? sum / (double)batches : NAN;
     return rc;
+}
+
+/* The epoch's mean losses over the ranks (each a mean over its equal share), and
+ * a check that every rank holds the same networks. */
+static int gather_epoch(gen_net *n, hd_gen_epoch *ep)
+{
+    if (n->parts < 2) return HD_OK;
+    double v[3] = {ep->critic_loss, ep->gen_loss, ep->extra};
+    int rc = hd_dist_sum_double(v, 3);
+    if (rc != HD_OK) return rc;
+    ep->critic_loss = v[0] / n->parts, ep->gen_loss = v[1] / n->parts, ep->extra = v[2] / n->parts;
+    uint64_t h = hd_dist_hash(n->pg, (size_t)n->ng * sizeof(float)) ^ hd_dist_hash(n->pd, (size_t)n->nd * sizeof(float));
+    return hd_dist_same(h, "the networks after an epoch");
 }
 
 static int train_epoch(gen_net *n, const gen_train_ctx *t, loop_state *s, int64_t *order, hd_gen_epoch *ep)
 {
     const hd_gen_opts *o = t->o;
-    int64_t rows = t->train->n, spe = rows / o->batch;
+    int64_t rows = t->train->n, spe = rows / n->global_batch;
     hd_rng rng;
     hd_rng_init(&rng, o->seed, HD_STREAM_SHUFFLE);
     rng.counter = (uint64_t)(s->epoch + 1) << 32;
@@ -158,14 +178,15 @@ static int train_epoch(gen_net *n, const gen_train_ctx *t, loop_state *s, int64_
     ep->critic_loss = nc ? csum / (double)nc : NAN;
     ep->gen_loss = ng ? gsum / (double)ng : NAN;
     ep->extra = ns ? ssum / (double)ns : NAN;
-    return rc;
+    return rc == HD_OK ? gather_epoch(n, ep) : rc;
 }
 
 int gen_train_net(gen_train_ctx *t)
 {
     const hd_gen_opts *o = t->o;
     gen_net n;
-    int rc = gen_net_build(&n, o, t->train->n_vox, t->train->n_cond, t->layout, t->prep);
+    int rank = hd_dist_rank(), ranks = hd_dist_size();
+    int rc = gen_net_build_part(&n, o, t->train->n_vox, t->train->n_cond, t->layout, t->prep, rank, ranks);
     if (rc != HD_OK) return rc;
     char path[4096], hist[4096];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", o->out_dir);
@@ -175,7 +196,7 @@ int gen_train_net(gen_train_ctx *t)
     FILE *f = NULL;
     const char *header = o->model == HD_GEN_VAE ? "epoch,loss,kl,heldout_elbo,seconds\n"
                                                 : "epoch,critic_loss,gen_loss,critic_stat,seconds\n";
-    if (rc == HD_OK) rc = hd_history_open(hist, header, s.epoch, &f);
+    if (rc == HD_OK && rank == 0) rc = hd_history_open(hist, header, s.epoch, &f); /* rank 0 alone writes */
     int64_t *order = hd_malloc((size_t)t->train->n * sizeof(int64_t));
     if (rc == HD_OK && !order) rc = HD_ENOMEM;
     t->heldout_elbo = NAN;
@@ -192,12 +213,13 @@ int gen_train_net(gen_train_ctx *t)
             ep.critic_loss = kl; /* the history's second column */
         }
         ep.seconds = hd_now() - t0;
-        if (o->model == HD_GEN_VAE)
+        if (f && o->model == HD_GEN_VAE)
             fprintf(f, "%d,%.7g,%.7g,%.7g,%.3f\n", ep.epoch, ep.gen_loss, ep.critic_loss, ep.extra, ep.seconds);
-        else
+        else if (f)
             fprintf(f, "%d,%.7g,%.7g,%.7g,%.3f\n", ep.epoch, ep.critic_loss, ep.gen_loss, ep.extra, ep.seconds);
-        if (fflush(f) != 0) rc = hd_error(HD_EIO, "writing %s failed", hist);
-        if (rc == HD_OK && (s.epoch % o->checkpoint_every == 0 || s.epoch == o->epochs)) rc = save(t, &n, &s, path);
+        if (f && fflush(f) != 0) rc = hd_error(HD_EIO, "writing %s failed", hist);
+        if (rc == HD_OK && rank == 0 && (s.epoch % o->checkpoint_every == 0 || s.epoch == o->epochs))
+            rc = save(t, &n, &s, path);
         if (rc == HD_OK && o->on_epoch) o->on_epoch(o->user, &ep);
     }
     if (rc == HD_OK && s.epoch == o->epochs && o->resume && isnan(t->heldout_elbo) &&

@@ -245,9 +245,18 @@ static int build_vae(gen_net *n, const hd_gen_opts *o)
 int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_cond, const hd_calo_layout *l,
                   const hd_shower_prep *prep)
 {
+    return gen_net_build_part(n, o, n_vox, n_cond, l, prep, 0, 1);
+}
+
+int gen_net_build_part(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_cond, const hd_calo_layout *l,
+                       const hd_shower_prep *prep, int part, int parts)
+{
     memset(n, 0, sizeof *n);
     n->model = o->model;
-    n->batch = o->batch;
+    n->global_batch = o->batch;
+    n->part = part;
+    n->parts = parts;
+    n->batch = o->batch / parts;
     n->n_vox = n_vox;
     n->n_cond = n_cond;
     n->latent = o->latent;
@@ -261,7 +270,7 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
     hd_graph *g = n->g = hd_graph_new(o->seed);
     if (!g) return HD_ENOMEM;
     /* the Cramer losses cut the batch in halves: its graph has a fixed batch */
-    int64_t b0 = o->model == HD_GEN_CRAMER ? o->batch : HD_BATCH;
+    int64_t b0 = o->model == HD_GEN_CRAMER ? n->batch : HD_BATCH;
     n->real = hd_input(g, "real", 2, (int64_t[]){b0, n_vox});
     n->cond = hd_input(g, "cond", 2, (int64_t[]){b0, n_cond});
     int rc = HD_OK;
@@ -270,7 +279,7 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
     } else {
         n->z = hd_input(g, "z", 2, (int64_t[]){b0, o->latent});
         n->fake_in = hd_input(g, "fake_in", 2, (int64_t[]){b0, n_vox});
-        n->xhat = hd_input(g, "xhat", 2, (int64_t[]){o->model == HD_GEN_CRAMER ? o->batch / 2 : HD_BATCH, n_vox});
+        n->xhat = hd_input(g, "xhat", 2, (int64_t[]){o->model == HD_GEN_CRAMER ? n->batch / 2 : HD_BATCH, n_vox});
         hd_graph_set_group(g, GEN_GROUP_G);
         /* an empty voxel's feature z0 is where the inverse transform clips: below it
          * every output reads 0, so the critic sees it as 0 too (z0 + relu(x - z0)) */
@@ -294,13 +303,14 @@ int gen_net_build(gen_net *n, const hd_gen_opts *o, int64_t n_vox, int64_t n_con
         if (t) n->gen_loss = hd_add(g, n->gen_loss, t);
         if (rc == HD_OK && o->enforce && !t) rc = HD_EINVAL;
         if (rc == HD_OK && !n->critic_loss) rc = HD_EINVAL;
-        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, o->batch)) == HD_OK &&
+        if (rc == HD_OK && (rc = hd_graph_compile(g)) == HD_OK && (rc = hd_graph_set_batch(g, n->batch)) == HD_OK &&
             prep)
             hd_shower_prep_zero(prep, hd_node_value(n->zero)->data);
         if (rc == HD_OK && t) rc = set_consts(consts, l, prep, n_vox);
     }
     if (rc == HD_OK && !n->gen_loss) rc = HD_EINVAL;
-    if (rc == HD_OK && o->model == HD_GEN_VAE && (rc = hd_graph_compile(g)) == HD_OK) rc = hd_graph_set_batch(g, o->batch);
+    if (rc == HD_OK && o->model == HD_GEN_VAE && (rc = hd_graph_compile(g)) == HD_OK) rc = hd_graph_set_batch(g, n->batch);
+    if (rc == HD_OK && parts > 1) hd_graph_set_rows(g, part, parts, n->global_batch); /* the vae's draws */
     if (rc == HD_OK) {
         hd_graph_param_range(g, GEN_GROUP_G, &n->pg, &n->gg, &n->ng);
         hd_graph_param_range(g, GEN_GROUP_D, &n->pd, &n->gd, &n->nd);
@@ -322,20 +332,41 @@ void gen_net_free(gen_net *n)
 
 /* ---- steps ---------------------------------------------------------------------------------- */
 
+/* The group's gradients of the global batch's loss: summed over the data-parallel ranks. */
+static int share_grads(gen_net *n, int group)
+{
+    if (n->parts < 2) return HD_OK;
+    return group == GEN_GROUP_G ? hd_dist_mean_grads(n->gg, n->ng, n->batch, n->global_batch)
+                                : hd_dist_mean_grads(n->gd, n->nd, n->batch, n->global_batch);
+}
+
 static int update(gen_net *n, hd_node *loss, int group)
 {
     hd_graph_zero_grad(n->g, group);
     int rc = hd_graph_forward(n->g, loss);
     if (rc == HD_OK) rc = hd_graph_backward(n->g, loss, group);
+    if (rc == HD_OK) rc = share_grads(n, group);
     if (rc == HD_OK)
         rc = group == GEN_GROUP_G ? hd_optim_step(n->opt_g, n->pg, n->gg) : hd_optim_step(n->opt_d, n->pd, n->gd);
     return rc;
 }
 
+/* The noise of the step's global batch, this rank's rows of it. */
+static void fill_noise(gen_net *n, hd_rng *r)
+{
+    float *z = hd_node_value(n->z)->data;
+    if (n->parts < 2) {
+        hd_rng_fill_normal(r, z, n->batch * n->latent, 0.0f, 1.0f);
+        return;
+    }
+    hd_rows rows = {.n = n->batch, .first = n->part, .stride = n->parts, .total = n->global_batch};
+    hd_rng_fill_normal_rows(r, z, &rows, n->latent, 0.0f, 1.0f);
+}
+
 static int critic_step(gen_net *n, hd_rng *r, double *closs, double *stat)
 {
     int64_t B = n->batch, V = n->n_vox, rows = n->model == HD_GEN_CRAMER ? B / 2 : B;
-    hd_rng_fill_normal(r, hd_node_value(n->z)->data, B * n->latent, 0.0f, 1.0f);
+    fill_noise(n, r);
     int rc = hd_graph_forward(n->g, n->fake);
     if (rc != HD_OK) return rc;
     const float *fake = hd_node_value(n->fake)->data, *real = hd_node_value(n->real)->data;
@@ -343,6 +374,10 @@ static int critic_step(gen_net *n, hd_rng *r, double *closs, double *stat)
     float *xh = hd_node_value(n->xhat)->data;
     for (int64_t i = 0; i < rows; i++) {
         float e = hd_rng_uniform(r);
+        for (int p = 1; p < n->parts; p++) { /* the global batch's draws: this rank's are every parts-th */
+            float other = hd_rng_uniform(r);
+            if (p == n->part) e = other;
+        }
         for (int64_t v = 0; v < V; v++) xh[i * V + v] = real[i * V + v] + e * (fake[i * V + v] - real[i * V + v]);
     }
     if ((rc = update(n, n->critic_loss, GEN_GROUP_D))) return rc;
@@ -362,6 +397,7 @@ int gen_net_step(gen_net *n, const hd_gen_opts *o, int64_t step, double *closs, 
         hd_graph_set_step(n->g, (uint64_t)step);
         hd_graph_zero_grad(n->g, HD_ALL);
         if ((rc = hd_graph_forward(n->g, n->gen_loss)) || (rc = hd_graph_backward(n->g, n->gen_loss, HD_ALL)) ||
+            (rc = share_grads(n, GEN_GROUP_G)) || (rc = share_grads(n, GEN_GROUP_D)) ||
             (rc = hd_optim_step(n->opt_g, n->pg, n->gg)) || (rc = hd_optim_step(n->opt_d, n->pd, n->gd)))
             return rc;
         *gloss = hd_node_scalar(n->gen_loss);
@@ -371,7 +407,7 @@ int gen_net_step(gen_net *n, const hd_gen_opts *o, int64_t step, double *closs, 
     }
     if ((rc = critic_step(n, &r, closs, stat))) return rc;
     if ((step + 1) % o->n_critic != 0) return HD_OK;
-    hd_rng_fill_normal(&r, hd_node_value(n->z)->data, n->batch * n->latent, 0.0f, 1.0f);
+    fill_noise(n, &r);
     if ((rc = update(n, n->gen_loss, GEN_GROUP_G))) return rc;
     *gloss = hd_node_scalar(n->gen_loss);
     return HD_OK;
