@@ -390,7 +390,10 @@ static void print_error(const cli_command *cmd)
     const char *m = hd_last_error();
     size_t n = strlen(cmd->name);
     if (strncmp(m, cmd->name, n) == 0 && m[n] == ':' && m[n + 1] == ' ') m += n + 2;
-    fprintf(stderr, "hadron %s: %s\n", cmd->name, m);
+    if (hd_dist_size() > 1)
+        fprintf(stderr, "hadron %s (rank %d of %d): %s\n", cmd->name, hd_dist_rank(), hd_dist_size(), m);
+    else
+        fprintf(stderr, "hadron %s: %s\n", cmd->name, m);
 }
 
 int cli_refuse(const cli_command *cmd)
