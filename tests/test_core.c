@@ -119,6 +119,55 @@ static void test_rng_fill_thread_independent(void **state)
     free(x2);
 }
 
+/* A rank's rows of a fill are the plain fill's rows, and the counter moves on
+ * as if the whole array had been drawn; the parts of a batch cover it once. */
+static void test_rng_fill_rows(void **state)
+{
+    (void)state;
+    enum { TOTAL = 7, LEN = 5, PARTS = 3 };
+    float whole[TOTAL * LEN], part[TOTAL * LEN], after_whole, after_part;
+    for (int kind = 0; kind < 2; kind++) {
+        hd_rng a;
+        hd_rng_init(&a, 5, HD_STREAM_NOISE);
+        if (kind == 0) hd_rng_fill_normal(&a, whole, TOTAL * LEN, 1, 2);
+        else hd_rng_fill_bernoulli(&a, whole, TOTAL * LEN, 0.4f);
+        after_whole = hd_rng_uniform(&a);
+        int64_t covered = 0;
+        for (int64_t p = 0; p < PARTS; p++) {
+            hd_rng b;
+            hd_rng_init(&b, 5, HD_STREAM_NOISE);
+            hd_rows rows = {hd_part_rows(TOTAL, p, PARTS), p, PARTS, TOTAL};
+            if (kind == 0) hd_rng_fill_normal_rows(&b, part, &rows, LEN, 1, 2);
+            else hd_rng_fill_bernoulli_rows(&b, part, &rows, LEN, 0.4f);
+            after_part = hd_rng_uniform(&b);
+            assert_true(after_part == after_whole);
+            for (int64_t j = 0; j < rows.n; j++)
+                assert_memory_equal(part + j * LEN, whole + (p + j * PARTS) * LEN, LEN * sizeof(float));
+            covered += rows.n;
+        }
+        assert_int_equal(covered, TOTAL);
+    }
+    assert_int_equal(hd_part_rows(2, 3, 4), 0);
+    assert_int_equal(hd_part_rows(8, 0, 4), 2);
+    assert_int_equal(hd_part_rows(9, 0, 4), 3);
+}
+
+/* Without hd_dist_init there is one rank: sums and mean gradients leave the
+ * buffer alone, every check agrees, and a rank's rows are all of them. */
+static void test_dist_one_process(void **state)
+{
+    (void)state;
+    float g[3] = {1, 2, 3};
+    assert_int_equal(hd_dist_size(), 1);
+    assert_int_equal(hd_dist_rank(), 0);
+    assert_int_equal(hd_dist_sum_float(g, 3), HD_OK);
+    assert_int_equal(hd_dist_mean_grads(g, 3, 2, 8), HD_OK);
+    assert_true(g[0] == 1 && g[1] == 2 && g[2] == 3);
+    assert_int_equal(hd_dist_same(42, "test value"), HD_OK);
+    assert_int_equal(hd_dist_rows(9), 9);
+    assert_true(hd_dist_hash("ab", 2) != hd_dist_hash("ba", 2));
+}
+
 static void test_rng_moments(void **state)
 {
     (void)state;
@@ -205,6 +254,8 @@ int main(void)
         cmocka_unit_test(test_tensor),
         cmocka_unit_test(test_rng_reproducible_and_distinct),
         cmocka_unit_test(test_rng_fill_thread_independent),
+        cmocka_unit_test(test_rng_fill_rows),
+        cmocka_unit_test(test_dist_one_process),
         cmocka_unit_test(test_rng_moments),
         cmocka_unit_test(test_rng_permutation),
         cmocka_unit_test(test_atomic_file),
