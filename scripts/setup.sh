@@ -10,6 +10,8 @@ packages=(build-essential cmake pkg-config libopenblas-openmp-dev librandom123-d
           libcjson-dev libcmocka-dev zlib1g-dev libpng-dev libhdf5-dev python3-h5py gnuplot-nox
           python3-onnx python3-opencv
           dataset-fashion-mnist)
+# The optional data-parallel build (-DHADRON_MPI=ON) needs Open MPI.
+[[ "${HADRON_CMAKE_ARGS:-}" == *HADRON_MPI=ON* ]] && packages+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
