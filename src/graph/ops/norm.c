@@ -12,7 +12,13 @@
  * forward pass, and never receive a gradient.  A training-mode output does
  * not depend on them, so repeated forwards (a gradient check) see the same
  * function.  Backward in training mode differentiates through the batch
- * statistics.  Sums are accumulated in double, one channel per thread. */
+ * statistics.  Sums are accumulated in double, one channel per thread.
+ *
+ * Data-parallel ranks that each hold an equal part of the global batch
+ * (hd_graph_set_rows) take the statistics of the whole batch: the channel
+ * sums are summed over the ranks in forward and backward (a synchronised
+ * batch norm), so the outputs, the running stats and the gradients are the
+ * one-process ones up to the order of summation (docs/distributed.md). */
 #include "ops_common.h"
 
 #include <math.h>
@@ -66,6 +72,23 @@ typedef struct {
 } bn_work;
 
 static int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* The number of ranks whose rows make up the batch statistics: 1 unless the
+ * graph holds an equal part of a larger batch (an unequal last batch keeps
+ * its own statistics). */
+static int64_t batch_parts(const hd_graph *g, const hd_node *n)
+{
+    if (g->row_total <= 0 || n->shape[0] != HD_BATCH || g->row_stride < 2) return 1;
+    return g->row_total == g->batch * g->row_stride ? g->row_stride : 1;
+}
+
+/* A collective every rank reaches in the same op: a failure ends the job. */
+static void sum_over_ranks(double *s, int64_t n)
+{
+    if (hd_dist_sum_double(s, n) == HD_OK) return;
+    hd_message(HD_LOG_ERROR, "batch_norm: summing the batch statistics over the ranks failed: %s", hd_last_error());
+    hd_dist_abort(1);
+}
 
 static int64_t bn_aux(const hd_node *n)
 {
@@ -191,20 +214,22 @@ static void batch_norm_fwd(hd_graph *g, hd_node *n)
 {
     bn_work w = work_of(n);
     const float *x = n->in[0]->val.data, momentum = n->fp[0], eps = n->fp[1];
-    const int64_t N = w.B * w.S;
+    const int64_t parts = batch_parts(g, n), N = w.B * w.S * parts;
     int batch_stats = g->training || !w.rmean;
     w.flag[0] = (float)batch_stats;
     if (batch_stats) {
         channel_sums(&w, x, NULL, NULL);
+        if (parts > 1) sum_over_ranks(w.s1, w.C);
         for (int64_t c = 0; c < w.C; c++) w.mean[c] = (float)(w.s1[c] / (double)N);
         channel_sums(&w, x, x, w.mean);
+        if (parts > 1) sum_over_ranks(w.s2, w.C);
         for (int64_t c = 0; c < w.C; c++) {
             double var = w.s2[c] / (double)N;
             if (var < 0) var = 0;
             w.invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
             if (g->training && w.rmean) {
                 double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
-                w.rmean[c] = (1.0f - momentum) * w.rmean[c] + momentum * (float)(w.s1[c] / (double)N);
+                w.rmean[c] = (1.0f - momentum) * w.rmean[c] + momentum * w.mean[c];
                 w.rvar[c] = (1.0f - momentum) * w.rvar[c] + momentum * (float)unbiased;
             }
         }
@@ -225,15 +250,17 @@ static void batch_norm_fwd(hd_graph *g, hd_node *n)
 /* With xhat = (x - mean) invstd, sums s1 = sum dy, s2 = sum dy (x - mean):
  *   dbeta = s1, dgamma = invstd s2,
  *   batch statistics: dx = gamma invstd (dy - s1 / N - xhat invstd s2 / N),
- *   running statistics: dx = gamma invstd dy. */
+ *   running statistics: dx = gamma invstd dy.
+ * Over ranks, dgamma and dbeta take this rank's sums (the gradients are
+ * summed over the ranks later, hd_dist_mean_grads), dx the whole batch's. */
 static void batch_norm_bwd(hd_graph *g, hd_node *n)
 {
-    (void)g;
     bn_work w = work_of(n);
     hd_node *xn = n->in[0];
     const float *x = xn->val.data, *dy = n->grad.data;
-    const double N = (double)(w.B * w.S);
     int batch_stats = w.flag[0] != 0.0f;
+    const int64_t parts = batch_stats ? batch_parts(g, n) : 1;
+    const double N = (double)(w.B * w.S * parts);
     channel_sums(&w, dy, x, w.mean);
     if (n->ip[IP_AFFINE]) {
         hd_node *gn = n->in[1], *bn = n->in[2];
@@ -243,6 +270,10 @@ static void batch_norm_bwd(hd_graph *g, hd_node *n)
         }
     }
     if (!xn->needs_grad) return;
+    if (parts > 1) {
+        sum_over_ranks(w.s1, w.C);
+        sum_over_ranks(w.s2, w.C);
+    }
     for (int64_t c = 0; c < w.C; c++) {
         double gi = (w.gamma ? w.gamma[c] : 1.0) * w.invstd[c];
         double is = w.invstd[c];
