@@ -60,6 +60,9 @@ int hd_gan_check(const hd_gan_opts *o)
         o->fd_samples < 2 || o->grid < 1 || o->grid > 1024 || o->n_train < 0)
         return hd_error(HD_EINVAL, "gan: epochs, checkpoint interval, grid >= 1, batch and fd samples >= 2, "
                                    "latent 1..4096, n_train >= 0");
+    if (o->batch % hd_dist_size() != 0)
+        return hd_error(HD_EINVAL, "gan: batch %lld is not a multiple of the %d ranks", (long long)o->batch,
+                        hd_dist_size());
     return hd_optim_check(&o->optim);
 }
 
@@ -163,17 +166,19 @@ static int epoch_grid(run *r, int epoch)
     return rc;
 }
 
-/* Copies batch k of the epoch's order into the graph, and the step's noise. */
+/* Copies this rank's rows of batch k of the epoch's order into the graph,
+ * and their noise (the rows of the global batch's noise). */
 static void load_batch(run *r, const int64_t *order, int64_t k)
 {
-    int64_t b = r->o->batch;
+    int64_t b = r->o->batch, rank = hd_dist_rank(), parts = hd_dist_size();
     float *dst = hd_node_value(r->net.real)->data;
-    for (int64_t i = 0; i < b; i++)
-        memcpy(dst + i * HD_GAN_PIXELS, r->train->data + order[k * b + i] * HD_GAN_PIXELS, HD_GAN_PIXELS * sizeof(float));
+    for (int64_t i = rank, j = 0; i < b; i += parts, j++)
+        memcpy(dst + j * HD_GAN_PIXELS, r->train->data + order[k * b + i] * HD_GAN_PIXELS, HD_GAN_PIXELS * sizeof(float));
     hd_rng rng;
     hd_rng_init(&rng, r->o->seed, HD_STREAM_NOISE);
     rng.counter = (uint64_t)r->st.step << STEP_BLOCKS;
-    hd_rng_fill_normal(&rng, hd_node_value(r->net.z)->data, b * r->o->latent, 0.0f, 1.0f);
+    hd_rows rows = {r->net.local, rank, parts, b};
+    hd_rng_fill_normal_rows(&rng, hd_node_value(r->net.z)->data, &rows, r->o->latent, 0.0f, 1.0f);
 }
 
 static int train_epoch(run *r, int epoch, int64_t *order, hd_gan_losses *mean)
@@ -192,7 +197,7 @@ static int train_epoch(run *r, int epoch, int64_t *order, hd_gan_losses *mean)
         if ((rc = hd_gan_net_step(&r->net, &l))) break;
         r->step_seconds[k] = hd_now() - t0;
         r->st.step++;
-        fprintf(r->hist, "%" PRId64 ",%d,%.7g,%.7g,%.5g,%.5g\n", r->st.step, epoch, l.d_loss, l.g_loss, l.d_real,
+        if (r->hist) fprintf(r->hist, "%" PRId64 ",%d,%.7g,%.7g,%.5g,%.5g\n", r->st.step, epoch, l.d_loss, l.g_loss, l.d_real,
                 l.d_fake);
         mean->d_loss += l.d_loss / (double)spe;
         mean->g_loss += l.g_loss / (double)spe;
@@ -200,7 +205,7 @@ static int train_epoch(run *r, int epoch, int64_t *order, hd_gan_losses *mean)
         mean->d_fake += l.d_fake / (double)spe;
         if (r->o->on_step) r->o->on_step(r->o->user, epoch, k + 1, spe, &l);
     }
-    if (fflush(r->hist) != 0) rc = hd_error(HD_EIO, "writing %s/history.csv failed", r->o->out_dir);
+    if (r->hist && fflush(r->hist) != 0) rc = hd_error(HD_EIO, "writing %s/history.csv failed", r->o->out_dir);
     return rc;
 }
 
@@ -224,8 +229,11 @@ static int train(run *r, hd_gan_result *res)
         if ((rc = train_epoch(r, e, order, &mean))) break;
         double secs = hd_now() - t0;
         r->st.epoch = e;
-        if ((rc = epoch_grid(r, e))) break;
-        if (e % r->o->checkpoint_every == 0 || e == r->o->epochs) rc = save(r);
+        uint64_t weights = hd_dist_hash(r->net.pd, (size_t)r->net.nd * sizeof(float)) ^
+                           hd_dist_hash(r->net.pg, (size_t)r->net.ng * sizeof(float));
+        if ((rc = hd_dist_same(weights, "the networks' weights"))) break;
+        if (hd_dist_rank() == 0 && (rc = epoch_grid(r, e))) break;
+        if (hd_dist_rank() == 0 && (e % r->o->checkpoint_every == 0 || e == r->o->epochs)) rc = save(r);
         res->seconds_per_step = hd_quantile(r->step_seconds, n / r->o->batch, 0.5);
         if (r->o->on_epoch) r->o->on_epoch(r->o->user, e, &mean, secs);
     }
@@ -286,19 +294,24 @@ static int load_data(run *r)
     return rc;
 }
 
+/* Under mpirun every rank reads the checkpoint; rank 0 alone measures,
+ * plots and writes (docs/distributed.md). */
 static int start(run *r, hd_gan_result *res)
 {
     char path[4096], dir[4096];
+    int lead = hd_dist_rank() == 0;
     path_in(dir, sizeof dir, r, "samples");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return hd_error(HD_EIO, "cannot make %s: %s", dir, strerror(errno));
+    if (lead && mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return hd_error(HD_EIO, "cannot make %s: %s", dir, strerror(errno));
     if (r->o->resume) {
         path_in(path, sizeof path, r, "checkpoint.safetensors");
         int rc = hd_gan_load(path, r->o, &r->net, &r->st);
         if (rc == HD_OK && r->st.epoch > r->o->epochs)
             rc = hd_error(HD_EINVAL, "%s: already %d epochs, more than --epochs %d", path, r->st.epoch, r->o->epochs);
         res->fd_initial = r->st.fd_initial;
-        return rc == HD_OK ? open_history(r) : rc;
+        return rc == HD_OK && lead ? open_history(r) : rc;
     }
+    if (!lead) return HD_OK;
     stage(r, "Frechet distance of the untrained generator");
     int rc = measure(r, &r->st.fd_initial, NULL);
     res->fd_initial = r->st.fd_initial;
@@ -330,10 +343,12 @@ int hd_gan_train(const hd_gan_opts *o, hd_gan_result *res)
     int rc = hd_gan_check(o);
     if (rc != HD_OK) return rc;
     run r = {.o = o};
-    if ((rc = load_data(&r)) == HD_OK && (rc = get_classifier(&r, res)) == HD_OK && (rc = prepare_fd(&r)) == HD_OK &&
+    int lead = hd_dist_rank() == 0; /* the other ranks only train */
+    if ((rc = load_data(&r)) == HD_OK && (!lead || (rc = get_classifier(&r, res)) == HD_OK) &&
+        (!lead || (rc = prepare_fd(&r)) == HD_OK) &&
         (rc = hd_gan_net_build(&r.net, o->seed, o->batch, o->latent, &o->optim)) == HD_OK &&
         (rc = hd_gan_sampler_build(&r.smp, o->latent)) == HD_OK && (rc = start(&r, res)) == HD_OK &&
-        (rc = train(&r, res)) == HD_OK) {
+        (rc = train(&r, res)) == HD_OK && lead) {
         stage(&r, "Frechet distance of the trained generator");
         if ((rc = measure(&r, &res->fd_final, res)) == HD_OK) {
             res->fd_ratio = res->fd_initial / res->fd_final;

@@ -26,13 +26,17 @@ typedef struct {
     float *pg, *gg, *pd, *gd; /* params and grads of each group */
     int64_t ng, nd;
     int64_t latent;
+    int64_t batch, local; /* the global batch, this rank's rows of it (hd_dist_rows) */
 } hd_gan_net;
 
-/* One optimiser of these settings for each network. */
+/* One optimiser of these settings for each network.  Under mpirun the
+ * graph holds this rank's rows of each global batch; hd_gan_net_step sums
+ * the gradients over the ranks. */
 int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, const hd_optim_opts *optim);
 void hd_gan_net_free(hd_gan_net *n);
 /* One step on the batch in n->real with the latent batch in n->z: both
- * losses from one forward pass, each network's gradient, both updates. */
+ * losses from one forward pass, each network's gradient, both updates;
+ * the losses in out are the global batch's. */
 int hd_gan_net_step(hd_gan_net *n, hd_gan_losses *out);
 
 /* ---- checkpoints (gan_checkpoint.c) ---- */

@@ -64,9 +64,12 @@ static int build_graph(hd_gan_net *n, uint64_t seed, int64_t latent)
 int hd_gan_net_build(hd_gan_net *n, uint64_t seed, int64_t batch, int64_t latent, const hd_optim_opts *optim)
 {
     memset(n, 0, sizeof *n);
+    n->batch = batch;
+    n->local = hd_dist_rows(batch);
     int rc = build_graph(n, seed, latent);
-    if (rc == HD_OK) rc = hd_graph_set_batch(n->g, batch);
+    if (rc == HD_OK) rc = hd_graph_set_batch(n->g, n->local);
     if (rc != HD_OK) return rc;
+    hd_graph_set_rows(n->g, hd_dist_rank(), hd_dist_size(), batch); /* dropout by global row, batch norm over all */
     hd_graph_param_range(n->g, HD_GAN_GROUP_G, &n->pg, &n->gg, &n->ng);
     hd_graph_param_range(n->g, HD_GAN_GROUP_D, &n->pd, &n->gd, &n->nd);
     n->opt_g = hd_optim_new(optim, n->ng);
@@ -99,10 +102,16 @@ int hd_gan_net_step(hd_gan_net *n, hd_gan_losses *out)
     hd_graph_zero_grad(n->g, HD_GAN_GROUP_G);
     if ((rc = hd_graph_backward(n->g, n->d_loss, HD_GAN_GROUP_D)) ||
         (rc = hd_graph_backward(n->g, n->g_loss, HD_GAN_GROUP_G)) ||
+        (rc = hd_dist_mean_grads(n->gd, n->nd, n->local, n->batch)) ||
+        (rc = hd_dist_mean_grads(n->gg, n->ng, n->local, n->batch)) ||
         (rc = hd_optim_step(n->opt_d, n->pd, n->gd)) || (rc = hd_optim_step(n->opt_g, n->pg, n->gg)))
         return rc;
-    if (out)
-        *out = (hd_gan_losses){.d_loss = hd_node_scalar(n->d_loss), .g_loss = hd_node_scalar(n->g_loss),
-                               .d_real = mean_sigmoid(n->d_real), .d_fake = mean_sigmoid(n->d_fake)};
+    if (!out) return HD_OK;
+    /* every rank's losses are means over its rows: weighted by them, summed */
+    double w = (double)n->local / (double)n->batch;
+    double l[4] = {w * hd_node_scalar(n->d_loss), w * hd_node_scalar(n->g_loss), w * mean_sigmoid(n->d_real),
+                   w * mean_sigmoid(n->d_fake)};
+    if (hd_dist_size() > 1 && (rc = hd_dist_sum_double(l, 4))) return rc;
+    *out = (hd_gan_losses){.d_loss = l[0], .g_loss = l[1], .d_real = l[2], .d_fake = l[3]};
     return HD_OK;
 }
