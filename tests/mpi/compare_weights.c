@@ -38,13 +38,13 @@ int main(int argc, char **argv)
     }
     int bad = hd_safetensors_count(a) != hd_safetensors_count(b), n = hd_safetensors_count(a);
     double worst = 0;
-    for (int i = 0; i < n && !bad; i++) {
+    for (int i = 0; i < n; i++) {
         const char *name = hd_safetensors_name(a, i);
         const hd_tensor *ta = hd_safetensors_get(a, name), *tb = hd_safetensors_get(b, name);
         if (!tb || ta->ndim != tb->ndim || memcmp(ta->shape, tb->shape, sizeof ta->shape) != 0) {
             fprintf(stderr, "compare_weights: tensor %s is not in both files with one shape\n", name);
             bad = 1;
-            break;
+            continue;
         }
         int bits_differ;
         double d = tensor_diff(ta, tb, &bits_differ);
