@@ -334,6 +334,12 @@ int hd_train(const hd_train_opts *o, hd_train_result *r);
 /* One step of the params of group: zero their gradients, forward, backward
  * through loss, one update. */
 int hd_train_step(hd_graph *g, hd_node *loss, int group, hd_optim *o);
+/* The same for a data-parallel rank whose graph holds local_rows of a
+ * global batch of global_rows (loss: the mean over the local rows; none
+ * when local_rows is 0): the gradients are summed over the ranks into the
+ * global batch's before the update (hd_dist_mean_grads), so every rank
+ * takes the same step.  Every rank must call it. */
+int hd_train_step_rows(hd_graph *g, hd_node *loss, int group, hd_optim *o, int64_t local_rows, int64_t global_rows);
 /* A CSV history, one row per epoch or step with that count first, flushed
  * as it goes: fresh (header written) when resume_last is 0, else cut back
  * (atomically) to its rows up to resume_last, which must all be there, and

@@ -13,14 +13,32 @@ hd_train_opts hd_train_opts_default(void)
                            .checkpoint_every = 1};
 }
 
+/* Zeroes the group's gradients and, when run, fills them from loss. */
+static int group_grads(hd_graph *g, hd_node *loss, int group, int run, float **params, float **grads, int64_t *n)
+{
+    int rc = hd_graph_param_range(g, group, params, grads, n);
+    if (rc != HD_OK) return rc;
+    hd_graph_zero_grad(g, group);
+    if (run && ((rc = hd_graph_forward(g, loss)) || (rc = hd_graph_backward(g, loss, group)))) return rc;
+    return HD_OK;
+}
+
 int hd_train_step(hd_graph *g, hd_node *loss, int group, hd_optim *o)
 {
     float *params, *grads;
     int64_t n;
-    int rc = hd_graph_param_range(g, group, &params, &grads, &n);
+    int rc = group_grads(g, loss, group, 1, &params, &grads, &n);
+    return rc != HD_OK ? rc : hd_optim_step(o, params, grads);
+}
+
+int hd_train_step_rows(hd_graph *g, hd_node *loss, int group, hd_optim *o, int64_t local_rows, int64_t global_rows)
+{
+    float *params, *grads;
+    int64_t n;
+    int rc = group_grads(g, loss, group, local_rows > 0, &params, &grads, &n);
     if (rc != HD_OK) return rc;
-    hd_graph_zero_grad(g, group);
-    if ((rc = hd_graph_forward(g, loss)) || (rc = hd_graph_backward(g, loss, group))) return rc;
+    if (local_rows == 0) hd_graph_set_step(g, hd_graph_step(g) + 1); /* as a forward would */
+    if ((rc = hd_dist_mean_grads(grads, n, local_rows, global_rows)) != HD_OK) return rc;
     return hd_optim_step(o, params, grads);
 }
 
@@ -238,18 +256,8 @@ static int history_row(trainer *t, const hd_train_epoch *e)
  * none), the gradients summed over the ranks, the same update everywhere. */
 static int dist_step(trainer *t, int64_t local, int64_t rows)
 {
-    const hd_train_opts *o = t->o;
-    float *params, *grads;
-    int64_t n;
-    int rc = hd_graph_param_range(o->g, HD_ALL, &params, &grads, &n);
-    if (rc != HD_OK) return rc;
-    hd_graph_zero_grad(o->g, HD_ALL);
-    hd_graph_set_rows(o->g, t->rank, t->ranks, rows);
-    if (local > 0 && ((rc = hd_graph_forward(o->g, o->loss)) || (rc = hd_graph_backward(o->g, o->loss, HD_ALL))))
-        return rc;
-    if (local == 0) hd_graph_set_step(o->g, hd_graph_step(o->g) + 1); /* as a forward would */
-    if ((rc = hd_dist_mean_grads(grads, n, local, rows)) != HD_OK) return rc;
-    return hd_optim_step(t->opt, params, grads);
+    hd_graph_set_rows(t->o->g, t->rank, t->ranks, rows);
+    return hd_train_step_rows(t->o->g, t->o->loss, HD_ALL, t->opt, local, rows);
 }
 
 /* One pass over the shuffled rows; *loss gets the mean loss per row. */

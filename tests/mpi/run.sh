@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (docs/distributed.md): 2 ranks against
 # one process at the same global batch, for the trainer's workflows (fit,
-# surrogate, bnn) and the calorimeter generators (wgan-gp, cramer, vae);
+# surrogate, bnn), the calorimeter generators (wgan-gp, cramer, vae), AVO
+# and the DCGAN;
 # resume under MPI bit for bit; a rank that fails ends the job, naming itself.
 # Usage: run.sh path/to/hadron path/to/compare_weights   (an -DHADRON_MPI=ON build)
 #
@@ -74,6 +75,14 @@ for model in wgan-gp cramer vae; do
   one_and_two "gen $model" "$tmp/${model}1" "$tmp/${model}2" checkpoint.safetensors \
     "$hadron" gen train --model "$model" $gen
 done
+
+# AVO: each rank simulates a block of the draws, the discriminator trains data-parallel,
+# the proposal (its means and widths in the history) takes the same steps.
+avo="avo --simulator weinberg --truth 42,0.9 --iterations 10 --pretrain-samples 4096 --disc-samples 2048
+     --threads 1 --optimizer-disc sgd --lr-disc 0.01"
+check "avo: one process" "$hadron" $avo --out "$tmp/avo1"
+check "avo: 2 ranks" mpi "$hadron" $avo --out "$tmp/avo2"
+check "avo: history, 2 ranks as one process" same_history "$tmp/avo1/history.csv" "$tmp/avo2/history.csv" 1e-4
 
 # The DCGAN (Fashion-MNIST, from scripts/setup.sh): its generator's batch norm takes the
 # statistics of the whole global batch over the ranks.  Its zero-initialised biases see

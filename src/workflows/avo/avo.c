@@ -5,7 +5,12 @@
  * softplus(rho)) along the score-function gradient
  *   grad = -mean_d (r_d - b) grad log q(theta_d) + gamma grad H(q),
  * r_d the discriminator's reward of the observations simulated at draw d,
- * b the mean reward (the baseline) or 0. */
+ * b the mean reward (the baseline) or 0.
+ *
+ * Under mpirun (docs/distributed.md) each rank simulates a block of the
+ * draws and the sets are summed over the ranks (the others' rows are 0),
+ * the discriminator trains data-parallel, and every rank takes the same
+ * proposal step from the same rewards; rank 0 writes. */
 #include "avo_internal.h"
 
 #include <math.h>
@@ -59,15 +64,21 @@ static void draw(const proposal *q, hd_rng *rng, int64_t n, double *theta)
             theta[d * q->k + j] = q->psi[j] + width_of(q, j) * (double)hd_rng_normal(rng);
 }
 
-/* Scaled simulated observations at n draws theta (slot picks the counters). */
+/* Scaled simulated observations at n draws theta (slot picks the counters):
+ * draws lo..hi-1 on each rank, then the whole set on every rank. */
 static int simulate(const hd_avo_opts *o, const double *theta, int64_t n, uint64_t slot, float scale, hd_avo_set *out)
 {
-    int64_t size = hd_simulator_obs_size(o->sim);
+    int64_t size = hd_simulator_obs_size(o->sim), row = o->per_draw * size;
+    int64_t rank = hd_dist_rank(), parts = hd_dist_size(), lo = n * rank / parts, hi = n * (rank + 1) / parts;
     out->n = n * o->per_draw;
     out->x = hd_malloc((size_t)(out->n * size) * sizeof(float));
     if (!out->x) return HD_ENOMEM;
-    int rc = hd_simulator_run(o->sim, n, theta, o->per_draw, o->seed, slot << SLOT_BITS, out->x);
-    for (int64_t i = 0; rc == HD_OK && i < out->n * size; i++) out->x[i] *= scale;
+    memset(out->x, 0, (size_t)(out->n * size) * sizeof(float));
+    int rc = hi > lo ? hd_simulator_run(o->sim, hi - lo, theta + lo * o->sim->n_params, o->per_draw, o->seed,
+                                        (slot << SLOT_BITS) + (uint64_t)lo, out->x + lo * row)
+                     : HD_OK;
+    for (int64_t i = lo * row; rc == HD_OK && i < hi * row; i++) out->x[i] *= scale;
+    if (rc == HD_OK && parts > 1) rc = hd_dist_sum_float(out->x, out->n * size);
     return rc;
 }
 
@@ -166,6 +177,9 @@ int hd_avo_check(const hd_avo_opts *o)
         !(o->gamma >= 0) || o->disc_hidden < 1)
         return hd_error(HD_EINVAL, "avo: iterations, observations per draw and counts must be positive, batch >= 2, "
                                    "r1 and gamma >= 0");
+    if (o->batch / 2 < hd_dist_size())
+        return hd_error(HD_EINVAL, "avo: batch %lld has fewer simulated rows than the %d ranks", (long long)o->batch,
+                        hd_dist_size());
     int rc = hd_optim_check(&o->optim_disc);
     if (rc == HD_OK) rc = hd_optim_check(&o->optim_proposal);
     if (rc != HD_OK) return rc;
@@ -259,8 +273,8 @@ static void report(const hd_avo_opts *o, const proposal *q, hd_avo_result *r)
 static int iterate(const hd_avo_opts *o, proposal *q, hd_avo_disc *d, const hd_avo_set *obs, float scale,
                    hd_avo_result *r)
 {
-    hd_avo_history h;
-    int rc = hd_avo_history_open(&h, o);
+    hd_avo_history h = {0};
+    int rc = hd_dist_rank() == 0 ? hd_avo_history_open(&h, o) : HD_OK; /* rank 0 writes */
     double d_loss = NAN, p_loss = NAN, reward = NAN;
     if (rc == HD_OK && o->pretrain_samples > 0 && o->pretrain_epochs > 0) {
         if (o->on_stage) o->on_stage(o->user, "pre-training the discriminator");
@@ -272,6 +286,8 @@ static int iterate(const hd_avo_opts *o, proposal *q, hd_avo_disc *d, const hd_a
         if ((rc = disc_phase(o, q, d, obs, o->disc_samples, 1, SLOT_ITER(it, 0), scale, &d_loss)) ||
             (rc = proposal_phase(o, q, d, it, scale, &p_loss, &reward)))
             break;
+        uint64_t psi = hd_dist_hash(q->psi, sizeof q->psi);
+        if ((rc = hd_dist_same(psi, "the proposal's parameters"))) break;
         report(o, q, r);
         r->iterations = it;
         hd_avo_history_row(&h, o, it, r->mean, r->width, r->derived, d_loss, p_loss, reward);
@@ -318,7 +334,7 @@ int hd_avo_run(const hd_avo_opts *opts, hd_avo_result *r)
         (rc = iterate(o, &q, &d, &obs, scale, r)) == HD_OK &&
         (rc = snapshot(o, &q, SLOT_ITER(o->iterations + 1, 0), scale, &end)) == HD_OK) {
         r->seconds = hd_now() - t0;
-        if ((rc = hd_avo_write_metrics(o, r)) == HD_OK && (rc = hd_avo_plot_convergence(o)) == HD_OK)
+        if (hd_dist_rank() == 0 && (rc = hd_avo_write_metrics(o, r)) == HD_OK && (rc = hd_avo_plot_convergence(o)) == HD_OK)
             rc = hd_avo_plot_data(o, &obs, &start, &end, scale);
     }
     hd_optim_free(q.opt);

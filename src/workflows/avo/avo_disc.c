@@ -90,6 +90,7 @@ int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
     d->kind = o->loss;
     d->r1 = o->r1;
     d->half = o->batch / 2;
+    d->local = hd_dist_rows(d->half);
     d->obs_size = hd_simulator_obs_size(s);
     hd_graph *g = d->g = hd_graph_new(o->seed);
     if (!g) return HD_ENOMEM;
@@ -108,7 +109,7 @@ int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
     d->fake = input(g, "fake", s);
     d->d_real = apply(g, &a, d->real);
     d->d_fake = apply(g, &a, d->fake);
-    if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->half))) return rc;
+    if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->local))) return rc;
     hd_graph_param_range(g, HD_ALL, NULL, NULL, &d->n_params);
     d->opt = hd_optim_new(&o->optim_disc, d->n_params);
     return d->opt ? HD_OK : HD_ENOMEM;
@@ -121,10 +122,12 @@ void hd_avo_disc_free(hd_avo_disc *d)
     memset(d, 0, sizeof *d);
 }
 
-static void copy_rows(float *dst, const hd_avo_set *s, const int64_t *order, int64_t first, int64_t n, int64_t size)
+/* This rank's rows (r, r + P, ...) of the half batch from `first` in order. */
+static void copy_rows(float *dst, const hd_avo_set *s, const int64_t *order, int64_t first, int64_t half, int64_t size)
 {
-    for (int64_t i = 0; i < n; i++)
-        memcpy(dst + i * size, s->x + order[(first + i) % s->n] * size, (size_t)size * sizeof(float));
+    int64_t parts = hd_dist_size();
+    for (int64_t i = hd_dist_rank(), j = 0; i < half; i += parts, j++)
+        memcpy(dst + j * size, s->x + order[(first + i) % s->n] * size, (size_t)size * sizeof(float));
 }
 
 /* One thread for the discriminator; returns the count to restore. */
@@ -149,9 +152,10 @@ int hd_avo_disc_epoch(hd_avo_disc *d, const hd_avo_set *sim, const hd_avo_set *o
     for (int64_t k = 0; rc == HD_OK && k < steps; k++) {
         copy_rows(hd_node_value(d->fake)->data, sim, os, k * d->half, d->half, d->obs_size);
         copy_rows(hd_node_value(d->real)->data, obs, oo, k * d->half, d->half, d->obs_size);
-        if ((rc = hd_train_step(d->g, d->loss, HD_ALL, d->opt))) break;
-        sum += hd_node_scalar(d->loss);
+        if ((rc = hd_train_step_rows(d->g, d->loss, HD_ALL, d->opt, d->local, d->half))) break;
+        sum += hd_node_scalar(d->loss) * (double)d->local / (double)d->half;
     }
+    if (rc == HD_OK) rc = hd_dist_sum_double(&sum, 1); /* the ranks' parts of each batch's loss */
     *loss = steps ? sum / (double)steps : NAN;
     hd_free(os);
     hd_free(oo);
@@ -163,9 +167,9 @@ int hd_avo_disc_reward(hd_avo_disc *d, const hd_avo_set *s, double *reward)
 {
     int threads = single_thread(), rc = HD_OK;
     float *dst = hd_node_value(d->fake)->data;
-    for (int64_t first = 0; rc == HD_OK && first < s->n; first += d->half) {
-        int64_t rows = s->n - first < d->half ? s->n - first : d->half;
-        memset(dst, 0, (size_t)(d->half * d->obs_size) * sizeof(float));
+    for (int64_t first = 0; rc == HD_OK && first < s->n; first += d->local) {
+        int64_t rows = s->n - first < d->local ? s->n - first : d->local;
+        memset(dst, 0, (size_t)(d->local * d->obs_size) * sizeof(float));
         memcpy(dst, s->x + first * d->obs_size, (size_t)(rows * d->obs_size) * sizeof(float));
         if ((rc = hd_graph_forward(d->g, d->d_fake))) break;
         const float *z = hd_node_value(d->d_fake)->data;

@@ -15,6 +15,7 @@ typedef struct {
     hd_node *real, *fake, *d_real, *d_fake, *loss;
     hd_optim *opt;
     int64_t n_params, half, obs_size;
+    int64_t local; /* this rank's rows of each half batch (hd_dist_rows) */
     hd_avo_loss kind;
     float r1;
 } hd_avo_disc;

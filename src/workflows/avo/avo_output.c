@@ -37,6 +37,7 @@ int hd_avo_history_open(hd_avo_history *h, const hd_avo_opts *o)
 void hd_avo_history_row(hd_avo_history *h, const hd_avo_opts *o, int it, const double *mean, const double *width,
                         double derived, double d_loss, double p_loss, double reward)
 {
+    if (!h->f) return; /* not rank 0 */
     fprintf(h->f, "%d", it);
     for (int j = 0; j < h->k; j++) {
         fprintf(h->f, ",%.7g,%.7g,%.7g,%.7g", mean[j], width[j], mean[j] - width[j], mean[j] + width[j]);
