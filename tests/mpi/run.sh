@@ -50,6 +50,7 @@ one_and_two() {
   check "$what: 2 ranks" mpi "$@" --out "$two"
   check "$what: history, 2 ranks as one process" same_history "$one/history.csv" "$two/history.csv" 1e-4
   check "$what: weights, 2 ranks as one process" "$compare" "$one/$weights" "$two/$weights" 1e-4
+  echo "$what: $(tail -1 "$tmp/out")"
 }
 
 sgd="--optimizer sgd --lr 0.01"
