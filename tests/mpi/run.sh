@@ -107,6 +107,12 @@ else
   echo "mpi: no $fashion (scripts/setup.sh installs it); the DCGAN cases are skipped"
 fi
 
+# --enforce takes batch moments, which would be each rank's: refused, not run differently.
+mpi "$hadron" gen train --model wgan-gp $gen --enforce energy --out "$tmp/enf" >"$tmp/enf.out" 2>&1
+rc=$?
+check "gen --enforce on 2 ranks is refused" test "$rc" -ne 0 -a "$rc" -ne 124
+check "and says why" grep -q "enforce is not available under mpirun" "$tmp/enf.out"
+
 # Resume under MPI: rank 0 writes the checkpoint, every rank reads it, and
 # the run goes on as if never stopped (Adam here: its moments resume too).
 check "surrogate, 2 ranks, 6 epochs" mpi "$hadron" surrogate --input "$tmp/hist.npz" --epochs 6 --batch 16 \

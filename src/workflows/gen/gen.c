@@ -80,6 +80,9 @@ int hd_gen_check(const hd_gen_opts *o)
         return hd_error(HD_EINVAL, "gen: --enforce adds to a generator's loss: wgan-gp or cramer, not %s",
                         hd_gen_model_name(o->model));
     int64_t ranks = hd_dist_size(), share = o->model == HD_GEN_CRAMER ? 2 * ranks : ranks;
+    if (o->enforce && ranks > 1) /* its batch moments would be each rank's, not the batch's */
+        return hd_error(HD_EINVAL, "gen: --enforce is not available under mpirun (%lld ranks): its batch moments "
+                                   "would be each rank's (docs/distributed.md)", (long long)ranks);
     if (o->model <= HD_GEN_VAE && o->batch % share)
         return hd_error(HD_EINVAL, "gen: batch %lld over %lld ranks: it must be a multiple of %lld%s", (long long)o->batch,
                         (long long)ranks, (long long)share, o->model == HD_GEN_CRAMER ? " (each rank holds both halves)" : "");
