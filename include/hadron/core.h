@@ -162,7 +162,6 @@ uint64_t hd_mapped_bytes(void);
  * hd_dist_init, there is one rank and these calls do nothing. */
 int hd_dist_init(int *argc, char ***argv); /* MPI_Init unless already initialised */
 void hd_dist_finalize(void);               /* MPI_Finalize, if hd_dist_init started MPI */
-int hd_dist_built(void);                   /* 1 in a build with MPI */
 int hd_dist_rank(void);
 int hd_dist_size(void);
 int hd_dist_sum_float(float *x, int64_t n);   /* in place, over the ranks */
@@ -173,8 +172,6 @@ uint64_t hd_dist_hash(const void *data, size_t bytes); /* FNV-1a, for hd_dist_sa
 void hd_dist_abort(int code); /* ends every rank of a job (MPI_Abort); nothing in one process */
 int64_t hd_part_rows(int64_t rows, int64_t part, int64_t parts); /* rows part, part + parts, ... below rows */
 int64_t hd_dist_rows(int64_t rows); /* this rank's rows of a global batch of `rows` */
-/* This rank's rows (r, r + P, ...) of src[rows][row_len], packed into dst (may be src). */
-void hd_dist_take_rows(float *dst, const float *src, int64_t rows, int64_t row_len);
 /* The gradient of a global batch's mean loss from this rank's gradient of
  * the mean over its local_rows: scaled by local_rows / global_rows, summed
  * over the ranks.  One process: untouched. */

@@ -74,12 +74,12 @@ static int allreduce(void *x, int64_t n, MPI_Datatype type, size_t elem, MPI_Op 
 
 int hd_dist_sum_float(float *x, int64_t n)
 {
-    return hd_dist_size() > 1 ? allreduce(x, n, MPI_FLOAT, sizeof *x, MPI_SUM, "the sum of gradients") : HD_OK;
+    return hd_dist_size() > 1 ? allreduce(x, n, MPI_FLOAT, sizeof *x, MPI_SUM, "a sum over the ranks") : HD_OK;
 }
 
 int hd_dist_sum_double(double *x, int64_t n)
 {
-    return hd_dist_size() > 1 ? allreduce(x, n, MPI_DOUBLE, sizeof *x, MPI_SUM, "the sum of statistics") : HD_OK;
+    return hd_dist_size() > 1 ? allreduce(x, n, MPI_DOUBLE, sizeof *x, MPI_SUM, "a sum over the ranks") : HD_OK;
 }
 
 int hd_dist_same(uint64_t v, const char *what)
@@ -98,8 +98,6 @@ void hd_dist_abort(int code)
     if (active() && hd_dist_size() > 1) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
 }
 
-int hd_dist_built(void) { return 1; }
-
 #else /* one process */
 
 int hd_dist_init(int *argc, char ***argv)
@@ -114,7 +112,6 @@ int hd_dist_sum_float(float *x, int64_t n) { return (void)x, (void)n, HD_OK; }
 int hd_dist_sum_double(double *x, int64_t n) { return (void)x, (void)n, HD_OK; }
 int hd_dist_same(uint64_t v, const char *what) { return (void)v, (void)what, HD_OK; }
 void hd_dist_abort(int code) { (void)code; }
-int hd_dist_built(void) { return 0; }
 
 #endif
 
@@ -124,13 +121,6 @@ int64_t hd_part_rows(int64_t rows, int64_t part, int64_t parts)
 }
 
 int64_t hd_dist_rows(int64_t rows) { return hd_part_rows(rows, hd_dist_rank(), hd_dist_size()); }
-
-void hd_dist_take_rows(float *dst, const float *src, int64_t rows, int64_t row_len)
-{
-    int64_t r = hd_dist_rank(), p = hd_dist_size();
-    for (int64_t i = r, j = 0; i < rows; i += p, j++)
-        memmove(dst + j * row_len, src + i * row_len, (size_t)row_len * sizeof(float));
-}
 
 int hd_dist_mean_grads(float *grads, int64_t n, int64_t local_rows, int64_t global_rows)
 {

@@ -252,7 +252,7 @@ static int epoch_losses(void *user, const hd_train_epoch *e, double *values)
     double sums[6] = {t.loss, t.nll, t.kl, t.mse, (double)m->seen, (double)m->batches}; /* over the ranks */
     int rc = hd_dist_size() > 1 ? hd_dist_sum_double(sums, 6) : HD_OK;
     if (rc != HD_OK) return rc;
-    t = (hd_bnn_losses){sums[0], sums[1], sums[2], sums[3]};
+    t = (hd_bnn_losses){.loss = sums[0], .nll = sums[1], .kl = sums[2], .mse = sums[3]};
     m->seen = (int64_t)sums[4];
     m->batches = (int64_t)sums[5];
     t.loss /= (double)m->batches;
@@ -363,7 +363,8 @@ int hd_bnn_run(const hd_bnn_opts *o, hd_bnn_result *r)
         r->n_val = val.n;
         r->n_test = tst.n;
         if ((rc = build_net(o, &spec, trn.n, &m)) == HD_OK && (rc = fit(o, &spec, &m, &trn, &val, r)) == HD_OK &&
-            hd_dist_rank() == 0 && (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &val, o->samples, &pval)) == HD_OK &&
+            hd_dist_rank() == 0 && /* rank 0 alone saves, predicts and writes */
+            (rc = save_model(o, &spec, &t, &m)) == HD_OK && (rc = predict(&m, &val, o->samples, &pval)) == HD_OK &&
             (rc = hd_bnn_fit_calibration(&val, &t, &pval, &r->calibration)) == HD_OK &&
             (rc = predict(&m, &tst, o->samples, &pred)) == HD_OK) {
             if (o->calibrate) hd_bnn_apply_calibration(&r->calibration, &t, &pred, tst.n);
