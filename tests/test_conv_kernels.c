@@ -4,7 +4,8 @@
  * HD_CONV_CL_MIN_C, strides 1, 2 and 3, kernels 1, 3 and 5 (and non-square),
  * 'valid', 'same' and explicit paddings, odd sizes, 1 x 1 images, and
  * batches split into several chunks (by a small chunk size, and by images
- * large enough for the default one).  Every kernel is checked: the two
+ * large enough for the default one), and the direct stride-1 kernels
+ * (conv_direct.c) at the AVO discriminator's shapes.  Every kernel is checked: the two
  * forwards, the three backwards (each output alone and both together, added
  * into what was there) and the bias gradient.  BLAS sums in another order
  * than the reference, so values agree within a tolerance, not bit for bit.
@@ -302,6 +303,18 @@ static const kcase cases[] = {
     /* ... and images too large for two per default chunk */
     {"cl C8 64x64 k5 same, default chunks", 3, 8, 64, 64, 4, 5, 5, 1, 1, SAME, 0, 0, 0, 0, 0, 3},
     {"cf C1 205x203 k5 same, default chunks", 2, 1, 205, 203, 3, 5, 5, 1, 1, SAME, 0, 0, 0, 0, 0, 2},
+    /* direct kernels (hd_conv_direct_ok: stride 1, grids at least HD_CONV_DIRECT_MIN_W wide):
+     * the AVO discriminator's layers, odd widths and channel counts, kernels
+     * 5 x 5 (row taps), 2 x 4 (single taps) and 1 x 1, rows longer than 32,
+     * and an explicit padding wider than the kernel (negative pads for dimage) */
+    {"direct C1 32x32 k3 same G8 (AVO conv0)", 3, 1, 32, 32, 8, 3, 3, 1, 1, SAME, 0, 0, 0, 0, 0, 1},
+    {"direct C8 16x16 k3 same G12 (AVO conv1)", 2, 8, 16, 16, 12, 3, 3, 1, 1, SAME, 0, 0, 0, 0, 0, 1},
+    {"direct C12 8x8 k3 same G16 (AVO conv2)", 3, 12, 8, 8, 16, 3, 3, 1, 1, SAME, 0, 0, 0, 0, 0, 1},
+    {"direct C3 13x11 k5 same G5", 2, 3, 13, 11, 5, 5, 5, 1, 1, SAME, 0, 0, 0, 0, 0, 1},
+    {"direct C2 10x20 k2x4 valid G3", 2, 2, 10, 20, 3, 2, 4, 1, 1, VALID, 0, 0, 0, 0, 0, 1},
+    {"direct C5 7x9 k1 G7", 2, 5, 7, 9, 7, 1, 1, 1, 1, VALID, 0, 0, 0, 0, 0, 1},
+    {"direct C2 6x41 k3 same G3 (a row of 6 vectors)", 2, 2, 6, 41, 3, 3, 3, 1, 1, SAME, 0, 0, 0, 0, 0, 1},
+    {"direct explicit pt3 pl4, C3 6x7", 2, 3, 6, 7, 4, 3, 3, 1, 1, EXPLICIT, 3, 4, 9, 10, 0, 1},
 };
 
 static void test_fast_against_naive(void **state)
@@ -323,6 +336,20 @@ static void test_layouts_covered(void **state)
     if (!below || !at) fail_msg("no case with C = HD_CONV_CL_MIN_C - 1 or = HD_CONV_CL_MIN_C (%d)", HD_CONV_CL_MIN_C);
 }
 
+/* The direct kernels are used by the table's stride-1 cases at and above
+ * HD_CONV_DIRECT_MIN_W, the im2col kernels by those below it. */
+static void test_direct_covered(void **state)
+{
+    (void)state;
+    int direct = 0, narrow = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hd_conv_geom g = geom_of(&cases[i]);
+        if (hd_conv_direct_ok(&g)) direct++;
+        else if (g.sh == 1 && g.sw == 1 && g.ow < HD_CONV_DIRECT_MIN_W) narrow++;
+    }
+    if (direct < 8 || narrow < 3) fail_msg("%d direct and %d narrow stride-1 cases", direct, narrow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_reference_adjoints),
         cmocka_unit_test(test_fast_against_naive),
         cmocka_unit_test(test_layouts_covered),
+        cmocka_unit_test(test_direct_covered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

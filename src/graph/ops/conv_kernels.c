@@ -341,8 +341,12 @@ static int64_t pass_layout(const geom *g, int64_t batch, pass *s, int64_t off[5]
 int64_t hd_conv_aux_floats(const geom *g, int64_t batch)
 {
     pass s;
-    int64_t off[5];
-    return pass_layout(g, batch, &s, off);
+    int64_t off[5], n = pass_layout(g, batch, &s, off);
+    if (hd_conv_direct_ok(g)) {
+        int64_t d = hd_conv_direct_aux_floats(g, batch);
+        if (d > n) n = d;
+    }
+    return n;
 }
 
 int64_t hd_conv_chunk(const geom *g, int64_t batch)
@@ -461,6 +465,10 @@ void hd_conv_bias_grad(const float *dy, int64_t B, int64_t ch, int64_t P, float 
 void hd_conv_fwd_grid(const geom *g, int64_t B, const float *image, const float *w, const float *bias, float *grid,
                       float *aux)
 {
+    if (hd_conv_direct_ok(g)) {
+        hd_conv_direct_fwd(g, B, image, w, bias, grid, aux);
+        return;
+    }
     pass s = pass_begin(g, B, aux, w, NULL);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;
@@ -486,6 +494,10 @@ void hd_conv_bwd_grid(const geom *g, int64_t B, const float *image, const float 
                       float *dimage, float *dw, float *aux)
 {
     if (!dimage && !dw) return;
+    if (hd_conv_direct_ok(g)) {
+        hd_conv_direct_bwd(g, B, image, w, dgrid, dimage, dw, aux);
+        return;
+    }
     pass s = pass_begin(g, B, aux, w, dw);
     for (int64_t b0 = 0; b0 < B; b0 += s.nb) {
         int64_t m = B - b0 < s.nb ? B - b0 : s.nb;

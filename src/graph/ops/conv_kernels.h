@@ -21,6 +21,10 @@
 
 #define HD_CONV_COL_FLOATS (1 << 20) /* 4 MB of im2col columns per chunk of the batch */
 #define HD_CONV_CL_MIN_C 8            /* image channels from which the channels-last layout is used */
+#ifndef HD_CONV_DIRECT_MAX_K /* (bench/conv_direct.sh builds with 0) */
+#define HD_CONV_DIRECT_MAX_K 144 /* C kh kw and G kh kw up to which stride-1 conv2d runs direct */
+#endif
+#define HD_CONV_DIRECT_MIN_W 8     /* ... and grid widths from which it does */
 
 typedef struct {
     int64_t c, h, w;   /* image side */
@@ -58,6 +62,20 @@ void hd_conv_bwd_dw(const hd_conv_geom *g, int64_t B, const float *image, const 
                     float *dimage, float *dgrid, float *aux);
 /* db[k] += the sum of dy [B, ch, P] over the batch and the P positions of channel k. */
 void hd_conv_bias_grad(const float *dy, int64_t B, int64_t ch, int64_t P, float *db);
+
+/* ---- direct kernels (conv_direct.c): conv2d at stride 1 with few channels ----------
+ * hd_conv_fwd_grid and hd_conv_bwd_grid use them where hd_conv_direct_ok;
+ * aux then needs hd_conv_direct_aux_floats(g, B) floats (hd_conv_aux_floats
+ * counts them in). */
+
+int hd_conv_direct_ok(const hd_conv_geom *g);
+int64_t hd_conv_direct_aux_floats(const hd_conv_geom *g, int64_t batch);
+/* grid = K_w image + bias[G] (bias may be NULL). */
+void hd_conv_direct_fwd(const hd_conv_geom *g, int64_t B, const float *image, const float *w, const float *bias,
+                        float *grid, float *aux);
+/* dimage += K_w^T dgrid, dw += dgrid (x) image; a NULL output is skipped. */
+void hd_conv_direct_bwd(const hd_conv_geom *g, int64_t B, const float *image, const float *w, const float *dgrid,
+                        float *dimage, float *dw, float *aux);
 
 /* ---- the naive reference (conv_ref.c): direct loops, double sums, no scratch ---- */
 

@@ -7,10 +7,11 @@
  * the gradient with respect to the observed batch is part of the graph
  * (hd_gradient_penalty), and backpropagation differentiates it.
  *
- * The network is small and its batches are 16 + 16 rows: on two cores a
- * step takes twice as long on two threads as on one (OpenMP and OpenBLAS
- * overheads), so training and evaluation run on one thread while the
- * simulator runs on all of them. */
+ * Both halves of a batch go through the network as one stacked batch of
+ * 2 x 16 rows (simulated, then observed), so each op runs once per step on
+ * twice the rows; per-row signs and masks select each half's terms.  The
+ * convolutions are direct at stride 1 (conv_direct.c) and split over the
+ * samples, so the step uses every thread, with the same sums at any count. */
 #include "avo_internal.h"
 
 #include <math.h>
@@ -70,17 +71,29 @@ static hd_node *input(hd_graph *g, const char *name, const hd_simulator *s)
 
 static hd_node *mean_of(hd_graph *g, hd_node *x) { return hd_mean(g, x, HD_AXIS_ALL); }
 
+/* The seed's loss over the stacked batch, each half's mean as its own:
+ * BCE mean softplus(-D(real)) + mean softplus(D(fake)) = 2 mean softplus(-s D),
+ * the critic's mean D(fake) - mean D(real) = -2 mean s D, and R1 on the
+ * observed rows, whose mean over the stacked batch is half its own. */
 static int build_loss(hd_avo_disc *d)
 {
     hd_graph *g = d->g;
-    if (d->kind == HD_AVO_BCE)
-        d->loss = hd_add(g, mean_of(g, hd_softplus(g, hd_scale(g, d->d_real, -1.0f))),
-                         mean_of(g, hd_softplus(g, d->d_fake)));
-    else
-        d->loss = hd_sub(g, mean_of(g, d->d_fake), mean_of(g, d->d_real));
+    hd_node *sd = hd_mul(g, d->sign, d->out);
+    if (d->kind == HD_AVO_BCE) d->loss = hd_scale(g, mean_of(g, hd_softplus(g, hd_scale(g, sd, -1.0f))), 2.0f);
+    else d->loss = hd_scale(g, mean_of(g, sd), -2.0f);
     if (d->r1 > 0)
-        d->loss = hd_add(g, d->loss, hd_scale(g, hd_gradient_penalty(g, d->d_real, d->real, 0.0f), 0.5f * d->r1));
+        d->loss = hd_add(g, d->loss, hd_scale(g, hd_gradient_penalty(g, hd_mul(g, d->real, d->out), d->x, 0.0f), d->r1));
     return d->loss ? HD_OK : HD_EINVAL;
+}
+
+/* sign = -1 on the simulated rows, +1 on the observed; real = 0, 1. */
+static void fill_halves(hd_avo_disc *d)
+{
+    float *s = hd_node_value(d->sign)->data, *r = hd_node_value(d->real)->data;
+    for (int64_t i = 0; i < 2 * d->local; i++) {
+        s[i] = i < d->local ? -1.0f : 1.0f;
+        r[i] = i < d->local ? 0.0f : 1.0f;
+    }
 }
 
 int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
@@ -105,11 +118,12 @@ int hd_avo_disc_build(hd_avo_disc *d, const hd_avo_opts *o)
         rc = mlp_init(g, &a, d->obs_size, o->disc_hidden);
     }
     if (rc != HD_OK) return rc;
-    d->real = input(g, "real", s);
-    d->fake = input(g, "fake", s);
-    d->d_real = apply(g, &a, d->real);
-    d->d_fake = apply(g, &a, d->fake);
-    if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, d->local))) return rc;
+    d->x = input(g, "x", s);
+    d->sign = hd_input(g, "sign", 2, (int64_t[]){HD_BATCH, 1});
+    d->real = hd_input(g, "real", 2, (int64_t[]){HD_BATCH, 1});
+    d->out = apply(g, &a, d->x);
+    if ((rc = build_loss(d)) || (rc = hd_graph_compile(g)) || (rc = hd_graph_set_batch(g, 2 * d->local))) return rc;
+    fill_halves(d);
     hd_graph_param_range(g, HD_ALL, NULL, NULL, &d->n_params);
     d->opt = hd_optim_new(&o->optim_disc, d->n_params);
     return d->opt ? HD_OK : HD_ENOMEM;
@@ -130,28 +144,20 @@ static void copy_rows(float *dst, const hd_avo_set *s, const int64_t *order, int
         memcpy(dst + j * size, s->x + order[(first + i) % s->n] * size, (size_t)size * sizeof(float));
 }
 
-/* One thread for the discriminator; returns the count to restore. */
-static int single_thread(void)
-{
-    int threads = hd_get_threads();
-    hd_set_threads(1);
-    return threads;
-}
-
 int hd_avo_disc_epoch(hd_avo_disc *d, const hd_avo_set *sim, const hd_avo_set *obs, hd_rng *rng, double *loss)
 {
-    int threads = single_thread();
     int64_t *os = hd_malloc((size_t)sim->n * sizeof(int64_t)), *oo = hd_malloc((size_t)obs->n * sizeof(int64_t));
     int rc = os && oo ? HD_OK : HD_ENOMEM;
     int64_t steps = sim->n / d->half;
+    float *x = hd_node_value(d->x)->data;
     double sum = 0;
     if (rc == HD_OK) {
         hd_rng_permutation(rng, sim->n, os);
         hd_rng_permutation(rng, obs->n, oo);
     }
     for (int64_t k = 0; rc == HD_OK && k < steps; k++) {
-        copy_rows(hd_node_value(d->fake)->data, sim, os, k * d->half, d->half, d->obs_size);
-        copy_rows(hd_node_value(d->real)->data, obs, oo, k * d->half, d->half, d->obs_size);
+        copy_rows(x, sim, os, k * d->half, d->half, d->obs_size);
+        copy_rows(x + d->local * d->obs_size, obs, oo, k * d->half, d->half, d->obs_size);
         if ((rc = hd_train_step_rows(d->g, d->loss, HD_ALL, d->opt, d->local, d->half))) break;
         sum += hd_node_scalar(d->loss) * (double)d->local / (double)d->half;
     }
@@ -159,23 +165,22 @@ int hd_avo_disc_epoch(hd_avo_disc *d, const hd_avo_set *sim, const hd_avo_set *o
     *loss = steps ? sum / (double)steps : NAN;
     hd_free(os);
     hd_free(oo);
-    hd_set_threads(threads);
     return rc;
 }
 
 int hd_avo_disc_reward(hd_avo_disc *d, const hd_avo_set *s, double *reward)
 {
-    int threads = single_thread(), rc = HD_OK;
-    float *dst = hd_node_value(d->fake)->data;
-    for (int64_t first = 0; rc == HD_OK && first < s->n; first += d->local) {
-        int64_t rows = s->n - first < d->local ? s->n - first : d->local;
-        memset(dst, 0, (size_t)(d->local * d->obs_size) * sizeof(float));
+    int rc = HD_OK;
+    const int64_t rows_per = 2 * d->local;
+    float *dst = hd_node_value(d->x)->data;
+    for (int64_t first = 0; rc == HD_OK && first < s->n; first += rows_per) {
+        int64_t rows = s->n - first < rows_per ? s->n - first : rows_per;
+        memset(dst, 0, (size_t)(rows_per * d->obs_size) * sizeof(float));
         memcpy(dst, s->x + first * d->obs_size, (size_t)(rows * d->obs_size) * sizeof(float));
-        if ((rc = hd_graph_forward(d->g, d->d_fake))) break;
-        const float *z = hd_node_value(d->d_fake)->data;
+        if ((rc = hd_graph_forward(d->g, d->out))) break;
+        const float *z = hd_node_value(d->out)->data;
         for (int64_t i = 0; i < rows; i++)
             reward[first + i] = d->kind == HD_AVO_BCE ? 1.0 / (1.0 + exp(-(double)z[i])) : (double)z[i];
     }
-    hd_set_threads(threads);
     return rc;
 }

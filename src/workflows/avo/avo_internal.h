@@ -12,10 +12,10 @@ typedef struct { float *x; int64_t n; } hd_avo_set;
  * for vectors, its losses, the R1 penalty and Adam. */
 typedef struct {
     hd_graph *g;
-    hd_node *real, *fake, *d_real, *d_fake, *loss;
+    hd_node *x, *sign, *real, *out, *loss; /* x: simulated rows, then observed; sign -1 / +1, real 0 / 1 */
     hd_optim *opt;
     int64_t n_params, half, obs_size;
-    int64_t local; /* this rank's rows of each half batch (hd_dist_rows) */
+    int64_t local; /* this rank's rows of each half batch (hd_dist_rows): x holds 2 local */
     hd_avo_loss kind;
     float r1;
 } hd_avo_disc;
