@@ -17,7 +17,7 @@
  * same order at every thread count. */
 #include "conv_kernels.h"
 
-#include "ops_common.h" /* HD_PAR_MIN */
+#include "ops_common.h" /* HD_PAR_MIN, pad16 */
 
 #include <string.h>
 
@@ -48,7 +48,6 @@ static inline v8 fma8(v8 a, v8 b, v8 c)
 static inline v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
 
 static int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
-static int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
 int hd_conv_direct_ok(const geom *g)
 {

@@ -21,14 +21,13 @@
  * lives in the caller's aux buffer. */
 #include "conv_kernels.h"
 
-#include "ops_common.h" /* HD_PAR_MIN */
+#include "ops_common.h" /* HD_PAR_MIN, pad16 */
 
 #include <cblas.h>
 #include <string.h>
 
 typedef hd_conv_geom geom;
 
-static int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /* ---- layout changes ------------------------------------------------------------ */
 

@@ -71,7 +71,6 @@ typedef struct {
     float *ka, *kb, *kc;         /* per-channel coefficients of the elementwise pass */
 } bn_work;
 
-static int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /* The number of ranks whose rows make up the batch statistics: 1 unless the
  * graph holds an equal part of a larger batch (an unequal last batch keeps

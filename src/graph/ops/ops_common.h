@@ -12,6 +12,9 @@
 void hd_no_backward(hd_graph *g, hd_node *n);
 int hd_zero_vjp(hd_graph *g, hd_node *n, int i, hd_node *gy, hd_node **gx);
 
+/* n rounded up to 16 floats: 64-byte aligned offsets in an aux buffer. */
+static inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
+
 static inline int64_t numel_of(const hd_node *n) { return hd_tensor_numel(&n->val); }
 
 /* Output shape = input shape (unary ops). */
