@@ -132,6 +132,18 @@ if [ ${#calo_cases[@]} -gt 0 ]; then
             "numpy_us is null" >&2
     fi
 fi
+# Peak RSS of each process (GNU time's %M), added to its JSON lines as
+# FIELD; without /usr/bin/time the lines go out as they are.
+rss_file=$(mktemp)
+trap 'rm -f "$rss_file"' EXIT
+with_rss() { # FIELD command ...
+    local field=$1 out kb
+    shift
+    if [ ! -x /usr/bin/time ]; then "$@"; return; fi
+    out=$(/usr/bin/time -f %M -o "$rss_file" "$@") || return
+    kb=$(tail -n 1 "$rss_file")
+    printf '%s\n' "$out" | sed "/^{/ s/}\$/,\"$field\":$((kb / 1024))}/"
+}
 hadron_out="" torch_out=""
 for c in $configs; do
     case $c in
@@ -143,7 +155,7 @@ for c in $configs; do
     *) bin=$build/bench/bench_dense py=torch_dense.py ;;
     esac
     case $c in calo_*) calo_files "$c" ;; esac
-    hadron_out+=$("$bin" --threads "$threads" --time "$budget" "$c")$'\n'
+    hadron_out+=$(with_rss hadron_rss_mb "$bin" --threads "$threads" --time "$budget" "$c")$'\n'
     if [ "$py" = numpy_calo.py ]; then
         case $c in
         calo_features_*)
@@ -159,7 +171,7 @@ for c in $configs; do
         # PyTorch with torch.set_num_threads($threads) and OpenBLAS on 1 thread and on
         # $threads (its ops and its BLAS calls thread separately); the join keeps the faster.
         for ob in $(printf '%s\n' 1 "$threads" | sort -u); do
-            if t=$(OPENBLAS_NUM_THREADS=$ob "$torch_py" "$here/$py" --threads "$threads" --time "$budget" "$c"); then
+            if t=$(OPENBLAS_NUM_THREADS=$ob with_rss torch_rss_mb "$torch_py" "$here/$py" --threads "$threads" --time "$budget" "$c"); then
                 torch_out+=$(printf '%s\n' "$t" | sed "s/}\$/,\"openblas_threads\":$ob}/")$'\n'
             else
                 echo "run.sh: note: $py failed on $c with OPENBLAS_NUM_THREADS=$ob" >&2

@@ -63,6 +63,10 @@ typedef struct hd_op {
 } hd_op;
 
 extern const hd_op *const hd_ops[HD_OP_COUNT];
+/* 1 where an op's aux is scratch within one forward or backward call,
+ * nothing kept from one call to the next: all such nodes of a graph share
+ * one buffer (a graph runs its ops one at a time). */
+extern const unsigned char hd_op_aux_scratch[HD_OP_COUNT];
 
 /* Op parameters, copied into the node before its shape rule runs. */
 typedef struct { int64_t i[HD_OP_IPARAMS]; float f[2]; } hd_op_args;

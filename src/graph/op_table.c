@@ -11,3 +11,7 @@ const hd_op *const hd_ops[HD_OP_COUNT] = {
 #include "op_list.h"
 #undef HD_OP
 };
+
+/* The convolutions' im2col columns, padded planes and packed weights. */
+const unsigned char hd_op_aux_scratch[HD_OP_COUNT] = {
+    [HD_OP_CONV2D] = 1, [HD_OP_CONV_TRANSPOSE2D] = 1, [HD_OP_CONV_DW] = 1};

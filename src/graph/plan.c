@@ -100,19 +100,37 @@ static void concrete_shape(const hd_node *n, int64_t batch, int64_t *shape)
     for (int i = 0; i < n->ndim; i++) shape[i] = n->shape[i] == HD_BATCH ? batch : n->shape[i];
 }
 
-/* Bytes of activation memory node n needs; concrete shapes already set. */
+/* Floats of node n's aux: its own (kept between calls) or its share of the
+ * graph's one scratch buffer; concrete shapes already set. */
+static size_t aux_of(const hd_node *n, int scratch)
+{
+    const hd_op *op = hd_ops[n->op];
+    return op->aux_floats && !hd_op_aux_scratch[n->op] == !scratch ? (size_t)op->aux_floats(n) : 0;
+}
+
+/* Bytes of activation memory node n needs besides the shared scratch. */
 static size_t node_bytes(const hd_node *n)
 {
     size_t numel = (size_t)hd_tensor_numel(&n->val);
-    size_t total = padded(numel) * (n->grad_capable ? 2 : 1);
-    if (hd_ops[n->op]->aux_floats) total += padded(hd_ops[n->op]->aux_floats(n));
+    size_t total = padded(numel) * (n->grad_capable ? 2 : 1) + padded(aux_of(n, 0));
     return total * sizeof(float);
+}
+
+/* The largest scratch any node needs, in floats. */
+static size_t scratch_floats(const hd_graph *g)
+{
+    size_t most = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->is_param && aux_of(g->nodes[i], 1) > most) most = aux_of(g->nodes[i], 1);
+    return most;
 }
 
 /* Points val, grad and aux of every non-param node into the arena. */
 static void assign_buffers(hd_graph *g)
 {
     hd_arena_reset(g->act);
+    size_t most = scratch_floats(g);
+    float *scratch = most ? hd_arena_alloc(g->act, most * sizeof(float)) : NULL;
     for (int i = 0; i < g->n_nodes; i++) {
         hd_node *n = g->nodes[i];
         if (n->is_param) continue;
@@ -120,9 +138,8 @@ static void assign_buffers(hd_graph *g)
         n->val.data = hd_arena_alloc(g->act, bytes);
         n->grad = hd_tensor_view(n->grad_capable ? hd_arena_alloc(g->act, bytes) : NULL, n->val.ndim,
                                  n->val.shape);
-        n->aux = NULL;
-        if (hd_ops[n->op]->aux_floats)
-            n->aux = hd_arena_alloc(g->act, (size_t)hd_ops[n->op]->aux_floats(n) * sizeof(float));
+        size_t own = aux_of(n, 0);
+        n->aux = own ? hd_arena_alloc(g->act, own * sizeof(float)) : aux_of(n, 1) ? scratch : NULL;
     }
 }
 
@@ -139,6 +156,7 @@ int hd_graph_set_batch(hd_graph *g, int64_t batch)
         n->val = hd_tensor_view(NULL, n->ndim, shape);
         need += node_bytes(n);
     }
+    need += padded(scratch_floats(g)) * sizeof(float);
     if (!g->act || need > hd_arena_capacity(g->act)) {
         hd_arena *act = hd_arena_new(need ? need : 64);
         if (!act) {
