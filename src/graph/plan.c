@@ -105,7 +105,8 @@ static void concrete_shape(const hd_node *n, int64_t batch, int64_t *shape)
 static size_t aux_of(const hd_node *n, int scratch)
 {
     const hd_op *op = hd_ops[n->op];
-    return op->aux_floats && !hd_op_aux_scratch[n->op] == !scratch ? (size_t)op->aux_floats(n) : 0;
+    int shared = hd_op_aux_scratch[n->op] != 0;
+    return op->aux_floats && shared == (scratch != 0) ? (size_t)op->aux_floats(n) : 0;
 }
 
 /* Bytes of activation memory node n needs besides the shared scratch. */
