@@ -102,6 +102,10 @@ static hd_node *c_gauss(ctx *c)
 {
     return hd_gaussian_nll_loss(c->g, IN(ANY, B, D0), IN(ANY, B, D0), IN(ANY, B, D0));
 }
+static hd_node *c_mixture(ctx *c)
+{
+    return hd_mixture_nll_loss(c->g, IN(ANY, B, D0, 3 * D1), IN(ANY, B, D0), IN(POS, B, D0));
+}
 static hd_node *c_conv2d_same(ctx *c)
 {
     return hd_conv2d(c->g, IN(ANY, B, D0, D1 + 3, D2 + 4), IN(ANY, D1, D0, 3, 3), IN(ANY, D1), 1, 1, HD_PAD_SAME);
@@ -300,6 +304,7 @@ static const grad_case cases[] = {
     {"binomial_nll_loss", HD_OP_BINOMIAL_NLL, c_binomial, 1e-3, 1e-2, 2e-4},
     {"softmax_cross_entropy_loss", HD_OP_SOFTMAX_CE, c_softmax_ce, 1e-3, 1e-2, 2e-4},
     {"gaussian_nll_loss", HD_OP_GAUSSIAN_NLL, c_gauss, 1e-3, 1e-2, 2e-4},
+    {"mixture_nll_loss (K 1-4)", HD_OP_MIXTURE_NLL, c_mixture, 1e-3, 1e-2, 2e-4},
     {"conv2d same 3x3 + bias", HD_OP_CONV2D, c_conv2d_same, 1e-1, 1e-2, 2e-3},
     {"conv2d same 4x3 stride (2,1)", HD_OP_CONV2D, c_conv2d_same_s2, 1e-1, 1e-2, 2e-3},
     {"conv2d valid 3x2 stride 2 + bias", HD_OP_CONV2D, c_conv2d_valid, 1e-1, 1e-2, 2e-3},

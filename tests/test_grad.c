@@ -107,12 +107,45 @@ static void test_stop_grad_blocks(void **state)
     hd_graph_free(g);
 }
 
+/* mixture_nll's value: one component is the Gaussian NLL with logvar 2 s;
+ * two equal components (any equal logits) are one; a weight scales it. */
+static float mixture_value(int k, const float *params, float t, float w)
+{
+    hd_graph *g = hd_graph_new(1);
+    hd_node *p = hd_input(g, "p", 2, (int64_t[]){1, 3 * k}), *tt = hd_input(g, "t", 1, (int64_t[]){1}),
+            *ww = hd_input(g, "w", 1, (int64_t[]){1});
+    hd_node *y = hd_mixture_nll_loss(g, p, tt, ww);
+    assert_non_null(y);
+    assert_int_equal(hd_graph_compile(g), HD_OK);
+    assert_int_equal(hd_graph_set_batch(g, 1), HD_OK);
+    memcpy(p->val.data, params, (size_t)(3 * k) * sizeof(float));
+    tt->val.data[0] = t;
+    ww->val.data[0] = w;
+    assert_int_equal(hd_graph_forward(g, y), HD_OK);
+    float v = y->val.data[0];
+    hd_graph_free(g);
+    return v;
+}
+
+static void test_mixture_values(void **state)
+{
+    (void)state;
+    const float m = 0.3f, s = -0.4f, t = 1.1f;
+    double r = (t - m) / exp(s), gauss = 0.5 * (2 * s + r * r);
+    assert_float_equal(mixture_value(1, (float[]){0.7f, m, s}, t, 1.0f), gauss, 1e-6);
+    assert_float_equal(mixture_value(2, (float[]){-1.0f, -1.0f, m, m, s, s}, t, 1.0f), gauss, 1e-6);
+    assert_float_equal(mixture_value(1, (float[]){0.0f, m, s}, t, 2.5f), 2.5 * gauss, 1e-5);
+    /* a far component of weight 1/2 adds log 2 */
+    assert_float_equal(mixture_value(2, (float[]){0.0f, 0.0f, m, 40.0f, s, s}, t, 1.0f), gauss + log(2.0), 1e-5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_op_has_a_case),
         cmocka_unit_test(test_all_ops),
         cmocka_unit_test(test_stop_grad_blocks),
+        cmocka_unit_test(test_mixture_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,11 @@ hd_node *hd_bce_logits_loss(hd_graph *g, hd_node *logits, hd_node *target); /* s
 hd_node *hd_binomial_nll_loss(hd_graph *g, hd_node *logits, hd_node *k, hd_node *n);
 /* Gaussian NLL, constant dropped: 0.5 (logvar + (t - mean)^2 exp(-logvar)). */
 hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_node *target);
+/* Gaussian-mixture NLL, constant dropped, weighted, mean over target's elements:
+ * params [..., 3K] holds, per element of target [...], K weight logits, K means
+ * and K log sigmas (K <= 64); weight has target's shape (a 0/1 mask, say):
+ * mean of -w log sum_k softmax_k N(t; m_k, exp(2 s_k)).  No second order. */
+hd_node *hd_mixture_nll_loss(hd_graph *g, hd_node *params, hd_node *target, hd_node *weight);
 /* Softmax cross-entropy of logits [N, C] against target [N, C] (one-hot or
  * probabilities), mean over the N rows: -sum_c t_c log softmax(z)_c, as
  * PyTorch's CrossEntropyLoss with probability targets. */

@@ -65,3 +65,5 @@ HD_OP(PAD, pad)
 HD_OP(ONES_LIKE, ones_like)
 HD_OP(CONV_DW, conv_dw)
 HD_OP(MAX_POOL_GRAD, max_pool_grad)
+/* added for the mixture density networks of hadron gen */
+HD_OP(MIXTURE_NLL, mixture_nll)

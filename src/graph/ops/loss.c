@@ -132,6 +132,95 @@ hd_node *hd_gaussian_nll_loss(hd_graph *g, hd_node *mean, hd_node *logvar, hd_no
     return hd_node_add(g, HD_OP_GAUSSIAN_NLL, 3, in, NULL);
 }
 
+/* mixture_nll: params [..., 3K] (K weight logits, K means, K log sigmas per
+ * target element), target t [...] and weight w [...]: the mean over the
+ * elements of w * -log sum_k softmax(logits)_k N(t; m_k, e^(s_k)), the
+ * constant 0.5 log(2 pi) dropped.  With a_k = log softmax_k - r_k^2 / 2 - s_k,
+ * r_k = (t - m_k) e^(-s_k) and the responsibilities g_k = e^(a_k - lse(a)),
+ * the partials are softmax_k - g_k, -g_k r_k e^(-s_k), g_k (1 - r_k^2) and
+ * sum_k g_k r_k e^(-s_k) for t (times w); nll for w.  In double, per element. */
+#define MIX_MAX_K 64
+
+static int shape_mixture_nll(hd_node *n)
+{
+    const hd_node *p = n->in[0], *t = n->in[1], *w = n->in[2];
+    if (!same_shape(t, w)) return hd_shape_error2(n, t, w, "must be equal (target and weight)");
+    int ok = p->ndim == t->ndim + 1 && p->shape[p->ndim - 1] % 3 == 0 && p->shape[p->ndim - 1] >= 3 &&
+             p->shape[p->ndim - 1] <= 3 * MIX_MAX_K;
+    for (int i = 0; ok && i < t->ndim; i++) ok = p->shape[i] == t->shape[i];
+    if (!ok) return hd_shape_error2(n, p, t, "do not match (params [..., 3K], K 1..64, for target [...])");
+    n->ndim = 0;
+    return HD_OK;
+}
+
+/* The element's nll; d (3K + 1 partials, target last) when not NULL. */
+static double mixture_elem(const float *p, int k, double t, float *d)
+{
+    double a[MIX_MAX_K], r[MIX_MAX_K], wmax = -INFINITY, wsum = 0, amax = -INFINITY, asum = 0;
+    for (int j = 0; j < k; j++) wmax = fmax(wmax, (double)p[j]);
+    for (int j = 0; j < k; j++) wsum += exp((double)p[j] - wmax);
+    double lnorm = wmax + log(wsum);
+    for (int j = 0; j < k; j++) {
+        r[j] = (t - (double)p[k + j]) * exp(-(double)p[2 * k + j]);
+        a[j] = (double)p[j] - lnorm - 0.5 * r[j] * r[j] - (double)p[2 * k + j];
+        amax = fmax(amax, a[j]);
+    }
+    for (int j = 0; j < k; j++) asum += exp(a[j] - amax);
+    double lse = amax + log(asum);
+    if (d) {
+        double dt = 0;
+        for (int j = 0; j < k; j++) {
+            double gam = exp(a[j] - lse), is = exp(-(double)p[2 * k + j]);
+            d[j] = (float)(exp((double)p[j] - lnorm) - gam);
+            d[k + j] = (float)(-gam * r[j] * is);
+            d[2 * k + j] = (float)(gam * (1 - r[j] * r[j]));
+            dt += gam * r[j] * is;
+        }
+        d[3 * k] = (float)dt;
+    }
+    return -lse;
+}
+
+static void mixture_nll_fwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    const hd_node *p = n->in[0];
+    int k = (int)(p->val.shape[p->ndim - 1] / 3);
+    int64_t len = numel_of(n->in[1]);
+    double total = 0;
+    for (int64_t i = 0; i < len; i++) {
+        double w = n->in[2]->val.data[i];
+        if (w != 0) total += w * mixture_elem(p->val.data + i * 3 * k, k, n->in[1]->val.data[i], NULL);
+    }
+    n->val.data[0] = (float)(total / (double)len);
+}
+
+static void mixture_nll_bwd(hd_graph *g, hd_node *n)
+{
+    (void)g;
+    hd_node *p = n->in[0], *t = n->in[1], *w = n->in[2];
+    int k = (int)(p->val.shape[p->ndim - 1] / 3);
+    int64_t len = numel_of(t);
+    float scale = n->grad.data[0] / (float)len, d[3 * MIX_MAX_K + 1];
+    for (int64_t i = 0; i < len; i++) {
+        float wi = w->val.data[i];
+        if (wi == 0 && !w->needs_grad) continue;
+        double nll = mixture_elem(p->val.data + i * 3 * k, k, t->val.data[i], d);
+        if (w->needs_grad) w->grad.data[i] += scale * (float)nll;
+        if (p->needs_grad)
+            for (int j = 0; j < 3 * k; j++) p->grad.data[i * 3 * k + j] += scale * wi * d[j];
+        if (t->needs_grad) t->grad.data[i] += scale * wi * d[3 * k];
+    }
+}
+
+const hd_op hd_op_mixture_nll = {"mixture_nll_loss", shape_mixture_nll, mixture_nll_fwd, mixture_nll_bwd, NULL, NULL};
+
+hd_node *hd_mixture_nll_loss(hd_graph *g, hd_node *params, hd_node *target, hd_node *weight)
+{
+    hd_node *in[3] = {params, target, weight};
+    return hd_node_add(g, HD_OP_MIXTURE_NLL, 3, in, NULL);
+}
+
 /* gauss_kl: KL(N(mu, exp(lv)) || N(0, s^2)) summed over elements, the
  * regulariser of a Bayesian layer: 0.5 sum((mu^2 + e^lv) / s^2 - lv + log s^2 - 1). */
 static int shape_gauss_kl(hd_node *n)
