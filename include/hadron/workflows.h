@@ -359,7 +359,7 @@ int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result)
  * an evaluation: generated.h5 for the held-out showers' conditions,
  * hadron calo-eval against heldout.h5 (in out_dir/eval), metrics.json. */
 
-typedef enum { HD_GEN_WGAN_GP, HD_GEN_CRAMER, HD_GEN_VAE, HD_GEN_GMM, HD_GEN_LIBRARY } hd_gen_model;
+typedef enum { HD_GEN_WGAN_GP, HD_GEN_CRAMER, HD_GEN_VAE, HD_GEN_GMM, HD_GEN_LIBRARY, HD_GEN_MDN } hd_gen_model;
 #define HD_GEN_ENFORCE_ENERGY 1u /* E_tot / E_inc: batch mean and spread */
 #define HD_GEN_ENFORCE_LAYERS 2u /* each layer's energy fraction: batch means */
 #define HD_GEN_ENFORCE_WIDTH 4u  /* the transverse width about the shower's centre: batch mean and spread */
@@ -401,6 +401,9 @@ typedef struct {
     int gmm_k;                 /* 16 */
     hd_gmm_cov gmm_cov;        /* full */
     int64_t pca_k;             /* 32 */
+    /* mdn: the voxel net's hidden widths are gen_layers (256,256) */
+    int mdn_k;                 /* mixture components of every drawn value (5) */
+    hd_mlp_spec energy_layers; /* the energy net's hidden widths (128,128) */
     /* evaluation */
     int evaluate;              /* 1: generate for the held-out conditions and run calo-eval */
     int64_t eval_showers;      /* held-out showers evaluated (0: all) */
@@ -417,6 +420,7 @@ typedef struct {
     double train_seconds;      /* of this run (a resumed run: since the resume) */
     double sample_rate;        /* showers per second, generating the evaluation sample */
     double heldout_elbo;       /* vae: per shower, nats (NAN otherwise) */
+    double heldout_nll;        /* mdn: per shower, nats, Gaussian constants dropped (NAN otherwise) */
     double w1_energy;          /* W1 of E_tot / E_inc, generated against held-out */
     int64_t n_train, n_heldout;
 } hd_gen_result;

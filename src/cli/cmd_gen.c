@@ -6,7 +6,8 @@
 #include <string.h>
 
 const cli_choice cli_gen_models[] = {{"wgan-gp", HD_GEN_WGAN_GP}, {"cramer", HD_GEN_CRAMER}, {"vae", HD_GEN_VAE},
-                                    {"gmm", HD_GEN_GMM}, {"library", HD_GEN_LIBRARY}, {NULL, 0}};
+                                    {"gmm", HD_GEN_GMM}, {"library", HD_GEN_LIBRARY}, {"mdn", HD_GEN_MDN},
+                                    {NULL, 0}};
 static const cli_choice preps[] = {{"log", HD_PREP_LOG}, {"frac", HD_PREP_FRAC}, {NULL, 0}};
 static const cli_choice covs[] = {{"full", HD_GMM_FULL}, {"diag", HD_GMM_DIAG}, {NULL, 0}};
 _Static_assert(sizeof(hd_gen_model) == sizeof(int) && sizeof(hd_prep_kind) == sizeof(int) &&
@@ -51,7 +52,10 @@ static void on_epoch(void *user, const hd_gen_epoch *e)
     char status[96];
     snprintf(status, sizeof status, "epoch %d/%d", e->epoch, ui->o->epochs);
     hd_progress_update(&ui->bar, e->epoch, status);
-    if (ui->o->model == HD_GEN_VAE)
+    if (ui->o->model == HD_GEN_MDN)
+        cli_print_above(&ui->bar, "epoch %4d  NLL training %.2f  held-out %.2f  %.1f s\n", e->epoch, e->gen_loss,
+                        e->extra, e->seconds);
+    else if (ui->o->model == HD_GEN_VAE)
         cli_print_above(&ui->bar, "epoch %4d  loss %.2f  KL %.2f  held-out ELBO %.2f  %.1f s\n", e->epoch,
                         e->gen_loss, e->critic_loss, e->extra, e->seconds);
     else
@@ -66,7 +70,7 @@ static int sample(int argc, char **argv);
 static const cli_command cmd_train = {
     .name = "gen train",
     .summary = "train a conditional generator of calorimeter showers and judge it on held-out showers",
-    .usage = "gen train --model wgan-gp|cramer|vae|gmm|library --data FILE.h5 [--out DIR] [options]",
+    .usage = "gen train --model wgan-gp|cramer|vae|gmm|library|mdn --data FILE.h5 [--out DIR] [options]",
     .run = train,
 };
 static const cli_command cmd_sample = {
@@ -108,7 +112,8 @@ static int train(int argc, char **argv)
     cli_optim oc = {.o = &o.optim_critic, .suffix = "-critic", .heading = "critic (encoder) optimiser"};
     int no_eval = 0, no_norm = 0;
     cli_flag flags[] = {
-        CLI_ENUM("model", &o.model, cli_gen_models, "wgan-gp, cramer, vae, gmm (the baseline) or library"),
+        CLI_ENUM("model", &o.model, cli_gen_models,
+                 "wgan-gp, cramer, vae, gmm (the baseline), library or mdn (two-stage mixture density network)"),
         CLI_STRING("data", &o.data, "training showers (.h5 or .npz of hadron sim calo, CaloChallenge layout)"),
         CLI_STRING("heldout", &o.heldout, "held-out showers for the evaluation (default: the last --heldout-fraction of --data)"),
         CLI_DOUBLE("heldout-fraction", &o.heldout_fraction, "of --data kept out of training for the evaluation"),
@@ -116,7 +121,10 @@ static int train(int argc, char **argv)
         CLI_ENUM("transform", &o.prep.kind, preps, "voxel features: log of the energy fraction, or the fraction"),
         CLI_FLOAT("threshold", &o.prep.threshold, "generated voxels below it are 0, MeV"),
         CLI_I64("latent", &o.latent, "latent dimensions"),
-        CLI_I64_LIST("gen-layers", o.gen_layers.hidden, &o.gen_layers.n_hidden, "generator (decoder) hidden sizes"),
+        CLI_I64_LIST("gen-layers", o.gen_layers.hidden, &o.gen_layers.n_hidden,
+                     "generator (decoder; mdn: voxel net) hidden sizes"),
+        CLI_I64_LIST("energy-layers", o.energy_layers.hidden, &o.energy_layers.n_hidden, "mdn: energy net hidden sizes"),
+        CLI_INT("mdn-k", &o.mdn_k, "mdn: Gaussian components of every drawn value"),
         CLI_I64_LIST("critic-layers", o.critic_layers.hidden, &o.critic_layers.n_hidden, "critic (encoder) hidden sizes"),
         CLI_INT("n-critic", &o.n_critic, "critic steps per generator step"),
         CLI_BOOL("critic-no-norm", &no_norm, "no layer norm after the dense critic's hidden layers"),
@@ -152,7 +160,7 @@ static int train(int argc, char **argv)
     o.on_epoch = on_epoch;
     o.on_stage = cli_stage_above;
     o.user = &ui;
-    hd_progress_begin(&ui.bar, "gen", o.model <= HD_GEN_VAE ? o.epochs : 1);
+    hd_progress_begin(&ui.bar, "gen", o.model <= HD_GEN_VAE || o.model == HD_GEN_MDN ? o.epochs : 1);
     hd_gen_result res;
     rc = hd_gen_train(&o, &res);
     hd_progress_end(&ui.bar);
@@ -160,6 +168,7 @@ static int train(int argc, char **argv)
     printf("%lld training and %lld held-out showers; trained in %.1f s", (long long)res.n_train,
            (long long)res.n_heldout, res.train_seconds);
     if (!isnan(res.heldout_elbo)) printf("; held-out ELBO %.2f nats a shower", res.heldout_elbo);
+    if (!isnan(res.heldout_nll)) printf("; held-out NLL %.2f nats a shower", res.heldout_nll);
     printf("\n");
     if (res.evaluated) {
         printf("sampling %.0f showers/s; W1 of E_tot/E_inc %.4g\n", res.sample_rate, res.w1_energy);

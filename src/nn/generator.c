@@ -10,10 +10,13 @@
  *            features, mixed with Dirichlet(1) weights for k > 1, each
  *            scaled to the requested energy (and a grid layout's moved by
  *            whole cells to the requested entry point).
- * The fourth, image, is the DCGAN's generator: no conditions, the latent
+ *   mdn      the two-stage mixture density network (nn/mdn.h): the layer
+ *            energies drawn position by position, then every layer's voxels.
+ * The fifth, image, is the DCGAN's generator: no conditions, the latent
  * normals in, 28 x 28 pixels in (-1, 1) out. */
 #include "nn/generator_internal.h"
 #include "core/fpmode.h"
+#include "nn/mdn.h"
 #include "nn/row.h"
 
 #include <inttypes.h>
@@ -23,8 +26,9 @@
 
 #define CHUNK 4096
 #define IMAGE_BATCH 256 /* the DCGAN's graph: its activations are 200 times its images */
+#define MDN_VOXEL_SHOWERS 256 /* showers per pass of the mdn's voxel net (L rows each) */
 
-typedef enum { FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY, FAMILY_IMAGE } family;
+typedef enum { FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY, FAMILY_IMAGE, FAMILY_MDN } family;
 
 struct hd_generator {
     char kind[16];
@@ -57,9 +61,13 @@ struct hd_generator {
     int k;
     int64_t n_lib;
     float *lib_features, *lib_energy, *lib_showers, *lib_cond; /* lib_cond: raw, [n_lib, n_cond] */
+    /* mdn: its graph g holds both nets (inputs z: the energy net's rows, c: the voxel net's) */
+    hd_mdn mdn;
+    hd_node *e_out;
+    hd_mdn_state *states; /* CHUNK */
 };
 
-static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library", "dcgan"};
+static const char *const kinds[] = {"wgan-gp", "cramer", "vae", "gmm", "library", "dcgan", "mdn"};
 
 /* ---- the convolutional generator -------------------------------------------------- */
 
@@ -344,6 +352,65 @@ static int load_library(hd_generator *G, const hd_safetensors *st, const char *p
     return HD_OK;
 }
 
+/* An mlp spec of the metadata key, which must take n_in and make n_out. */
+static int mdn_spec(const hd_safetensors *st, const char *path, const char *key, int64_t n_in, int64_t n_out,
+                    hd_mlp_spec *spec)
+{
+    const char *json = hd_safetensors_meta(st, key);
+    if (!json) return hd_error(HD_EFORMAT, "%s: an mdn generator needs the metadata '%s'", path, key);
+    int rc = hd_mlp_spec_from_json(json, spec);
+    if (rc == HD_OK && (spec->n_in != n_in || spec->n_out != n_out || spec->n_hidden < 1))
+        rc = hd_error(HD_EFORMAT, "%s: %s takes %lld inputs and makes %lld; the layout and mdn_k want %lld and %lld",
+                      path, key, (long long)spec->n_in, (long long)spec->n_out, (long long)n_in, (long long)n_out);
+    return rc;
+}
+
+static int load_mdn(hd_generator *G, const hd_safetensors *st, const char *path)
+{
+    hd_mdn *m = &G->mdn;
+    int64_t k = 0, L = 0;
+    int rc = meta_count(st, path, "mdn_k", 1, HD_MDN_MAX_K, &k);
+    if (rc == HD_OK) rc = meta_count(st, path, "mdn_layers", 1, HD_CALO_MAX_LAYERS, &L);
+    if (rc != HD_OK) return rc;
+    if (G->n_vox % L) return hd_error(HD_EFORMAT, "%s: %lld voxels do not make %lld layers", path, (long long)G->n_vox, (long long)L);
+    *m = (hd_mdn){.n_layers = L, .n_per_layer = G->n_vox / L, .n_cond = G->n_cond, .k = (int)k};
+    if ((rc = hd_mdn_alloc(m)) != HD_OK) return rc;
+    float ratio[2];
+    if ((rc = copy_tensor(st, path, "mdn.ratio", 2, ratio)) ||
+        (L > 1 && ((rc = copy_tensor(st, path, "mdn.share_mean", L - 1, m->share_mean)) ||
+                   (rc = copy_tensor(st, path, "mdn.share_std", L - 1, m->share_std)))) ||
+        (rc = copy_tensor(st, path, "mdn.frac_mean", L, m->frac_mean)) ||
+        (rc = copy_tensor(st, path, "mdn.frac_std", L, m->frac_std)) ||
+        (rc = copy_tensor(st, path, "mdn.vox_mean", G->n_vox, m->vox_mean)) ||
+        (rc = copy_tensor(st, path, "mdn.vox_std", G->n_vox, m->vox_std)))
+        return rc;
+    m->ratio_mean = ratio[0], m->ratio_std = ratio[1];
+    const float *stds[4] = {&m->ratio_std, m->share_std, m->frac_std, m->vox_std};
+    const int64_t lens[4] = {1, L - 1, L, G->n_vox};
+    static const char *const names[4] = {"mdn.ratio", "mdn.share_std", "mdn.frac_std", "mdn.vox_std"};
+    for (int t = 0; t < 4; t++)
+        for (int64_t i = 0; i < lens[t]; i++)
+            if (!(stds[t][i] > 0))
+                return hd_error(HD_EFORMAT, "%s: %s element %lld is %g, must be > 0", path, names[t],
+                                (long long)(t == 0 ? 1 : i), (double)stds[t][i]);
+    hd_mlp_spec es, vs;
+    if ((rc = mdn_spec(st, path, "mlp_energy", hd_mdn_energy_in(m), hd_mdn_energy_out(m), &es)) ||
+        (rc = mdn_spec(st, path, "mlp", hd_mdn_voxel_in(m), hd_mdn_voxel_out(m), &vs)))
+        return rc;
+    G->noise_dim = hd_mdn_noise_dim(m);
+    G->g = hd_graph_new(0);
+    if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
+    G->z = hd_input(G->g, "e_in", 2, (int64_t[]){HD_BATCH, hd_mdn_energy_in(m)});
+    G->c = hd_input(G->g, "v_in", 2, (int64_t[]){HD_BATCH, hd_mdn_voxel_in(m)});
+    if ((rc = hd_mdn_nets(G->g, m, &es, &vs, G->z, G->c, &G->e_out, &G->y)) != HD_OK) return HD_EFORMAT;
+    if ((rc = hd_checkpoint_check(G->g, st, path, 0)) || (rc = hd_graph_compile(G->g)) ||
+        (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
+        return rc;
+    hd_graph_set_training(G->g, 0);
+    G->states = hd_malloc((size_t)CHUNK * sizeof(hd_mdn_state));
+    return G->states ? HD_OK : HD_ENOMEM;
+}
+
 int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator **out)
 {
     *out = NULL;
@@ -353,16 +420,17 @@ int hd_generator_load(const char *path, const hd_safetensors *st, hd_generator *
     for (int i = 0; kind && i < (int)(sizeof kinds / sizeof kinds[0]); i++)
         if (strcmp(kind, kinds[i]) == 0) k = i;
     if (k < 0)
-        return hd_error(HD_EFORMAT, "%s: generator '%s' (wgan-gp, cramer, vae, gmm, library)", path,
+        return hd_error(HD_EFORMAT, "%s: generator '%s' (wgan-gp, cramer, vae, gmm, library, mdn)", path,
                         kind ? kind : "missing");
     hd_generator *G = hd_calloc(1, sizeof *G);
     if (!G) return HD_ENOMEM;
     snprintf(G->kind, sizeof G->kind, "%s", kind);
-    G->fam = k < 3 ? FAMILY_NET : k == 3 ? FAMILY_GMM : k == 4 ? FAMILY_LIBRARY : FAMILY_IMAGE;
+    static const family fams[] = {FAMILY_NET, FAMILY_NET, FAMILY_NET, FAMILY_GMM, FAMILY_LIBRARY, FAMILY_IMAGE, FAMILY_MDN};
+    G->fam = fams[k];
     int rc = G->fam == FAMILY_IMAGE ? load_image(G, st, path) : read_common(G, st, path);
     if (rc == HD_OK && G->fam != FAMILY_IMAGE)
         rc = G->fam == FAMILY_NET ? load_net(G, st, path) : G->fam == FAMILY_GMM ? load_gmm(G, st, path)
-                                                                              : load_library(G, st, path);
+             : G->fam == FAMILY_MDN ? load_mdn(G, st, path) : load_library(G, st, path);
     if (rc == HD_OK) {
         G->noise = hd_malloc((size_t)(CHUNK * (G->noise_dim > 0 ? G->noise_dim : 1)) * sizeof(float));
         G->features = hd_malloc((size_t)(CHUNK * (G->n_cond > 0 ? G->n_cond : 1)) * sizeof(float));
@@ -392,6 +460,8 @@ void hd_generator_free(hd_generator *G)
     hd_free(G->lib_energy);
     hd_free(G->lib_showers);
     hd_free(G->lib_cond);
+    hd_mdn_release(&G->mdn);
+    hd_free(G->states);
     hd_free(G->noise);
     hd_free(G->features);
     hd_free(G->x);
@@ -451,6 +521,42 @@ static int run_gmm(hd_generator *G, int64_t rows, const float *noise, const floa
     if ((rc = hd_pca_reconstruct(&G->pca, rows, G->joint, G->x))) return rc;
     hd_shower_prep_inverse(&G->prep, rows, energy, G->x, out);
     return HD_OK;
+}
+
+/* The mdn: the energy net at each of its L positions for all rows, then
+ * the voxel net, MDN_VOXEL_SHOWERS showers (L rows each) at a time.  Noise
+ * per shower: 3 normals per position, then 3 per voxel. */
+static int run_mdn(hd_generator *G, int64_t rows, const float *noise, const float *energy, float *out)
+{
+    const hd_mdn *m = &G->mdn;
+    int64_t L = m->n_layers, M = m->n_per_layer, nd = G->noise_dim, C = G->n_cond;
+    int64_t ew = hd_mdn_energy_in(m), eo = hd_mdn_energy_out(m), vw = hd_mdn_voxel_in(m), vo = hd_mdn_voxel_out(m);
+    int rc = hd_graph_set_batch(G->g, rows);
+    for (int p = 0; rc == HD_OK && p < L; p++) {
+        float *in = hd_node_value(G->z)->data;
+        for (int64_t r = 0; r < rows; r++) hd_mdn_energy_row(m, G->features + r * C, &G->states[r], p, in + r * ew);
+        if ((rc = hd_graph_forward(G->g, G->e_out)) != HD_OK) break;
+        const float *o = hd_node_value(G->e_out)->data;
+        for (int64_t r = 0; r < rows; r++)
+            hd_mdn_energy_draw(m, &G->states[r], energy[r], p, o + r * eo, noise + r * nd + 3 * p);
+    }
+    for (int64_t first = 0; rc == HD_OK && first < rows; first += MDN_VOXEL_SHOWERS) {
+        int64_t b = rows - first < MDN_VOXEL_SHOWERS ? rows - first : MDN_VOXEL_SHOWERS;
+        if ((rc = hd_graph_set_batch(G->g, b * L))) break;
+        float *in = hd_node_value(G->c)->data;
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t l = 0; l < L; l++)
+                hd_mdn_voxel_row(m, G->features + (first + r) * C, energy[first + r], &G->states[first + r], (int)l,
+                                 in + (r * L + l) * vw);
+        if ((rc = hd_graph_forward(G->g, G->y)) != HD_OK) break;
+        const float *o = hd_node_value(G->y)->data;
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t l = 0; l < L; l++)
+                hd_mdn_voxel_draw(m, &G->states[first + r], (int)l, o + (r * L + l) * vo,
+                                  noise + (first + r) * nd + 3 * L + 3 * l * M, G->prep.threshold,
+                                  out + (first + r) * G->n_vox + l * M);
+    }
+    return rc;
 }
 
 /* A grid shower moved by (dx, dy) whole cells into out (what leaves the face is lost), scaled by s. */
@@ -550,6 +656,7 @@ int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float 
         if (G->fam == FAMILY_IMAGE) rc = run_image(G, rows, z, o);
         else if (G->fam == FAMILY_NET) rc = run_net(G, rows, z, energy, o);
         else if (G->fam == FAMILY_GMM) rc = run_gmm(G, rows, z, energy, o);
+        else if (G->fam == FAMILY_MDN) rc = run_mdn(G, rows, z, energy, o);
         else run_library(G, rows, c, z, energy, o);
     }
     return rc;
@@ -573,7 +680,7 @@ int hd_generator_thread_new(const hd_generator *G, const char *path, const hd_sa
     if (!T) return HD_ENOMEM;
     hd_rng_init(&T->rng, 0, HD_STREAM_NOISE);
     int rc = HD_OK;
-    if (G->conv || G->fam == FAMILY_IMAGE) {
+    if (G->conv || G->fam == FAMILY_IMAGE || G->fam == FAMILY_MDN) {
         rc = hd_generator_load(path, st, &T->own);
     } else {
         int64_t wide = G->n_vox;

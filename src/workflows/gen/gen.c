@@ -1,6 +1,7 @@
-/* hadron gen train: data, transforms, one of five models, and the
+/* hadron gen train: data, transforms, one of six models, and the
  * evaluation of the trained generator on held-out showers. */
 #include "gen_internal.h"
+#include "nn/mdn.h"
 #include "workflows/report.h"
 
 #include <errno.h>
@@ -8,18 +9,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const model_names[] = {"wgan-gp", "cramer", "vae", "gmm", "library"};
+static const char *const model_names[] = {"wgan-gp", "cramer", "vae", "gmm", "library", "mdn"};
+#define N_MODELS 6
 
-const char *hd_gen_model_name(hd_gen_model m) { return (unsigned)m < 5 ? model_names[m] : "?"; }
+const char *hd_gen_model_name(hd_gen_model m) { return (unsigned)m < N_MODELS ? model_names[m] : "?"; }
 
 int hd_gen_model_parse(const char *s, hd_gen_model *out)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_MODELS; i++)
         if (strcmp(s, model_names[i]) == 0) {
             *out = (hd_gen_model)i;
             return HD_OK;
         }
-    return hd_error(HD_EINVAL, "unknown model '%s' (wgan-gp, cramer, vae, gmm, library)", s);
+    return hd_error(HD_EINVAL, "unknown model '%s' (wgan-gp, cramer, vae, gmm, library, mdn)", s);
 }
 
 hd_gen_opts hd_gen_opts_default(hd_gen_model model)
@@ -28,7 +30,7 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
                      .epochs = 100, .batch = 128, .latent = 64, .n_critic = 5, .gp_lambda = 10.0f,
                      .cramer_dim = 256, .kl_weight = 1.0f, .enforce_weight = 1.0f, .checkpoint_every = 5,
                      .library_k = 1, .gmm_k = 16, .gmm_cov = HD_GMM_FULL, .pca_k = 32, .evaluate = 1,
-                     .eval_epochs = 30, .critic_norm = 1};
+                     .eval_epochs = 30, .critic_norm = 1, .mdn_k = 5};
     o.gen_layers.n_hidden = 3;
     o.gen_layers.hidden[0] = 256;
     o.gen_layers.hidden[1] = 512;
@@ -37,13 +39,21 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
     o.critic_layers.hidden[0] = 512;
     o.critic_layers.hidden[1] = 512;
     o.critic_layers.hidden[2] = 256;
+    o.energy_layers.n_hidden = 2;
+    o.energy_layers.hidden[0] = 128;
+    o.energy_layers.hidden[1] = 128;
     o.optim_gen = hd_optim_opts_default(HD_ADAM);
     o.optim_gen.lr = 1e-4f;
     o.optim_gen.beta1 = 0.5f;
     o.optim_gen.beta2 = 0.9f;
     o.optim_critic = o.optim_gen;
     if (model == HD_GEN_GMM || model == HD_GEN_VAE) o.prep.kind = HD_PREP_FRAC;
-    if (model == HD_GEN_VAE) { /* no adversary: Adam's defaults, and a larger rate */
+    if (model == HD_GEN_MDN) { /* the voxel net; maximum likelihood, decaying to lr / 100 over the epochs */
+        o.epochs = 30;
+        o.gen_layers.n_hidden = 2;
+        o.gen_layers.hidden[1] = 256;
+    }
+    if (model == HD_GEN_VAE || model == HD_GEN_MDN) { /* no adversary: Adam's defaults, and a larger rate */
         o.optim_gen = hd_optim_opts_default(HD_ADAM);
         o.optim_gen.lr = 1e-3f;
         o.optim_gen.clip_norm = 100.0f; /* a rare large gradient (a shower far in a tail) does not throw it off */
@@ -55,7 +65,7 @@ hd_gen_opts hd_gen_opts_default(hd_gen_model model)
 int hd_gen_check(const hd_gen_opts *o)
 {
     if (!o->data || !o->out_dir) return hd_error(HD_EINVAL, "gen: a data file and an output directory are needed");
-    if ((unsigned)o->model > HD_GEN_LIBRARY) return hd_error(HD_EINVAL, "gen: model %d", (int)o->model);
+    if ((unsigned)o->model > HD_GEN_MDN) return hd_error(HD_EINVAL, "gen: model %d", (int)o->model);
     if (!o->heldout && !(o->heldout_fraction > 0 && o->heldout_fraction < 0.9))
         return hd_error(HD_EINVAL, "gen: held-out fraction %g outside (0, 0.9)", o->heldout_fraction);
     if (o->max_showers < 0 || o->eval_showers < 0) return hd_error(HD_EINVAL, "gen: negative shower count");
@@ -74,6 +84,9 @@ int hd_gen_check(const hd_gen_opts *o)
     if (o->library_k < 1 || o->library_k > 64) return hd_error(HD_EINVAL, "gen: library-k %d outside 1..64", o->library_k);
     if (o->gmm_k < 1 || o->gmm_k > 1024) return hd_error(HD_EINVAL, "gen: gmm-k %d outside 1..1024", o->gmm_k);
     if (o->pca_k < 1) return hd_error(HD_EINVAL, "gen: pca-k %lld < 1", (long long)o->pca_k);
+    if (o->mdn_k < 1 || o->mdn_k > HD_MDN_MAX_K) return hd_error(HD_EINVAL, "gen: mdn-k %d outside 1..%d", o->mdn_k, HD_MDN_MAX_K);
+    if (o->model == HD_GEN_MDN && (o->gen_layers.n_hidden < 1 || o->energy_layers.n_hidden < 1))
+        return hd_error(HD_EINVAL, "gen: the mdn's nets need hidden layers (--gen-layers, --energy-layers)");
     if (o->eval_epochs < 1) return hd_error(HD_EINVAL, "gen: eval-epochs %d < 1", o->eval_epochs);
     if (o->enforce & ~(HD_GEN_ENFORCE_ENERGY | HD_GEN_ENFORCE_LAYERS | HD_GEN_ENFORCE_WIDTH)) return hd_error(HD_EINVAL, "gen: enforce bits %#x", o->enforce);
     if (o->enforce && (o->model != HD_GEN_WGAN_GP && o->model != HD_GEN_CRAMER))
@@ -132,7 +145,7 @@ static int read_data(run *r)
         r->heldout = gen_rows(&r->all, r->all.n - nh, nh);
     }
     if (o->eval_showers > 0 && r->heldout.n > o->eval_showers) r->heldout.n = o->eval_showers;
-    int net = o->model <= HD_GEN_VAE;
+    int net = o->model <= HD_GEN_VAE || o->model == HD_GEN_MDN;
     if (net && r->train.n < o->batch)
         return hd_error(HD_EINVAL, "%s: %lld training showers, fewer than one batch of %lld", o->data,
                         (long long)r->train.n, (long long)o->batch);
@@ -150,10 +163,11 @@ static int prepare(run *r)
     if (rc != HD_OK) return rc;
     if ((rc = hd_cond_scaler_fit(&r->cs, r->train.n, r->train.n_cond, r->train.cond))) return rc;
     if (o->model == HD_GEN_LIBRARY) return HD_OK;
-    r->x = hd_malloc((size_t)(r->train.n * r->train.n_vox) * sizeof(float));
+    int features = o->model != HD_GEN_MDN; /* the mdn makes rows of its own */
+    r->x = features ? hd_malloc((size_t)(r->train.n * r->train.n_vox) * sizeof(float)) : NULL;
     r->c = hd_malloc((size_t)(r->train.n * r->train.n_cond) * sizeof(float));
-    if (!r->x || !r->c) return HD_ENOMEM;
-    hd_shower_prep_forward(&r->prep, r->train.n, r->train.energy, r->train.showers, r->x);
+    if ((features && !r->x) || !r->c) return HD_ENOMEM;
+    if (features) hd_shower_prep_forward(&r->prep, r->train.n, r->train.energy, r->train.showers, r->x);
     hd_cond_scaler_apply(&r->cs, r->train.n, r->train.cond, r->c);
     return HD_OK;
 }
@@ -164,7 +178,13 @@ static int plot_history(const hd_gen_opts *o)
     char stem[4096];
     snprintf(stem, sizeof stem, "%s/loss", o->out_dir);
     hd_line_plot p = {.csv = "history.csv", .xlabel = "epoch", .x_col = 1, .n_series = 3, .y_cols = {2, 3, 4}};
-    if (o->model == HD_GEN_VAE) {
+    if (o->model == HD_GEN_MDN) {
+        p.title = "two-stage mixture density network";
+        p.ylabel = "NLL per shower (nats, Gaussian constants dropped)";
+        p.n_series = 2;
+        p.y_titles[0] = "training";
+        p.y_titles[1] = "held-out";
+    } else if (o->model == HD_GEN_VAE) {
         p.title = "conditional VAE";
         p.ylabel = "nats per shower";
         p.n_series = 2;
@@ -194,6 +214,14 @@ static int train_model(run *r, hd_gen_result *res)
     } else if (o->model == HD_GEN_LIBRARY) {
         stage(o, "writing the library of training showers");
         rc = gen_fit_library(o, path, &r->layout, &r->train, &r->prep, &r->cs);
+    } else if (o->model == HD_GEN_MDN) {
+        gen_train_ctx t = {.o = o, .layout = &r->layout, .train = &r->train, .prep = &r->prep, .cs = &r->cs,
+                           .c = r->c};
+        stage(o, o->resume ? "resuming the training" : "training");
+        rc = gen_fit_mdn(&t, &r->heldout);
+        if (rc == HD_OK) rc = plot_history(o);
+        res->epochs = t.epochs;
+        res->heldout_nll = t.heldout_nll;
     } else {
         gen_train_ctx t = {.o = o, .layout = &r->layout, .train = &r->train, .prep = &r->prep, .cs = &r->cs,
                            .x = r->x, .c = r->c};
@@ -334,6 +362,7 @@ static int write_metrics(const run *r, const hd_gen_result *res)
     hd_report_number(f, "train_seconds", res->train_seconds, 0);
     hd_report_number(f, "sample_showers_per_s", res->sample_rate, 0);
     hd_report_number(f, "heldout_elbo", res->heldout_elbo, 0);
+    hd_report_number(f, "heldout_nll", res->heldout_nll, 0);
     hd_report_number(f, "w1_e_ratio", res->w1_energy, !res->evaluated);
     if (res->evaluated) {
         scores_json(f, &res->eval.model);
@@ -357,7 +386,7 @@ static void run_free(run *r)
 int hd_gen_train(const hd_gen_opts *o, hd_gen_result *res)
 {
     memset(res, 0, sizeof *res);
-    res->heldout_elbo = res->w1_energy = res->sample_rate = NAN;
+    res->heldout_elbo = res->heldout_nll = res->w1_energy = res->sample_rate = NAN;
     int rc = hd_gen_check(o);
     if (rc != HD_OK) return rc;
     /* Under mpirun the networks train data-parallel; a mixture or a library is

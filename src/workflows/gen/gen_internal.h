@@ -76,10 +76,16 @@ typedef struct {
     int64_t n_elbo;
     double seconds;
     double heldout_elbo;
+    double heldout_nll;       /* mdn */
     int epochs;
 } gen_train_ctx;
 
 int gen_train_net(gen_train_ctx *t);
+
+/* ---- the two-stage mixture density network (gen_mdn.c) ---- */
+/* Trains it (t->x unused) with the first 2000 held-out showers' NLL per
+ * epoch, and writes DIR/checkpoint.safetensors. */
+int gen_fit_mdn(gen_train_ctx *t, const gen_sample *heldout);
 
 /* ---- gmm and library (gen_fit.c) ---- */
 int gen_fit_gmm(const hd_gen_opts *o, const char *path, const hd_calo_layout *layout, const gen_sample *train,
