@@ -1,5 +1,5 @@
-/* Resume through the trainer: a surrogate, a bnn and hadron gen's wgan-gp
- * and vae runs killed (SIGKILL) after a checkpoint and resumed end with the
+/* Resume through the trainer: a surrogate, a bnn and hadron gen's wgan-gp,
+ * vae and mdn runs killed (SIGKILL) after a checkpoint and resumed end with the
  * same bits as runs never stopped; a resume with other settings is refused
  * naming the option.
  * Every run is a child process, so that the parent never starts OpenMP's
@@ -279,7 +279,7 @@ static int write_showers(const void *arg)
     return hd_calo_write(&o, in_dir(0, "showers.h5"));
 }
 
-typedef struct { hd_gen_model model; const char *out; int resume, kill_at; int64_t latent; float kl_weight; } gen_run;
+typedef struct { hd_gen_model model; const char *out; int resume, kill_at; int64_t latent; float kl_weight; int mdn_k; } gen_run;
 
 static void kill_gen(void *user, const hd_gen_epoch *e)
 {
@@ -295,6 +295,8 @@ static int run_gen(const void *arg)
     o.gen_layers.n_hidden = o.critic_layers.n_hidden = 2;
     o.gen_layers.hidden[0] = o.gen_layers.hidden[1] = 32;
     o.critic_layers.hidden[0] = o.critic_layers.hidden[1] = 32;
+    o.energy_layers.hidden[0] = o.energy_layers.hidden[1] = 32;
+    if (s->mdn_k) o.mdn_k = s->mdn_k;
     o.latent = s->latent ? s->latent : 8;
     if (s->kl_weight > 0) o.kl_weight = s->kl_weight;
     o.batch = 64;
@@ -347,6 +349,12 @@ static void test_gen_vae_resume_is_bit_identical(void **state)
     gen_resume(HD_GEN_VAE, "vae", &(gen_run){.kl_weight = 0.5f}, "trained with --kl-weight 1;", "(not 0.5)");
 }
 
+static void test_gen_mdn_resume_is_bit_identical(void **state)
+{
+    (void)state;
+    gen_resume(HD_GEN_MDN, "mdn", &(gen_run){.mdn_k = 3}, "trained with --mdn-k 5;", "(not 3)");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -366,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_bnn_resume_is_bit_identical),
         cmocka_unit_test(test_gen_wgan_resume_is_bit_identical),
         cmocka_unit_test(test_gen_vae_resume_is_bit_identical),
+        cmocka_unit_test(test_gen_mdn_resume_is_bit_identical),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

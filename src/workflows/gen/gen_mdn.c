@@ -145,7 +145,7 @@ static int train(mdn_fit *f, double *heldout_nll, int *epochs)
     t.batch = o->batch * f->m.n_layers;
     t.seed = o->seed;
     t.optim = o->optim_gen;
-    t.sched = hd_schedule_exponential(o->optim_gen.lr / 100);
+    t.sched = o->optim_gen.lr > 0 ? hd_schedule_exponential(o->optim_gen.lr / 100) : hd_schedule_constant();
     t.epochs = o->epochs;
     t.n_metrics = 2;
     t.metric_names[0] = "train_nll";
