@@ -4,8 +4,8 @@
  * run gets, from the caller's noise and from the context's seeded stream.
  * The library (k = 1 and a k = 5 mixture on the ecal30 grid, whose
  * showers move to the entry point), the Gaussian mixture, the VAE's
- * decoder, a dense WGAN-GP and the convolutional WGAN-GP of ecal30 are
- * covered; a row-path generation allocates nothing.  Built with
+ * decoder, a dense WGAN-GP, the convolutional WGAN-GP of ecal30 and the
+ * mixture density network are covered; a row-path generation allocates nothing.  Built with
  * -fsanitize=thread (scripts/tsan.sh) it is the ThreadSanitizer check of
  * the generator contexts. */
 #include <setjmp.h>
@@ -241,6 +241,15 @@ static void test_convolutional(void **state)
     check(path, "wgan-gp", 1e-5, 0);
 }
 
+/* The mdn's context, like the convolutional generator's, has a graph of its own. */
+static void test_mdn(void **state)
+{
+    (void)state;
+    char path[4300];
+    train(HD_GEN_MDN, reduced, "mdn", 1, path, sizeof path);
+    check(path, "mdn", 1e-5, 0);
+}
+
 /* A generator's context runs no MLP, and an MLP's context generates nothing. */
 static void test_refusals(void **state)
 {
@@ -269,7 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_library),      cmocka_unit_test(test_gmm),      cmocka_unit_test(test_networks),
-        cmocka_unit_test(test_convolutional), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_convolutional), cmocka_unit_test(test_mdn),    cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -523,7 +523,7 @@ int hd_model_run(hd_model_ctx *c, int64_t n, const float *x, float *y); /* x [n,
  * library go row by row as hd_model_run does: no allocation, no BLAS, no
  * threads, showers within float rounding of hd_model_generate's (the
  * library's: the same bits).  The convolutional generators' contexts (of
- * ecal30 and the DCGAN) keep a graph of their own (a copy of the weights
+ * ecal30 and the DCGAN) and the mdn's keep a graph of their own (a copy of the weights
  * per context), whose products go through BLAS and which allocates when a
  * call's batch grows. */
 int hd_model_ctx_generate(hd_model_ctx *c, int64_t n, const float *cond, const float *noise, float *out);
@@ -536,7 +536,7 @@ void hd_model_ctx_allow_extrapolation(hd_model_ctx *c, int allow);
  * may share it.  name: a C identifier.  A dense network generator gives
  * float *name(float *out, const float *cond, const float *noise), one
  * shower in MeV as hd_model_generate makes it from that noise; the gmm,
- * library and convolutional generators are refused. */
+ * library, mdn and convolutional generators are refused. */
 int hd_model_export_c(const hd_model *m, const char *name, const char *stem);
 /* Writes the MLP model as an ONNX file (opset 13; hadron export --format
  * onnx): input "in" [N, n_in] raw, output "out" [N, n_out], the transforms
@@ -566,7 +566,7 @@ int hd_model_export_onnx(const hd_model *m, const char *path);
 
 #define HD_GEN_MAX_COND 8
 
-/* "mlp", "bayes_mlp", "wgan-gp", "cramer", "vae", "gmm", "library", "dcgan" */
+/* "mlp", "bayes_mlp", "wgan-gp", "cramer", "vae", "gmm", "library", "mdn", "dcgan" */
 const char *hd_model_kind(const hd_model *m);
 int64_t hd_model_n_cond(const hd_model *m);
 int64_t hd_model_noise_dim(const hd_model *m);

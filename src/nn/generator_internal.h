@@ -22,7 +22,7 @@ int hd_generator_run(hd_generator *G, int64_t n, const float *cond, const float 
  * the dense networks, the mixture and the library go row by row (no
  * allocation, no BLAS, no threads; the same noise stream as
  * hd_generator_run for the same seed); the convolutional generators (of
- * ecal30 and the DCGAN) have a graph of their own, built from the file
+ * ecal30 and the DCGAN) and the mdn have a graph of their own, built from the file
  * (path, st) G was loaded from. */
 typedef struct hd_generator_thread hd_generator_thread;
 int hd_generator_thread_new(const hd_generator *G, const char *path, const hd_safetensors *st, hd_generator_thread **out);

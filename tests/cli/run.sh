@@ -306,6 +306,18 @@ expect "gen sample: --extrapolate" 0 "wrote 5 showers" "$hadron" gen sample --ex
   --model "$tmp/gl/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gs2.h5"
 expect "gen sample: not a generator" 1 "not a shower generator" "$hadron" gen sample --model "$tmp/fit/model.safetensors" \
   --n 5 --out "$tmp/gs3.h5"
+expect "gen train --help: the mdn's options" 0 "--mdn-k" "$hadron" gen train --model mdn --help
+expect "gen train mdn" 0 "held-out NLL" "$hadron" gen train --model mdn --epochs 1 --batch 32 --gen-layers 32 \
+  --energy-layers 16 --no-eval --data "$tmp/c/r.h5" --out "$tmp/gm"
+check "gen train mdn wrote its training state" test -s "$tmp/gm/train.safetensors"
+expect "gen train mdn: resume refuses another mdn-k" 1 "trained with --mdn-k 5" "$hadron" gen train --model mdn \
+  --resume --epochs 2 --batch 32 --gen-layers 32 --energy-layers 16 --mdn-k 3 --no-eval --data "$tmp/c/r.h5" --out "$tmp/gm"
+expect "gen sample mdn" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gm/checkpoint.safetensors" --n 50 \
+  --e-min 5GeV --e-max 6GeV --out "$tmp/gms.h5"
+expect "gen sample mdn: outside the training range" 1 "outside the training range" "$hadron" gen sample \
+  --model "$tmp/gm/checkpoint.safetensors" --n 5 --e-min 2TeV --e-max 3TeV --out "$tmp/gms2.h5"
+expect "export: the mdn is not exported" 1 "mdn generator: only dense network generators are exported" \
+  "$hadron" export --model "$tmp/gm/checkpoint.safetensors" --format onnx --out "$tmp/gm.onnx"
 expect "calo-eval reads gen sample" 0 "AUC" "$hadron" calo-eval --reference "$tmp/c/r2.h5" --generated "$tmp/gs.h5" \
   --epochs 2 --out "$tmp/gse"
 
