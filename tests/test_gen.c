@@ -312,6 +312,7 @@ static void test_bad_generator_files(void **state)
         {"neighbours", "library", NULL, "library_k", "9", "at least 9 rows"},
         {"a net without its spec", "wgan-gp", NULL, NULL, NULL, "latent"},
         {"a mixture without its size", "gmm", NULL, NULL, NULL, "gmm_k"},
+        {"an mdn without its size", "mdn", NULL, NULL, NULL, "mdn_k"},
     };
     char path[4200];
     in_dir(path, sizeof path, "bad_generator.safetensors");

@@ -593,7 +593,7 @@ int hd_enforce_run(const hd_enforce_opts *o, hd_enforce_result *r);
  * independent simulator sample with that error (the layers: their mean
  * MSE).  The training sample itself is row HD_AMPLIFY_SAMPLE. */
 #define HD_AMPLIFY_MAX_SIZES 8
-#define HD_AMPLIFY_SAMPLE 5 /* after the five hd_gen_model rows */
+#define HD_AMPLIFY_SAMPLE 6 /* after the six hd_gen_model rows */
 typedef struct {
     const char *out_dir;
     uint64_t seed;          /* 1 */

@@ -71,7 +71,7 @@ extern const cli_choice cli_activations[], cli_optimizers[];
 /* An energy in MeV, as a number or with a unit ("1000", "1GeV", "500 MeV"): a double. */
 extern const cli_custom cli_energy;
 extern const cli_custom cli_enforce;     /* --enforce energy,layers,width (cmd_gen.c) */
-extern const cli_choice cli_gen_models[]; /* wgan-gp, cramer, vae, gmm, library */
+extern const cli_choice cli_gen_models[]; /* wgan-gp, cramer, vae, gmm, library, mdn */
 void cli_print_energy(FILE *f, const void *mev);
 
 /* Shared blocks.  Each struct is filled by the command (designated

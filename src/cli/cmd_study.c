@@ -215,7 +215,7 @@ static void print_models(FILE *f, const void *src)
 }
 
 static const cli_custom model_list = {parse_models, print_models, "LIST",
-                                      "list of models (wgan-gp, cramer, vae, gmm, library)"};
+                                      "list of models (wgan-gp, cramer, vae, gmm, library, mdn)"};
 
 static int amplify(int argc, char **argv)
 {

@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ALL_MODELS 0x1Fu
+#define ALL_MODELS ((1u << HD_AMPLIFY_SAMPLE) - 1)
+_Static_assert(HD_AMPLIFY_SAMPLE == HD_GEN_MDN + 1, "the training sample's row follows every model's");
 
 hd_amplify_opts hd_amplify_opts_default(void)
 {
