@@ -343,14 +343,17 @@ int hd_calo_eval_run(const hd_calo_eval_opts *opts, hd_calo_eval_result *result)
 /* ---- gen (workflows/gen/): conditional generative models of showers ----------
  * Trains a generator of calorimeter showers conditioned on the incident
  * energy (and for ecal30 on the momentum and entry point) from a
- * CaloChallenge-layout file, as one of five models (docs/generative.md):
+ * CaloChallenge-layout file, as one of six models (docs/generative.md):
  * WGAN-GP (critic with layer norm and the gradient penalty, n_critic critic
  * steps per generator step), CramerGAN (the energy-distance generator loss
  * of seed 001 with a gradient penalty on its critic), a conditional VAE
  * (ELBO; its value on held-out showers each epoch), the library (the k
  * nearest training showers in condition space, scaled to the requested
- * energy) and a Gaussian mixture fitted by EM on whitened PCA coordinates
- * of the shower features (the baseline).  Networks train on the features
+ * energy), a Gaussian mixture fitted by EM on whitened PCA coordinates
+ * of the shower features (the baseline), and a two-stage mixture density
+ * network (the layer energies autoregressively, then each layer's voxels
+ * given them; its training state is out_dir/train.safetensors).  The other
+ * networks train on the features
  * of hd_shower_prep: MLPs, and on a 30 x 30 face convolutional GANs
  * (hd_gen_conv30).  Outputs in out_dir: checkpoint.safetensors (a
  * "generator" model for hd_model_load, with the training state: resume
