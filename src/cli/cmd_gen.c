@@ -106,7 +106,7 @@ static int train(int argc, char **argv)
     hd_gen_opts o = hd_gen_opts_default(model_of(argc, argv));
     o.out_dir = "out/gen";
     cli_run r = {.out = &o.out_dir, .seed = &o.seed};
-    cli_train t = {.epochs = &o.epochs, .epochs_help = "passes of the critic (vae: the network) over the data, in all",
+    cli_train t = {.epochs = &o.epochs, .epochs_help = "passes of the critic (vae, mdn: the networks) over the data, in all",
                    .batch = &o.batch, .checkpoint_every = &o.checkpoint_every, .resume = &o.resume};
     cli_optim og = {.o = &o.optim_gen, .heading = "generator (decoder) optimiser"};
     cli_optim oc = {.o = &o.optim_critic, .suffix = "-critic", .heading = "critic (encoder) optimiser"};
