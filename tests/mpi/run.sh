@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (docs/distributed.md): 2 ranks against
 # one process at the same global batch, for the trainer's workflows (fit,
-# surrogate, bnn), the calorimeter generators (wgan-gp, cramer, vae), AVO
+# surrogate, bnn), the calorimeter generators (wgan-gp, cramer, vae, mdn), AVO
 # and the DCGAN;
 # resume under MPI bit for bit; a rank that fails ends the job, naming itself.
 # Usage: run.sh path/to/hadron path/to/compare_weights   (an -DHADRON_MPI=ON build)
@@ -72,7 +72,7 @@ one_and_two "bnn" "$tmp/bnn1" "$tmp/bnn2" model.safetensors \
 check "sim calo" "$hadron" sim calo --n 800 --out "$tmp/calo.h5" --threads 1
 gen="--data $tmp/calo.h5 --heldout-fraction 0.25 --epochs 2 --batch 32 --no-eval --threads 1
      --gen-layers 64,64 --critic-layers 64,64 --latent 16 --optimizer sgd --optimizer-critic sgd --lr 1e-3 --lr-critic 1e-3"
-for model in wgan-gp cramer vae; do
+for model in wgan-gp cramer vae mdn; do
   one_and_two "gen $model" "$tmp/${model}1" "$tmp/${model}2" checkpoint.safetensors \
     "$hadron" gen train --model "$model" $gen
 done

@@ -219,7 +219,7 @@ static int train_model(run *r, hd_gen_result *res)
                            .c = r->c};
         stage(o, o->resume ? "resuming the training" : "training");
         rc = gen_fit_mdn(&t, &r->heldout);
-        if (rc == HD_OK) rc = plot_history(o);
+        if (rc == HD_OK && hd_dist_rank() == 0) rc = plot_history(o);
         res->epochs = t.epochs;
         res->heldout_nll = t.heldout_nll;
     } else {
@@ -389,10 +389,11 @@ int hd_gen_train(const hd_gen_opts *o, hd_gen_result *res)
     res->heldout_elbo = res->heldout_nll = res->w1_energy = res->sample_rate = NAN;
     int rc = hd_gen_check(o);
     if (rc != HD_OK) return rc;
-    /* Under mpirun the networks train data-parallel; a mixture or a library is
-     * fitted by rank 0 alone, and rank 0 alone evaluates and writes. */
+    /* Under mpirun the networks (the mdn through hd_train) train
+     * data-parallel; a mixture or a library is fitted by rank 0 alone, and
+     * rank 0 alone evaluates and writes. */
     int rank = hd_dist_rank();
-    if (rank != 0 && o->model > HD_GEN_VAE) return HD_OK;
+    if (rank != 0 && (o->model == HD_GEN_GMM || o->model == HD_GEN_LIBRARY)) return HD_OK;
     run r = {.o = o};
     if ((rc = read_data(&r)) == HD_OK && (rc = prepare(&r)) == HD_OK) {
         res->n_train = r.train.n;

@@ -1,6 +1,7 @@
 /* hadron gen's two-stage mixture density network (nn/mdn.h): its training
  * rows, its loss, hd_train's loop over them (resumable from
- * DIR/train.safetensors) and the generator checkpoint it writes. */
+ * DIR/train.safetensors, data-parallel under mpirun) and the generator
+ * checkpoint it writes (rank 0). */
 #include "gen_internal.h"
 #include "nn/mdn.h"
 
@@ -159,6 +160,7 @@ static int train(mdn_fit *f, double *heldout_nll, int *epochs)
     t.resume = o->resume;
     t.n_meta = (int)(sizeof meta / sizeof meta[0]);
     t.meta = meta;
+    t.data_parallel = 1;
     hd_train_result r;
     int rc = hd_train(&t, &r);
     *epochs = r.epochs;
@@ -222,7 +224,7 @@ int gen_fit_mdn(gen_train_ctx *t, const gen_sample *heldout)
     t->seconds = hd_now() - t0;
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", o->out_dir);
-    if (rc == HD_OK) rc = save(&f, path, l, t->prep, t->cs);
+    if (rc == HD_OK && hd_dist_rank() == 0) rc = save(&f, path, l, t->prep, t->cs);
     rows_free(&f.train);
     rows_free(&f.held);
     hd_graph_free(f.g);
