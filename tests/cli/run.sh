@@ -312,6 +312,9 @@ expect "gen train mdn" 0 "held-out NLL" "$hadron" gen train --model mdn --epochs
 check "gen train mdn wrote its training state" test -s "$tmp/gm/train.safetensors"
 expect "gen train mdn: resume refuses another mdn-k" 1 "trained with --mdn-k 5" "$hadron" gen train --model mdn \
   --resume --epochs 2 --batch 32 --gen-layers 32 --energy-layers 16 --mdn-k 3 --no-eval --data "$tmp/c/r.h5" --out "$tmp/gm"
+expect "gen train mdn: resume refuses other showers" 1 "trained with --data of fingerprint" "$hadron" gen train \
+  --model mdn --resume --epochs 2 --batch 32 --gen-layers 32 --energy-layers 16 --no-eval --data "$tmp/c/r2.h5" \
+  --max-showers 300 --out "$tmp/gm"
 expect "gen sample mdn" 0 "wrote 50 showers" "$hadron" gen sample --model "$tmp/gm/checkpoint.safetensors" --n 50 \
   --e-min 5GeV --e-max 6GeV --out "$tmp/gms.h5"
 expect "gen sample mdn: outside the training range" 1 "outside the training range" "$hadron" gen sample \

@@ -128,15 +128,20 @@ static void report_epoch(void *user, const hd_train_epoch *e)
 static int train(mdn_fit *f, double *heldout_nll, int *epochs)
 {
     const hd_gen_opts *o = f->o;
-    char history[4096], state[4096], k[16], el[256], vl[256], nt[32];
+    char history[4096], state[4096], k[16], el[256], vl[256], nt[32], data[64];
     snprintf(history, sizeof history, "%s/history.csv", o->out_dir);
     snprintf(state, sizeof state, "%s/train.safetensors", o->out_dir);
     snprintf(k, sizeof k, "%d", o->mdn_k);
     snprintf(nt, sizeof nt, "%" PRId64, f->train.n);
     hd_mlp_spec_layers_text(&f->energy_spec, el, sizeof el);
     hd_mlp_spec_layers_text(&f->voxel_spec, vl, sizeof vl);
+    /* other showers of the same count are refused too: a fingerprint of the fitted voxel statistics */
+    int64_t V = f->m.n_layers * f->m.n_per_layer;
+    uint64_t h = hd_dist_hash(f->m.vox_mean, (size_t)V * sizeof(float)) ^ hd_dist_hash(f->m.frac_mean,
+                                                                                    (size_t)f->m.n_layers * sizeof(float));
+    snprintf(data, sizeof data, "of fingerprint %016" PRIx64, h);
     hd_meta meta[] = {{"workflow", "gen mdn"}, {"mdn-k", k}, {"energy-layers", el}, {"gen-layers", vl},
-                      {"train-rows", nt}};
+                      {"train-rows", nt}, {"data", data}};
     hd_train_opts t = hd_train_opts_default();
     t.g = f->g;
     t.loss = f->loss;
