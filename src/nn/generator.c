@@ -231,8 +231,10 @@ static int load_net(hd_generator *G, const hd_safetensors *st, const char *path)
         (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
         return rc;
     hd_graph_set_training(G->g, 0);
-    if (!conv && (rc = net_rows(G)) != HD_OK) return rc;
-    return hd_graph_set_batch(G->g, CHUNK);
+    /* no batch yet: the first call sizes the activations to its rows (a
+     * thread's context of a convolutional generator would otherwise hold
+     * CHUNK rows of them, 0.7 GB) */
+    return conv ? HD_OK : net_rows(G);
 }
 
 /* hadron gan's checkpoint: the generator's layers and batch-norm statistics. */
