@@ -404,7 +404,7 @@ static int load_mdn(hd_generator *G, const hd_safetensors *st, const char *path)
     if (!G->g || hd_graph_set_no_grad(G->g)) return HD_ENOMEM;
     G->z = hd_input(G->g, "e_in", 2, (int64_t[]){HD_BATCH, hd_mdn_energy_in(m)});
     G->c = hd_input(G->g, "v_in", 2, (int64_t[]){HD_BATCH, hd_mdn_voxel_in(m)});
-    if ((rc = hd_mdn_nets(G->g, m, &es, &vs, G->z, G->c, &G->e_out, &G->y)) != HD_OK) return HD_EFORMAT;
+    if ((rc = hd_mdn_nets(G->g, &es, &vs, G->z, G->c, &G->e_out, &G->y)) != HD_OK) return HD_EFORMAT;
     if ((rc = hd_checkpoint_check(G->g, st, path, 0)) || (rc = hd_graph_compile(G->g)) ||
         (rc = hd_checkpoint_load_parsed(G->g, st, path, 0)))
         return rc;

@@ -295,20 +295,27 @@ void hd_mdn_voxel_draw(const hd_mdn *m, const hd_mdn_state *s, int l, const floa
 
 /* ---- the nets ------------------------------------------------------------------ */
 
-static hd_node *net(hd_graph *g, const hd_mlp_spec *layers, int64_t n_in, int64_t n_out, const char *prefix, hd_node *x)
+static hd_mlp_spec spec_of(const hd_mlp_spec *layers, int64_t n_in, int64_t n_out)
 {
     hd_mlp_spec spec = *layers;
     spec.n_in = n_in;
     spec.n_out = n_out;
     spec.act = HD_ACT_LEAKY_RELU;
     spec.out_act = HD_ACT_NONE;
-    return hd_mlp(g, &spec, prefix, x);
+    return spec;
 }
 
-int hd_mdn_nets(hd_graph *g, const hd_mdn *m, const hd_mlp_spec *energy_layers, const hd_mlp_spec *voxel_layers,
-                hd_node *e_in, hd_node *v_in, hd_node **e_out, hd_node **v_out)
+void hd_mdn_specs(const hd_mdn *m, const hd_mlp_spec *energy_layers, const hd_mlp_spec *voxel_layers,
+                  hd_mlp_spec *energy, hd_mlp_spec *voxel)
 {
-    *e_out = net(g, energy_layers, hd_mdn_energy_in(m), hd_mdn_energy_out(m), "mdn_e", e_in);
-    *v_out = net(g, voxel_layers, hd_mdn_voxel_in(m), hd_mdn_voxel_out(m), "mdn_v", v_in);
+    *energy = spec_of(energy_layers, hd_mdn_energy_in(m), hd_mdn_energy_out(m));
+    *voxel = spec_of(voxel_layers, hd_mdn_voxel_in(m), hd_mdn_voxel_out(m));
+}
+
+int hd_mdn_nets(hd_graph *g, const hd_mlp_spec *energy, const hd_mlp_spec *voxel, hd_node *e_in, hd_node *v_in,
+                hd_node **e_out, hd_node **v_out)
+{
+    *e_out = hd_mlp(g, energy, "mdn_e", e_in);
+    *v_out = hd_mlp(g, voxel, "mdn_v", v_in);
     return *e_out && *v_out ? HD_OK : HD_EINVAL;
 }

@@ -56,10 +56,13 @@ int64_t hd_mdn_voxel_in(const hd_mdn *m);   /* C + 2L */
 int64_t hd_mdn_voxel_out(const hd_mdn *m);  /* M (1 + 3K): M logits, then 3K per voxel */
 int64_t hd_mdn_noise_dim(const hd_mdn *m);  /* 3 (L + L M) */
 
-/* The two MLPs, "mdn_e.dense<i>" and "mdn_v.dense<i>" (hidden sizes of the
- * specs, LeakyReLU 0.2, linear outputs), on [B, energy_in] and [B, voxel_in]. */
-int hd_mdn_nets(hd_graph *g, const hd_mdn *m, const hd_mlp_spec *energy_layers, const hd_mlp_spec *voxel_layers,
-                hd_node *e_in, hd_node *v_in, hd_node **e_out, hd_node **v_out);
+/* The two nets' whole specs from their hidden sizes: the widths above,
+ * LeakyReLU 0.2, linear outputs. */
+void hd_mdn_specs(const hd_mdn *m, const hd_mlp_spec *energy_layers, const hd_mlp_spec *voxel_layers,
+                  hd_mlp_spec *energy, hd_mlp_spec *voxel);
+/* The two MLPs, "mdn_e.dense<i>" and "mdn_v.dense<i>", on [B, energy_in] and [B, voxel_in]. */
+int hd_mdn_nets(hd_graph *g, const hd_mlp_spec *energy, const hd_mlp_spec *voxel, hd_node *e_in, hd_node *v_in,
+                hd_node **e_out, hd_node **v_out);
 
 /* A shower's true state (energy MeV, shower [L M]). */
 void hd_mdn_state_of(const hd_mdn *m, float energy, const float *shower, hd_mdn_state *s);

@@ -80,7 +80,7 @@ static int build(mdn_fit *f)
         f->in[c] = hd_input(g, names[c], 2, (int64_t[]){HD_BATCH, width(f, c)});
     }
     hd_node *e_out, *v_out;
-    int rc = hd_mdn_nets(g, m, &f->energy_spec, &f->voxel_spec, f->in[0], f->in[4], &e_out, &v_out);
+    int rc = hd_mdn_nets(g, &f->energy_spec, &f->voxel_spec, f->in[0], f->in[4], &e_out, &v_out);
     if (rc != HD_OK) return rc;
     hd_node *e_par = hd_reshape(g, hd_slice(g, e_out, 1, HD_MDN_CLASSES, K3), 3, (int64_t[]){HD_BATCH, 1, K3});
     hd_node *v_par = hd_reshape(g, hd_slice(g, v_out, 1, M, M * K3), 3, (int64_t[]){HD_BATCH, M, K3});
@@ -207,18 +207,13 @@ int gen_fit_mdn(gen_train_ctx *t, const gen_sample *heldout)
     int cyl = l->kind == HD_CALO_CYLINDRICAL;
     int64_t L = cyl ? l->n_layers : 1, M = cyl ? (int64_t)l->n_alpha * l->n_r : (int64_t)l->nx * l->ny;
     mdn_fit f = {.o = o};
-    f.voxel_spec = o->gen_layers;
-    f.energy_spec = o->energy_layers;
     int64_t nh = heldout->n < HELDOUT_SHOWERS ? heldout->n : HELDOUT_SHOWERS;
     float *hc = hd_malloc((size_t)(nh * t->train->n_cond) * sizeof(float) + 1);
     int rc = hc ? hd_mdn_fit(&f.m, L, M, t->train->n_cond, o->mdn_k, t->train->n, t->train->energy,
                              t->train->showers)
                 : HD_ENOMEM;
     if (rc == HD_OK) {
-        f.energy_spec.n_in = hd_mdn_energy_in(&f.m), f.energy_spec.n_out = hd_mdn_energy_out(&f.m);
-        f.voxel_spec.n_in = hd_mdn_voxel_in(&f.m), f.voxel_spec.n_out = hd_mdn_voxel_out(&f.m);
-        f.energy_spec.act = f.voxel_spec.act = HD_ACT_LEAKY_RELU;
-        f.energy_spec.out_act = f.voxel_spec.out_act = HD_ACT_NONE;
+        hd_mdn_specs(&f.m, &o->energy_layers, &o->gen_layers, &f.energy_spec, &f.voxel_spec);
         hd_cond_scaler_apply(t->cs, nh, heldout->cond, hc);
         rc = rows_of(&f, t->train, t->train->n, t->c, &f.train);
     }
